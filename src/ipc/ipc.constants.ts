@@ -1,0 +1,22 @@
+/** Defaults of the IPC link (DESIGN.md section 7). */
+export const IPC_DEFAULTS = {
+  /** How often the manager repeats HELLO until IDENTIFY, in ms. */
+  helloInterval: 1_000,
+  /** How long the manager waits for IDENTIFY, counted from the connect call, in ms. */
+  helloTimeout: 30_000,
+  /** How often the instance sends HEARTBEAT, in ms. */
+  heartbeatInterval: 5_000,
+  /** Silent heartbeat intervals after which the other side is reported lost. */
+  missedHeartbeats: 3,
+  /** Default timeout of a request, in ms. */
+  requestTimeout: 15_000,
+  /** Delay between two attempts to reach an instance's socket that is not up yet, in ms. */
+  connectRetryInterval: 50,
+  /** How long an incomplete frame may wait for its end before its connection is closed, in ms. */
+  partialFrameTimeout: 10_000,
+  /** Connections an instance's socket accepts at once (the manager, plus strangers to refuse). */
+  maxConnections: 16,
+} as const;
+
+/** The longest Unix socket path the kernel accepts (`sun_path` less its terminating NUL). */
+export const MAX_SOCKET_PATH_BYTES = 107;

@@ -1,0 +1,72 @@
+import { IPCModule, IPCProtocolError } from 'node-ipc';
+import type { IpcPacket } from '../protocol/ipc-packet.types.js';
+import { IPC_MESSAGE_EVENT } from '../protocol/protocol.constants.js';
+import { IPC_DEFAULTS } from './ipc.constants.js';
+import { PayloadTooLargeError } from './ipc.errors.js';
+
+/** Settings of one node-ipc endpoint. */
+export interface EndpointSettings {
+  socketRoot: string;
+  appspace: string;
+  maxMessageSize: number;
+  /** Client only: delay between connection attempts, in ms. */
+  retry?: number;
+  /** Client only: connection attempts before giving up (always finite). */
+  maxRetries?: number;
+}
+
+/** node-ipc's own event names, which are not packets. */
+export const NODE_IPC_LIFECYCLE_EVENTS = new Set([
+  'start',
+  'connect',
+  'disconnect',
+  'destroy',
+  'close',
+  'socket.disconnected',
+  'error',
+  'data',
+  IPC_MESSAGE_EVENT,
+]);
+
+/**
+ * A node-ipc module of its own for one endpoint (never the shared singleton), with the guarded
+ * parser, finite retries, and no unlinking of sockets (stale sockets are cleaned by
+ * `claimSocketPath`, which never touches a live one).
+ */
+export function createIpcEndpoint(settings: EndpointSettings): IPCModule {
+  const ipc = new IPCModule();
+  Object.assign(ipc.config, {
+    parser: 'guarded',
+    socketRoot: settings.socketRoot.endsWith('/') ? settings.socketRoot : `${settings.socketRoot}/`,
+    appspace: settings.appspace,
+    silent: true,
+    unlink: false,
+    secureSocketRoot: true,
+    maxMessageSize: settings.maxMessageSize,
+    messageTimeout: IPC_DEFAULTS.partialFrameTimeout,
+    maxConnections: IPC_DEFAULTS.maxConnections,
+    retry: settings.retry ?? IPC_DEFAULTS.connectRetryInterval,
+    maxRetries: settings.maxRetries ?? 0,
+    stopRetrying: false,
+  });
+  return ipc;
+}
+
+/**
+ * Runs a node-ipc emit of `packet`, turning the guarded parser's size refusal into a
+ * {@link PayloadTooLargeError}.
+ */
+export function emitPacket(
+  emit: (type: string, data: IpcPacket) => unknown,
+  packet: IpcPacket,
+  maxMessageSize: number,
+): void {
+  try {
+    emit(IPC_MESSAGE_EVENT, packet);
+  } catch (error) {
+    if (error instanceof IPCProtocolError && error.code === 'ERR_IPC_FRAME_TOO_LARGE') {
+      throw new PayloadTooLargeError(packet.op === 0 ? packet.t : `op ${packet.op}`, maxMessageSize);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,171 @@
+import type { Logger } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
+import type { DispatchSender, IpcPacket, SerializedError } from '../protocol/ipc-packet.types.js';
+import { IpcOpCode } from '../protocol/op-code.enum.js';
+import { decodePacket } from '../protocol/packet.decoder.js';
+import { IPC_DEFAULTS } from './ipc.constants.js';
+import { NoHandlerError, RemoteHandlerError, RequestTimeoutError } from './ipc.errors.js';
+import { PendingRequests } from './pending-requests.js';
+import type { RejectionLog } from './rejection-log.js';
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Milliseconds to wait for the reply before rejecting with `RequestTimeoutError`. Default 15000. */
+  timeout?: number;
+}
+
+/** How a channel reaches the wire and names things; given by the client or the server. */
+export interface PacketChannelOptions {
+  /** The peer, for logs and errors, e.g. `instance 3`. */
+  peer: string;
+  /** This side's `from` in dispatches. */
+  self: DispatchSender;
+  /** Writes one packet; throws a typed error when it cannot (too large, not connected). */
+  write: (packet: IpcPacket) => void;
+  /** A new event id (a snowflake) for each outgoing request or event. */
+  nextEventId: () => string;
+  /** Called with every valid non-DISPATCH, non-ERROR packet (handshake and heartbeats). */
+  onControl: (packet: IpcPacket) => void;
+  rejections: RejectionLog;
+  logger: Logger;
+  /** Default request timeout, in ms. */
+  requestTimeout?: number;
+}
+
+/**
+ * The packet logic shared by both ends of one connection: decoding, dropping bad packets,
+ * correlating requests with replies by event id, and running the dispatch handler.
+ */
+export class PacketChannel {
+  /** Receives every DISPATCH that is not a reply to this side's own request. */
+  dispatchHandler: DispatchHandler | undefined;
+
+  private readonly pending = new PendingRequests();
+  private readonly packets = new Subject<IpcPacket>();
+
+  /** Every valid packet received, replies included. */
+  readonly packets$: Observable<IpcPacket> = this.packets.asObservable();
+
+  constructor(private readonly options: PacketChannelOptions) {}
+
+  /** How many requests wait for a reply. */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  /** Handles one value received from the peer. Never throws. */
+  receive(value: unknown): void {
+    const decoded = decodePacket(value);
+    if (!decoded.ok) {
+      this.options.rejections.record(this, this.options.peer, decoded.rejection);
+      return;
+    }
+    const packet = decoded.packet;
+    this.packets.next(packet);
+    switch (packet.op) {
+      case IpcOpCode.DISPATCH:
+        if (packet.d.reply !== true && this.pending.resolve(packet.d.event_id, packet.d.data)) return;
+        void this.runHandler(packet.t, packet.d.data, packet.d.from, packet.d.event_id, packet.d.reply === true);
+        return;
+      case IpcOpCode.ERROR:
+        this.pending.reject(
+          packet.d.event_id,
+          (event) => new RemoteHandlerError(event, this.options.peer, packet.d.error),
+        );
+        return;
+      default:
+        this.options.onControl(packet);
+    }
+  }
+
+  /** Sends an event without waiting for anything. */
+  send(event: string, data?: unknown): void {
+    this.options.write(this.dispatch(event, this.options.nextEventId(), data));
+  }
+
+  /** Sends a request and resolves with the peer handler's result. */
+  request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+    const timeout = options.timeout ?? this.options.requestTimeout ?? IPC_DEFAULTS.requestTimeout;
+    const eventId = this.options.nextEventId();
+    const reply = this.pending.add<T>(
+      eventId,
+      event,
+      timeout,
+      () => new RequestTimeoutError(event, timeout, this.options.peer),
+    );
+    try {
+      this.options.write({ op: IpcOpCode.DISPATCH, t: event, d: { event_id: eventId, from: this.options.self, data, reply: true } });
+    } catch (error) {
+      this.pending.reject(eventId, error as Error);
+    }
+    return reply;
+  }
+
+  /** Rejects every waiting request with `error` and completes the packet stream. */
+  close(error: Error): void {
+    this.pending.rejectAll(error);
+    this.packets.complete();
+  }
+
+  /** Rejects every waiting request with `error`; the channel stays usable. */
+  failPending(error: Error): void {
+    this.pending.rejectAll(error);
+  }
+
+  private dispatch(event: string, eventId: string, data: unknown): IpcPacket {
+    return { op: IpcOpCode.DISPATCH, t: event, d: { event_id: eventId, from: this.options.self, data } };
+  }
+
+  private async runHandler(
+    event: string,
+    data: unknown,
+    from: DispatchSender,
+    eventId: string,
+    isRequest: boolean,
+  ): Promise<void> {
+    const context: DispatchContext = { event, from, eventId, isRequest };
+    let result: unknown;
+    try {
+      if (this.dispatchHandler === undefined) throw new NoHandlerError(event);
+      result = await this.dispatchHandler(data, context);
+    } catch (error) {
+      if (!isRequest) {
+        if (!(error instanceof NoHandlerError)) this.logHandlerError(event, error);
+        return;
+      }
+      this.logHandlerError(event, error);
+      this.reply({ op: IpcOpCode.ERROR, d: { event_id: eventId, error: serializeError(error) } });
+      return;
+    }
+    if (isRequest) this.reply(this.dispatch(event, eventId, result));
+  }
+
+  private reply(packet: IpcPacket): void {
+    try {
+      this.options.write(packet);
+    } catch (error) {
+      // The requester gives up by its own timeout or on disconnect; say why here.
+      this.options.logger.warn(`Could not reply to ${this.options.peer}: ${(error as Error).message}`);
+      if (packet.op === IpcOpCode.DISPATCH) {
+        this.reply({ op: IpcOpCode.ERROR, d: { event_id: packet.d.event_id, error: serializeError(error) } });
+      }
+    }
+  }
+
+  private logHandlerError(event: string, error: unknown): void {
+    this.options.logger.error(
+      `The handler of "${event}" from ${this.options.peer} failed: ${(error as Error)?.message ?? String(error)}`,
+      (error as Error)?.stack,
+    );
+  }
+}
+
+/** The `{ name, message, code }` of any thrown value. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(error) };
+}

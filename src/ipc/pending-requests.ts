@@ -1,0 +1,77 @@
+interface PendingRequest {
+  event: string;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The requests of one connection that wait for a reply, by event id. One map and one listener per
+ * connection (never one listener per request); every entry settles: by its reply, its timeout,
+ * or {@link rejectAll} when the connection ends.
+ */
+export class PendingRequests {
+  private readonly byEventId = new Map<string, PendingRequest>();
+
+  /** How many requests are waiting. */
+  get size(): number {
+    return this.byEventId.size;
+  }
+
+  /** Whether a reply with this event id is awaited. */
+  has(eventId: string): boolean {
+    return this.byEventId.has(eventId);
+  }
+
+  /** Registers a request; `onTimeout` makes the error it rejects with after `timeout` ms. */
+  add<T>(eventId: string, event: string, timeout: number, onTimeout: () => Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.byEventId.delete(eventId);
+        reject(onTimeout());
+      }, timeout);
+      this.byEventId.set(eventId, {
+        event,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer,
+      });
+    });
+  }
+
+  /** Settles a request with its reply; returns false when none waits under this id. */
+  resolve(eventId: string, value: unknown): boolean {
+    const pending = this.take(eventId);
+    pending?.resolve(value);
+    return pending !== undefined;
+  }
+
+  /**
+   * Settles a request with an error, or with the error `makeError` builds from the request's
+   * event name; returns false when none waits under this id.
+   */
+  reject(eventId: string, error: Error | ((event: string) => Error)): boolean {
+    const pending = this.take(eventId);
+    if (pending === undefined) return false;
+    pending.reject(typeof error === 'function' ? error(pending.event) : error);
+    return true;
+  }
+
+  /** Rejects every waiting request at once. */
+  rejectAll(error: Error): void {
+    const all = [...this.byEventId.values()];
+    this.byEventId.clear();
+    for (const pending of all) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+  }
+
+  private take(eventId: string): PendingRequest | undefined {
+    const pending = this.byEventId.get(eventId);
+    if (pending === undefined) return undefined;
+    this.byEventId.delete(eventId);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+}

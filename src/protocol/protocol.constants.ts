@@ -1,0 +1,26 @@
+/** The node-ipc event name that carries every packet (the name Discordoo uses). */
+export const IPC_MESSAGE_EVENT = '__DDOO__.MESSAGE';
+
+/** The `from` value of a dispatch sent by the manager. */
+export const MANAGER_SENDER = 'manager';
+
+/** Default prefix of an instance's socket name (as in Discordoo). */
+export const DEFAULT_APPSPACE = 'ddoo';
+
+/**
+ * Largest frame either side accepts, in bytes (node-ipc's guarded profile default: 1 MiB).
+ * A larger frame closes the connection that sent it.
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+
+/** Library event names carried in `t` of a DISPATCH. User events are any other string. */
+export const LibraryEvent = {
+  /** The instance's shards are ready. */
+  CONNECTED: 'CONNECTED',
+  /** The manager asks the instance to stop gracefully. */
+  DESTROYING: 'DESTROYING',
+  /** The instance gets a new shard set. */
+  RESTRUCTURING: 'RESTRUCTURING',
+  /** A plain message. */
+  MESSAGE: 'MESSAGE',
+} as const;
