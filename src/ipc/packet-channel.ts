@@ -65,7 +65,13 @@ export class PacketChannel {
     this.packets.next(packet);
     switch (packet.op) {
       case IpcOpCode.DISPATCH:
-        if (packet.d.reply !== true && this.pending.resolve(packet.d.event_id, packet.d.data)) return;
+        if (packet.d.reply !== true) {
+          if (this.pending.resolve(packet.d.event_id, packet.d.data)) return;
+          if (this.pending.takeExpired(packet.d.event_id)) {
+            this.options.logger.warn(`Dropped a late reply to "${packet.t}" from ${this.options.peer}.`);
+            return;
+          }
+        }
         void this.runHandler(packet.t, packet.d.data, packet.d.from, packet.d.event_id, packet.d.reply === true);
         return;
       case IpcOpCode.ERROR:

@@ -1,3 +1,6 @@
+/** How many timed-out request ids are remembered to recognise their late replies. */
+const EXPIRED_MEMORY = 1024;
+
 interface PendingRequest {
   event: string;
   resolve: (value: unknown) => void;
@@ -12,6 +15,8 @@ interface PendingRequest {
  */
 export class PendingRequests {
   private readonly byEventId = new Map<string, PendingRequest>();
+  /** Event ids of requests that timed out lately, so that a late reply is known as one. */
+  private readonly expired = new Set<string>();
 
   /** How many requests are waiting. */
   get size(): number {
@@ -28,6 +33,7 @@ export class PendingRequests {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.byEventId.delete(eventId);
+        this.rememberExpired(eventId);
         reject(onTimeout());
       }, timeout);
       this.byEventId.set(eventId, {
@@ -37,6 +43,14 @@ export class PendingRequests {
         timer,
       });
     });
+  }
+
+  /**
+   * Whether `eventId` belongs to one of the last {@link EXPIRED_MEMORY} requests that timed out:
+   * its reply came too late and must be dropped, not taken for a new event. Forgets it.
+   */
+  takeExpired(eventId: string): boolean {
+    return this.expired.delete(eventId);
   }
 
   /** Settles a request with its reply; returns false when none waits under this id. */
@@ -65,6 +79,13 @@ export class PendingRequests {
       clearTimeout(pending.timer);
       pending.reject(error);
     }
+  }
+
+  private rememberExpired(eventId: string): void {
+    if (this.expired.size >= EXPIRED_MEMORY) {
+      this.expired.delete(this.expired.values().next().value!);
+    }
+    this.expired.add(eventId);
   }
 
   private take(eventId: string): PendingRequest | undefined {
