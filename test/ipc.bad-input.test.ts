@@ -28,10 +28,9 @@ describe('bad input to the instance (IpcServer)', () => {
   it('drops bad packets on the manager link, counted, and the link goes on', async () => {
     const { client } = await startLink();
     const send = (packet: unknown) =>
-      (client as unknown as { connection: { emit(type: string, data: unknown): void } }).connection.emit(
-        IPC_MESSAGE_EVENT,
-        packet,
-      );
+      (
+        client as unknown as { connection: { emit(type: string, data: unknown): void } }
+      ).connection.emit(IPC_MESSAGE_EVENT, packet);
     const before = ((await client.request('stats')) as { rejectedPackets: number }).rejectedPackets;
     send({ op: 99, d: {} }); // unknown op
     send({ op: 3, d: {} }); // reserved op
@@ -51,7 +50,10 @@ describe('bad input to the instance (IpcServer)', () => {
     const bad: Array<[string, string]> = [
       ['non-JSON', 'this is not json\f'],
       ['JSON that is not an object', '[1,2,3]\f'],
-      ['an oversized frame', `{"type":"${IPC_MESSAGE_EVENT}","data":"${'x'.repeat(1024 * 1024)}"}\f`],
+      [
+        'an oversized frame',
+        `{"type":"${IPC_MESSAGE_EVENT}","data":"${'x'.repeat(1024 * 1024)}"}\f`,
+      ],
       ['an oversized partial frame', 'y'.repeat(1024 * 1024 + 10)],
       ['a reserved event name', frame({ type: 'connect', data: {} })],
     ];
@@ -70,13 +72,22 @@ describe('bad input to the instance (IpcServer)', () => {
     const socket = await rawSocket(`${socketRoot}/ddoo${instanceId}`);
     const before = ((await client.request('stats')) as { rejectedPackets: number }).rejectedPackets;
     socket.write(frame({ type: 'some.other.event', data: {} }));
-    socket.write(packetFrame({ op: 0, t: 'echo', d: { event_id: '1', from: 'manager', reply: true } }));
+    socket.write(
+      packetFrame({ op: 0, t: 'echo', d: { event_id: '1', from: 'manager', reply: true } }),
+    );
     socket.write(packetFrame({ op: 8, d: { seq: 1, ts: 1 } }));
     const reply = once(socket, 'data');
     socket.write(
       packetFrame({
         op: 2,
-        d: { id: '123', event_id: '9', instance: 0, shards: [0], total_shards: 1, heartbeat_interval: 1000 },
+        d: {
+          id: '123',
+          event_id: '9',
+          instance: 0,
+          shards: [0],
+          total_shards: 1,
+          heartbeat_interval: 1000,
+        },
       }),
     );
     const [chunk] = (await reply) as [Buffer];
@@ -88,42 +99,48 @@ describe('bad input to the instance (IpcServer)', () => {
   });
 });
 
-describe('bad input to the manager (IpcClient)', () => {
-  /** A fake instance that answers HELLO properly and then misbehaves as the test says. */
-  async function fakeInstance(): Promise<{ client: IpcClient; peer: Socket }> {
-    const { managerId, socketRoot } = await managerIdentity();
-    const instanceId = '77';
-    const server = createServer();
-    defer(() => new Promise((resolve) => server.close(resolve)));
-    server.listen(`${socketRoot}/ddoo${instanceId}`);
-    await once(server, 'listening');
-    const client = new IpcClient({
-      managerId,
-      instanceId,
-      instance: 0,
-      shards: [0],
-      totalShards: 1,
-      socketRoot,
-      heartbeatInterval: 60_000,
-    });
-    defer(() => client.close());
-    const connected = once(server, 'connection') as Promise<[Socket]>;
-    const identified = client.connect();
-    const [peer] = await connected;
-    defer(() => peer.destroy());
-    const [hello] = (await once(peer, 'data')) as [Buffer];
-    const { data } = JSON.parse(hello.toString().split('\f')[0]!) as { data: { d: { event_id: string } } };
-    peer.write(packetFrame({ op: 1, d: { id: instanceId, event_id: data.d.event_id, pid: 1, shards: [0] } }));
-    await identified;
-    return { client, peer };
-  }
+/** A fake instance that answers HELLO properly and then misbehaves as the test says. */
+async function fakeInstance(): Promise<{ client: IpcClient; peer: Socket }> {
+  const { managerId, socketRoot } = await managerIdentity();
+  const instanceId = '77';
+  const server = createServer();
+  defer(() => new Promise((resolve) => server.close(resolve)));
+  server.listen(`${socketRoot}/ddoo${instanceId}`);
+  await once(server, 'listening');
+  const client = new IpcClient({
+    managerId,
+    instanceId,
+    instance: 0,
+    shards: [0],
+    totalShards: 1,
+    socketRoot,
+    heartbeatInterval: 60_000,
+  });
+  defer(() => client.close());
+  const connected = once(server, 'connection') as Promise<[Socket]>;
+  const identified = client.connect();
+  const [peer] = await connected;
+  defer(() => peer.destroy());
+  const [hello] = (await once(peer, 'data')) as [Buffer];
+  const { data } = JSON.parse(hello.toString().split('\f')[0]!) as {
+    data: { d: { event_id: string } };
+  };
+  peer.write(
+    packetFrame({ op: 1, d: { id: instanceId, event_id: data.d.event_id, pid: 1, shards: [0] } }),
+  );
+  await identified;
+  return { client, peer };
+}
 
+describe('bad input to the manager (IpcClient)', () => {
   it('drops unknown ops and bad shapes, counted, and stays identified', async () => {
     const { client, peer } = await fakeInstance();
     peer.write(packetFrame({ op: 42, d: {} }));
     peer.write(packetFrame({ op: 7, d: { seq: -1, ts: 0 } }));
     peer.write(packetFrame({ op: 2, d: {} }));
-    peer.write(packetFrame({ op: 1, d: { id: '77', event_id: 'not-the-hello', pid: 1, shards: [] } }));
+    peer.write(
+      packetFrame({ op: 1, d: { id: '77', event_id: 'not-the-hello', pid: 1, shards: [] } }),
+    );
     peer.write(frame({ type: 'unknown.event', data: 1 }));
     const heartbeat = firstValueFrom(client.heartbeat$.pipe(filter((beat) => beat.seq === 5)));
     peer.write(packetFrame({ op: 7, d: { seq: 5, ts: Date.now() } }));
@@ -144,7 +161,9 @@ describe('bad input to the manager (IpcClient)', () => {
   it('reports a protocol error on an oversized frame', async () => {
     const { client, peer } = await fakeInstance();
     const lost = firstValueFrom(client.lost$);
-    peer.write(packetFrame({ op: 0, t: 'x', d: { event_id: '1', from: 0, data: 'z'.repeat(1024 * 1024) } }));
+    peer.write(
+      packetFrame({ op: 0, t: 'x', d: { event_id: '1', from: 0, data: 'z'.repeat(1024 * 1024) } }),
+    );
     assert.equal((await lost).reason, 'protocol-error');
   });
 });

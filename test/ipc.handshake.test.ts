@@ -8,7 +8,13 @@ import {
   type InstanceContext,
 } from '../src/index.js';
 import { cleanUp } from './support/cleanup.js';
-import { clientFor, instanceEnv, managerIdentity, startInstance, startLink } from './support/link.js';
+import {
+  clientFor,
+  instanceEnv,
+  managerIdentity,
+  startInstance,
+  startLink,
+} from './support/link.js';
 import { forkFixture, nextMessage } from './support/processes.js';
 
 afterEach(cleanUp);
@@ -16,7 +22,10 @@ afterEach(cleanUp);
 describe('handshake', () => {
   it('answers HELLO with IDENTIFY and resolves the instance context', async () => {
     const started = await startInstance();
-    const identified = nextMessage<{ type: string; context: InstanceContext }>(started.child, 'identified');
+    const identified = nextMessage<{ type: string; context: InstanceContext }>(
+      started.child,
+      'identified',
+    );
     const client = clientFor(started, { shards: [4, 5, 6], totalShards: 12 });
 
     const identify = await client.connect();
@@ -40,7 +49,14 @@ describe('handshake', () => {
     const { managerId, socketRoot } = await managerIdentity();
     // The client starts before the instance exists; node-ipc retries, HELLO follows the connect.
     const instanceId = '1183444843991979760462785602312470528';
-    const client = new IpcClient({ managerId, instanceId, instance: 0, shards: [0], totalShards: 1, socketRoot });
+    const client = new IpcClient({
+      managerId,
+      instanceId,
+      instance: 0,
+      shards: [0],
+      totalShards: 1,
+      socketRoot,
+    });
     const identified = client.connect();
     forkFixture('ipc-server.fixture', instanceEnv(managerId, instanceId, 0, socketRoot));
     const identify = await identified;

@@ -84,7 +84,11 @@ describe('requests over one connection', () => {
 
   it('lets the instance request the manager', async () => {
     const { client } = await startLink();
-    client.dispatchHandler = (data, context) => ({ seen: data, from: context.from, event: context.event });
+    client.dispatchHandler = (data, context) => ({
+      seen: data,
+      from: context.from,
+      event: context.event,
+    });
     const reply = await client.request('ask-manager', { q: 1 });
     assert.deepEqual(reply, { seen: { q: 1 }, from: 0, event: 'from-instance' });
   });

@@ -42,7 +42,10 @@ describe('socket directory and socket files', () => {
     const root = await createSocketRoot();
     defer(() => removeSocketRoot(root));
     assert.equal((await stat(root)).mode & 0o777, 0o700);
-    assert.notEqual(root, await createSocketRoot().then((other) => (defer(() => removeSocketRoot(other)), other)));
+    assert.notEqual(
+      root,
+      await createSocketRoot().then((other) => (defer(() => removeSocketRoot(other)), other)),
+    );
   });
 
   it('never takes over a live socket', async () => {
@@ -57,7 +60,10 @@ describe('socket directory and socket files', () => {
   it('cleans a stale socket left by a process killed with SIGKILL, and removes its own on close', async () => {
     const { managerId, socketRoot } = await managerIdentity();
     const instanceId = '5678';
-    const child = forkFixture('ipc-server.fixture', instanceEnv(managerId, instanceId, 0, socketRoot));
+    const child = forkFixture(
+      'ipc-server.fixture',
+      instanceEnv(managerId, instanceId, 0, socketRoot),
+    );
     const { path } = await nextMessage<{ type: string; path: string }>(child, 'listening');
     child.kill('SIGKILL');
     await exitOf(child);

@@ -114,7 +114,8 @@ export class IpcClient {
   private helloEventId = '';
   private helloTimer: NodeJS.Timeout | undefined;
   private helloDeadline: NodeJS.Timeout | undefined;
-  private handshake: { resolve: (identify: IdentifyPayload) => void; reject: (error: Error) => void } | undefined;
+  private handshake:
+    { resolve: (identify: IdentifyPayload) => void; reject: (error: Error) => void } | undefined;
   private identifyPayload: IdentifyPayload | undefined;
   private lastRoundTrip: number | undefined;
 
@@ -185,7 +186,11 @@ export class IpcClient {
 
   /** The socket path of the instance. */
   get socketPath(): string {
-    return socketPathFor(this.settings.socketRoot, this.settings.appspace, this.settings.instanceId);
+    return socketPathFor(
+      this.settings.socketRoot,
+      this.settings.appspace,
+      this.settings.instanceId,
+    );
   }
 
   /**
@@ -316,7 +321,8 @@ export class IpcClient {
       return;
     }
     // Connection refusals while the instance boots are expected and retried.
-    if (this.state !== 'connecting') this.logger.debug?.(`Socket error from ${this.peer}: ${error.message}`);
+    if (this.state !== 'connecting')
+      this.logger.debug?.(`Socket error from ${this.peer}: ${error.message}`);
   }
 
   private onControl(packet: IpcPacket): void {
@@ -324,7 +330,8 @@ export class IpcClient {
       case IpcOpCode.IDENTIFY:
         return this.onIdentify(packet.d);
       case IpcOpCode.INVALID_SESSION:
-        if (this.state === 'connecting') this.failHandshake(new InvalidSessionError(this.settings.instance));
+        if (this.state === 'connecting')
+          this.failHandshake(new InvalidSessionError(this.settings.instance));
         return;
       case IpcOpCode.HEARTBEAT:
         return this.onHeartbeat(packet.d);
@@ -375,7 +382,8 @@ export class IpcClient {
 
   private lose(reason: LinkLossReason): void {
     if (this.state === 'connecting') {
-      if (reason === 'protocol-error') this.failHandshake(new ConnectionLostError(this.peer, reason));
+      if (reason === 'protocol-error')
+        this.failHandshake(new ConnectionLostError(this.peer, reason));
       return;
     }
     if (this.state !== 'identified') return;

@@ -36,11 +36,7 @@ export class RequestTimeoutError extends ShardingError {
 
 /** Why a link between the manager and an instance ended. */
 export type LinkLossReason =
-  | 'socket-closed'
-  | 'heartbeat-timeout'
-  | 'protocol-error'
-  | 'parent-disconnected'
-  | 'closed';
+  'socket-closed' | 'heartbeat-timeout' | 'protocol-error' | 'parent-disconnected' | 'closed';
 
 /** The connection ended; pending requests reject with this at once. */
 export class ConnectionLostError extends ShardingError {

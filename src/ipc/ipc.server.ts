@@ -182,7 +182,11 @@ export class IpcServer {
 
   /** The socket path this server listens on. */
   get socketPath(): string {
-    return socketPathFor(this.settings.socketRoot, this.settings.appspace, this.settings.instanceId);
+    return socketPathFor(
+      this.settings.socketRoot,
+      this.settings.appspace,
+      this.settings.instanceId,
+    );
   }
 
   /** Resolves with the instance context when the manager's HELLO has come. */
@@ -439,7 +443,11 @@ export class IpcServer {
   private writeTo(socket: Socket, packet: IpcPacket): void {
     const server = this.server;
     if (server === undefined) throw new NotConnectedError('the manager', this.state);
-    emitPacket((type, data) => server.emit(socket, type, data), packet, this.settings.maxMessageSize);
+    emitPacket(
+      (type, data) => server.emit(socket, type, data),
+      packet,
+      this.settings.maxMessageSize,
+    );
   }
 
   private peerName(socket: Socket): string {

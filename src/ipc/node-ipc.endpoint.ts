@@ -65,7 +65,10 @@ export function emitPacket(
     emit(IPC_MESSAGE_EVENT, packet);
   } catch (error) {
     if (error instanceof IPCProtocolError && error.code === 'ERR_IPC_FRAME_TOO_LARGE') {
-      throw new PayloadTooLargeError(packet.op === 0 ? packet.t : `op ${packet.op}`, maxMessageSize);
+      throw new PayloadTooLargeError(
+        packet.op === 0 ? packet.t : `op ${packet.op}`,
+        maxMessageSize,
+      );
     }
     throw error;
   }

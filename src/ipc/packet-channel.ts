@@ -68,11 +68,19 @@ export class PacketChannel {
         if (packet.d.reply !== true) {
           if (this.pending.resolve(packet.d.event_id, packet.d.data)) return;
           if (this.pending.takeExpired(packet.d.event_id)) {
-            this.options.logger.warn(`Dropped a late reply to "${packet.t}" from ${this.options.peer}.`);
+            this.options.logger.warn(
+              `Dropped a late reply to "${packet.t}" from ${this.options.peer}.`,
+            );
             return;
           }
         }
-        void this.runHandler(packet.t, packet.d.data, packet.d.from, packet.d.event_id, packet.d.reply === true);
+        void this.runHandler(
+          packet.t,
+          packet.d.data,
+          packet.d.from,
+          packet.d.event_id,
+          packet.d.reply === true,
+        );
         return;
       case IpcOpCode.ERROR:
         this.pending.reject(
@@ -101,7 +109,11 @@ export class PacketChannel {
       () => new RequestTimeoutError(event, timeout, this.options.peer),
     );
     try {
-      this.options.write({ op: IpcOpCode.DISPATCH, t: event, d: { event_id: eventId, from: this.options.self, data, reply: true } });
+      this.options.write({
+        op: IpcOpCode.DISPATCH,
+        t: event,
+        d: { event_id: eventId, from: this.options.self, data, reply: true },
+      });
     } catch (error) {
       this.pending.reject(eventId, error as Error);
     }
@@ -120,7 +132,11 @@ export class PacketChannel {
   }
 
   private dispatch(event: string, eventId: string, data: unknown): IpcPacket {
-    return { op: IpcOpCode.DISPATCH, t: event, d: { event_id: eventId, from: this.options.self, data } };
+    return {
+      op: IpcOpCode.DISPATCH,
+      t: event,
+      d: { event_id: eventId, from: this.options.self, data },
+    };
   }
 
   private async runHandler(
@@ -152,9 +168,14 @@ export class PacketChannel {
       this.options.write(packet);
     } catch (error) {
       // The requester gives up by its own timeout or on disconnect; say why here.
-      this.options.logger.warn(`Could not reply to ${this.options.peer}: ${(error as Error).message}`);
+      this.options.logger.warn(
+        `Could not reply to ${this.options.peer}: ${(error as Error).message}`,
+      );
       if (packet.op === IpcOpCode.DISPATCH) {
-        this.reply({ op: IpcOpCode.ERROR, d: { event_id: packet.d.event_id, error: serializeError(error) } });
+        this.reply({
+          op: IpcOpCode.ERROR,
+          d: { event_id: packet.d.event_id, error: serializeError(error) },
+        });
       }
     }
   }
@@ -171,7 +192,11 @@ export class PacketChannel {
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+    };
   }
   return { name: 'Error', message: String(error) };
 }

@@ -23,7 +23,8 @@ export interface PacketRejection {
 }
 
 /** The outcome of {@link decodePacket}. */
-export type DecodeResult = { ok: true; packet: IpcPacket } | { ok: false; rejection: PacketRejection };
+export type DecodeResult =
+  { ok: true; packet: IpcPacket } | { ok: false; rejection: PacketRejection };
 
 type FieldCheck = (value: unknown) => boolean;
 
@@ -118,7 +119,8 @@ export function decodePacket(value: unknown): DecodeResult {
     return reject('EVENT_WITHOUT_DISPATCH', `"t" is only allowed on DISPATCH (op ${op})`, 't');
   }
   if (d === undefined) return reject('MISSING_FIELD', `op ${op} needs "d"`, 'd');
-  if (!isPlainObject(d)) return reject('BAD_FIELD', `"d" must be an object, got ${describe(d)}`, 'd');
+  if (!isPlainObject(d))
+    return reject('BAD_FIELD', `"d" must be an object, got ${describe(d)}`, 'd');
 
   for (const [name, [check, required]] of Object.entries(schema)) {
     const field = d[name];

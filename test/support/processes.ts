@@ -36,7 +36,9 @@ export async function killAndWait(child: ChildProcess): Promise<void> {
 }
 
 /** Resolves with the exit code and signal of a child. */
-export async function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+export async function exitOf(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: string | null }> {
   if (child.exitCode !== null || child.signalCode !== null) {
     return { code: child.exitCode, signal: child.signalCode };
   }
