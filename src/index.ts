@@ -1,4 +1,50 @@
 // The public API of nestjs-sharding. Anything not exported here is internal.
+export { ShardingModule } from './sharding.module.js';
+export type { ShardingModuleExtras } from './sharding.module-definition.js';
+export { SHARDING_ENV, SHARDING_INSTANCE_CONTEXT } from './sharding.constants.js';
+export type {
+  ReadyWhen,
+  RestartOptions,
+  ShardingMode,
+  ShardingModuleOptions,
+  ShardingRole,
+} from './options/sharding-options.interface.js';
+export { SHARDING_DEFAULTS } from './options/resolve-options.js';
+export { InvalidShardingOptionError } from './options/invalid-option.error.js';
+export { MissingManagerError } from './options/sharding-role.js';
+
+export {
+  ShardingManager,
+  type InstanceResult,
+  type ManagerCallOptions,
+  type RelayedInstanceResult,
+  type WhenNotReady,
+} from './manager/sharding.manager.js';
+export type {
+  InstanceRestart,
+  InstanceState,
+  InstanceStatus,
+  InstanceStatusChange,
+} from './manager/instance-state.js';
+export type { InstanceExit } from './manager/spawn/instance-handle.interface.js';
+export {
+  InstanceNotReadyError,
+  InstanceUnavailableError,
+  UnknownInstanceError,
+  WrongRoleError,
+} from './manager/manager.errors.js';
+export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
+export { NoHelloError } from './instance/instance.errors.js';
+
+export {
+  OnDispatch,
+  type OnDispatchOptions,
+  type OnDispatchRole,
+} from './dispatch/on-dispatch.decorator.js';
+export { DispatchRegistry } from './dispatch/dispatch.registry.js';
+
+export { GatewayUnavailableError, TokenInvalidError } from './discord/discord.errors.js';
+export { fetchGatewayBot, type GatewayBotInfo } from './discord/gateway-bot.fetcher.js';
 export { ShardingError } from './errors/sharding.error.js';
 
 export { IpcOpCode } from './protocol/op-code.enum.js';
@@ -58,7 +104,7 @@ export {
   UnsafeSocketRootError,
   type LinkLossReason,
 } from './ipc/ipc.errors.js';
-export type { RequestOptions } from './ipc/packet-channel.js';
+export type { RelayOptions, RequestOptions } from './ipc/packet-channel.js';
 export {
   IpcClient,
   type InstanceHeartbeat,

@@ -1,4 +1,4 @@
-import type { DispatchSender } from '../protocol/ipc-packet.types.js';
+import type { DispatchSender, DispatchTarget } from '../protocol/ipc-packet.types.js';
 
 /** What a dispatch handler is told besides the data. */
 export interface DispatchContext {
@@ -10,6 +10,8 @@ export interface DispatchContext {
   eventId: string;
   /** Whether the sender waits for a reply (the handler's return value). */
   isRequest: boolean;
+  /** Set when an instance asked the manager to relay the dispatch to other instances. */
+  to?: DispatchTarget;
 }
 
 /**

@@ -18,7 +18,7 @@ import { withoutUndefined } from '../common/without-undefined.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
 import { createIpcEndpoint, emitPacket, NODE_IPC_LIFECYCLE_EVENTS } from './node-ipc.endpoint.js';
-import { PacketChannel, type RequestOptions } from './packet-channel.js';
+import { PacketChannel, type RelayOptions, type RequestOptions } from './packet-channel.js';
 import { RejectionLog } from './rejection-log.js';
 import { claimSocketPath, socketPathFor } from './socket-path.js';
 
@@ -234,16 +234,23 @@ export class IpcServer {
     }
   }
 
-  /** Sends an event to the manager. Throws {@link NotConnectedError} without a manager. */
-  send(event: string, data?: unknown): void {
-    this.channel.send(event, data);
+  /**
+   * Sends an event to the manager (or, with `options.to`, through it to other instances).
+   * Throws {@link NotConnectedError} without a manager.
+   */
+  send(event: string, data?: unknown, options?: RelayOptions): void {
+    this.channel.send(event, data, options);
   }
 
   /**
    * Sends a request to the manager; resolves with its handler's result. Rejects on timeout
    * (default 15 s), at once when the manager is lost, or with the handler's error.
    */
-  request<T = unknown>(event: string, data?: unknown, options?: RequestOptions): Promise<T> {
+  request<T = unknown>(
+    event: string,
+    data?: unknown,
+    options?: RequestOptions & RelayOptions,
+  ): Promise<T> {
     return this.channel.request<T>(event, data, options);
   }
 
@@ -406,7 +413,9 @@ export class IpcServer {
   }
 
   private loseManager(reason: LinkLossReason): void {
-    if (this.state !== 'identified') return;
+    // A parent that goes away before its HELLO leaves this instance orphaned all the same.
+    const orphaned = reason === 'parent-disconnected' && this.state === 'listening';
+    if (this.state !== 'identified' && !orphaned) return;
     this.stopHeartbeats();
     const socket = this.managerSocket;
     this.managerSocket = undefined;

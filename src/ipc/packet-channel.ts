@@ -1,7 +1,14 @@
 import type { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
-import type { DispatchSender, IpcPacket, SerializedError } from '../protocol/ipc-packet.types.js';
+import type {
+  DispatchPayload,
+  DispatchSender,
+  DispatchTarget,
+  IpcPacket,
+  IpcPacketOf,
+  SerializedError,
+} from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { decodePacket } from '../protocol/packet.decoder.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
@@ -14,6 +21,17 @@ export interface RequestOptions {
   /** Milliseconds to wait for the reply before rejecting with `RequestTimeoutError`. Default 15000. */
   timeout?: number;
 }
+
+/** Options of a dispatch an instance sends: where the manager should relay it. */
+export interface RelayOptions {
+  /**
+   * Ask the manager to relay to other instances: `'all'`, instance indexes, the instance of a
+   * shard (`{ shard }`) or of a guild (`{ guild }`). Default: none, the manager handles it.
+   */
+  to?: DispatchTarget;
+}
+
+type OutgoingOptions = RequestOptions & RelayOptions;
 
 /** How a channel reaches the wire and names things; given by the client or the server. */
 export interface PacketChannelOptions {
@@ -74,13 +92,7 @@ export class PacketChannel {
             return;
           }
         }
-        void this.runHandler(
-          packet.t,
-          packet.d.data,
-          packet.d.from,
-          packet.d.event_id,
-          packet.d.reply === true,
-        );
+        void this.runHandler(packet);
         return;
       case IpcOpCode.ERROR:
         this.pending.reject(
@@ -94,12 +106,12 @@ export class PacketChannel {
   }
 
   /** Sends an event without waiting for anything. */
-  send(event: string, data?: unknown): void {
-    this.options.write(this.dispatch(event, this.options.nextEventId(), data));
+  send(event: string, data?: unknown, options: OutgoingOptions = {}): void {
+    this.options.write(this.dispatch(event, this.options.nextEventId(), data, options.to));
   }
 
   /** Sends a request and resolves with the peer handler's result. */
-  request<T = unknown>(event: string, data?: unknown, options: RequestOptions = {}): Promise<T> {
+  request<T = unknown>(event: string, data?: unknown, options: OutgoingOptions = {}): Promise<T> {
     const timeout = options.timeout ?? this.options.requestTimeout ?? IPC_DEFAULTS.requestTimeout;
     const eventId = this.options.nextEventId();
     const reply = this.pending.add<T>(
@@ -109,11 +121,9 @@ export class PacketChannel {
       () => new RequestTimeoutError(event, timeout, this.options.peer),
     );
     try {
-      this.options.write({
-        op: IpcOpCode.DISPATCH,
-        t: event,
-        d: { event_id: eventId, from: this.options.self, data, reply: true },
-      });
+      const packet = this.dispatch(event, eventId, data, options.to);
+      packet.d.reply = true;
+      this.options.write(packet);
     } catch (error) {
       this.pending.reject(eventId, error as Error);
     }
@@ -131,36 +141,40 @@ export class PacketChannel {
     this.pending.rejectAll(error);
   }
 
-  private dispatch(event: string, eventId: string, data: unknown): IpcPacket {
-    return {
-      op: IpcOpCode.DISPATCH,
-      t: event,
-      d: { event_id: eventId, from: this.options.self, data },
-    };
+  private dispatch(
+    event: string,
+    eventId: string,
+    data: unknown,
+    to?: DispatchTarget,
+  ): IpcPacketOf<IpcOpCode.DISPATCH> {
+    const d: DispatchPayload = { event_id: eventId, from: this.options.self, data };
+    if (to !== undefined) d.to = to;
+    return { op: IpcOpCode.DISPATCH, t: event, d };
   }
 
-  private async runHandler(
-    event: string,
-    data: unknown,
-    from: DispatchSender,
-    eventId: string,
-    isRequest: boolean,
-  ): Promise<void> {
-    const context: DispatchContext = { event, from, eventId, isRequest };
+  private async runHandler({ t: event, d }: IpcPacketOf<IpcOpCode.DISPATCH>): Promise<void> {
+    const isRequest = d.reply === true;
+    const context: DispatchContext = { event, from: d.from, eventId: d.event_id, isRequest };
+    if (d.to !== undefined) context.to = d.to;
     let result: unknown;
     try {
       if (this.dispatchHandler === undefined) throw new NoHandlerError(event);
-      result = await this.dispatchHandler(data, context);
+      result = await this.dispatchHandler(d.data, context);
     } catch (error) {
-      if (!isRequest) {
-        if (!(error instanceof NoHandlerError)) this.logHandlerError(event, error);
-        return;
+      // The handler's owner logs its failures (the dispatch registry names the method); here
+      // they only become the requester's ERROR.
+      this.options.logger.debug?.(
+        `The handler of "${event}" from ${this.options.peer} failed: ${(error as Error)?.message}`,
+      );
+      if (isRequest) {
+        this.reply({
+          op: IpcOpCode.ERROR,
+          d: { event_id: d.event_id, error: serializeError(error) },
+        });
       }
-      this.logHandlerError(event, error);
-      this.reply({ op: IpcOpCode.ERROR, d: { event_id: eventId, error: serializeError(error) } });
       return;
     }
-    if (isRequest) this.reply(this.dispatch(event, eventId, result));
+    if (isRequest) this.reply(this.dispatch(event, d.event_id, result));
   }
 
   private reply(packet: IpcPacket): void {
@@ -178,13 +192,6 @@ export class PacketChannel {
         });
       }
     }
-  }
-
-  private logHandlerError(event: string, error: unknown): void {
-    this.options.logger.error(
-      `The handler of "${event}" from ${this.options.peer} failed: ${(error as Error)?.message ?? String(error)}`,
-      (error as Error)?.stack,
-    );
   }
 }
 

@@ -1,0 +1,23 @@
+import { ShardingError } from '../errors/sharding.error.js';
+
+/** Discord refused the bot token (HTTP 401), or none was given where one is needed. */
+export class TokenInvalidError extends ShardingError {
+  constructor(detail: string) {
+    super(
+      'ERR_SHARDING_TOKEN_INVALID',
+      `Discord refused the bot token (${detail}). Check the token option or DISCORD_TOKEN.`,
+    );
+  }
+}
+
+/** Discord's API could not be reached or kept failing. */
+export class GatewayUnavailableError extends ShardingError {
+  constructor(url: string, attempts: number, cause: unknown) {
+    super(
+      'ERR_SHARDING_GATEWAY_UNAVAILABLE',
+      `GET ${url} failed ${attempts} time(s): ${(cause as Error)?.message ?? String(cause)}. ` +
+        'Check the network and the api option, or set a static totalShards to skip this call.',
+      { cause },
+    );
+  }
+}

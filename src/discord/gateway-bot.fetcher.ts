@@ -1,0 +1,76 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { GatewayUnavailableError, TokenInvalidError } from './discord.errors.js';
+
+/** The part of Discord's `GET /gateway/bot` answer this library uses. */
+export interface GatewayBotInfo {
+  /** The gateway URL. */
+  url: string;
+  /** The recommended shard count. */
+  shards: number;
+  session_start_limit: {
+    total: number;
+    remaining: number;
+    reset_after: number;
+    max_concurrency: number;
+  };
+}
+
+/** Options of {@link fetchGatewayBot}. */
+export interface FetchGatewayBotOptions {
+  /** API base URL, e.g. `https://discord.com/api/v10`. */
+  api: string;
+  /** The bot token. */
+  token: string | undefined;
+  /** Attempts before giving up on network errors and 5xx answers. Default 5. */
+  attempts?: number;
+  /** First backoff delay, in ms, doubled after each failure. Default 500. */
+  backoff?: number;
+  /** Time limit of each attempt, in ms. Default 10000. */
+  timeout?: number;
+}
+
+/**
+ * Asks Discord for the recommended shard count and the identify limits, retrying network errors,
+ * 5xx and 429 answers with backoff. A bad token is a {@link TokenInvalidError} at once; an API that
+ * stays unreachable is a {@link GatewayUnavailableError}.
+ */
+export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<GatewayBotInfo> {
+  const url = `${options.api}/gateway/bot`;
+  if (options.token === undefined) throw new TokenInvalidError('no token was given');
+  const attempts = options.attempts ?? 5;
+  let wait = options.backoff ?? 500;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const response = await fetch(url, {
+        headers: { Authorization: `Bot ${options.token.replace(/^Bot\s+/i, '')}` },
+        signal: AbortSignal.timeout(options.timeout ?? 10_000),
+      });
+      if (response.status === 401 || response.status === 403) {
+        throw new TokenInvalidError(`HTTP ${response.status}`);
+      }
+      if (response.ok) {
+        const body = (await response.json()) as GatewayBotInfo;
+        if (!Number.isSafeInteger(body?.shards) || body.shards < 1) {
+          throw new Error(
+            `the answer has no valid "shards": ${JSON.stringify(body).slice(0, 200)}`,
+          );
+        }
+        return body;
+      }
+      const retryAfter = Number(response.headers.get('retry-after'));
+      if (response.status === 429 && Number.isFinite(retryAfter))
+        wait = Math.max(wait, retryAfter * 1000);
+      lastError = new Error(`HTTP ${response.status}`);
+      if (response.status < 500 && response.status !== 429) break;
+    } catch (error) {
+      if (error instanceof TokenInvalidError) throw error;
+      lastError = error;
+    }
+    if (attempt < attempts) {
+      await delay(wait);
+      wait *= 2;
+    }
+  }
+  throw new GatewayUnavailableError(url, attempts, lastError);
+}

@@ -1,0 +1,221 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { ShardingError } from '../errors/sharding.error.js';
+import { NoHandlerError } from '../ipc/ipc.errors.js';
+import type { DispatchContext, DispatchHandler } from './dispatch-context.interface.js';
+import { DISPATCH_ROLE, INVALID_DISPATCH_HANDLER_CODE } from './dispatch.constants.js';
+import {
+  handlerFailedMessage,
+  invalidEventMessage,
+  invalidRoleMessage,
+} from './dispatch.messages.js';
+import {
+  ON_DISPATCH_ROLES,
+  type DispatchRole,
+  type OnDispatchRole,
+} from './on-dispatch.decorator.js';
+
+const CURRENT_ROLES: readonly DispatchRole[] = ['manager', 'instance'];
+
+/** Options of one registration. */
+export interface DispatchRegistrationOptions {
+  /**
+   * The side of the fleet the handler runs on; on the other side `handle` skips it.
+   * Default `'both'`.
+   */
+  role?: OnDispatchRole;
+}
+
+/** One handler as the registry keeps it. */
+interface RegisteredHandler {
+  readonly handler: DispatchHandler;
+  /** Names the handler in logs, e.g. `StatsHandlers.guildCount`. */
+  readonly source: string;
+  readonly role: OnDispatchRole;
+}
+
+/**
+ * The handlers of dispatch events (op 0 packets) of one application, by event name, and the
+ * `DispatchHandler` that runs them.
+ *
+ * `DispatchExplorer` fills it from `@OnDispatch` methods; `register` adds plain functions. Assign
+ * `handle` to a connection's `dispatchHandler` to serve its dispatches.
+ *
+ * When an event has several handlers, `handle` runs all of them (started one after the other in
+ * registration order, then awaited together):
+ * - the reply to a request is the result of the FIRST registered handler, once every handler has
+ *   settled; the others' results are ignored;
+ * - every handler error is logged with the handler's name; for a request the error of the
+ *   first failing handler (in registration order) is thrown, so the requester gets an ERROR
+ *   reply even if the first handler succeeded; for a fire-and-forget event nothing is thrown.
+ *
+ * Registration order is Nest's discovery order: modules as Nest scanned them, providers as
+ * listed in their module, methods as declared (base-class methods after the subclass's), events
+ * of stacked decorators top first. To keep replies obvious, give a request event one handler.
+ */
+@Injectable()
+export class DispatchRegistry {
+  private readonly logger = new Logger(DispatchRegistry.name);
+  private readonly byEvent = new Map<string, RegisteredHandler[]>();
+  // instance → method → events already registered, so discovery can run again harmlessly.
+  private readonly boundMethods = new WeakMap<object, Map<string, Set<string>>>();
+  private role: DispatchRole | undefined;
+
+  /**
+   * @param role the initial `currentRole`, from the optional `DISPATCH_ROLE` provider.
+   */
+  constructor(@Optional() @Inject(DISPATCH_ROLE) role?: DispatchRole) {
+    if (role !== undefined) this.currentRole = role;
+  }
+
+  /**
+   * The side of the fleet this application runs on. Handlers limited to the other side are
+   * skipped by `handle`, `has` and `events`. When `undefined` (the default, before the sharding
+   * module knows its role), no handler is filtered out.
+   */
+  get currentRole(): DispatchRole | undefined {
+    return this.role;
+  }
+
+  set currentRole(role: DispatchRole | undefined) {
+    if (role !== undefined && !CURRENT_ROLES.includes(role)) {
+      throw new ShardingError(
+        INVALID_DISPATCH_HANDLER_CODE,
+        invalidRoleMessage('DispatchRegistry.currentRole', role, CURRENT_ROLES),
+      );
+    }
+    this.role = role;
+  }
+
+  /**
+   * Adds `handler` for `event`, after the handlers already there. Registering the same function
+   * for the same event again does nothing.
+   *
+   * @param event the event name (the packet's `t`); not empty.
+   * @param handler called as `(data, context)`; see the class for how results and errors are used.
+   * @param source names the handler in logs, e.g. `StatsHandlers.guildCount`.
+   * @param options see `DispatchRegistrationOptions`.
+   * @returns whether the handler was added.
+   */
+  register(
+    event: string,
+    handler: DispatchHandler,
+    source: string,
+    options: DispatchRegistrationOptions = {},
+  ): boolean {
+    if (typeof event !== 'string' || event === '') {
+      throw new ShardingError(INVALID_DISPATCH_HANDLER_CODE, invalidEventMessage(source, event));
+    }
+    const role = options.role ?? 'both';
+    if (!ON_DISPATCH_ROLES.includes(role)) {
+      throw new ShardingError(
+        INVALID_DISPATCH_HANDLER_CODE,
+        invalidRoleMessage(`The handler ${source}`, role, ON_DISPATCH_ROLES),
+      );
+    }
+    const handlers = this.byEvent.get(event) ?? [];
+    if (handlers.some((entry) => entry.handler === handler)) return false;
+    handlers.push({ handler, source, role });
+    this.byEvent.set(event, handlers);
+    return true;
+  }
+
+  /**
+   * Adds `instance[methodKey]`, called on `instance`, as a handler of `event`, named
+   * `ClassName.methodKey` in logs. The same instance, method and event are registered once only,
+   * however often this is called. The method is looked up at each call, so a spy or a
+   * replacement put on the instance later is the one that runs.
+   *
+   * @returns whether the handler was added.
+   */
+  registerMethod(
+    instance: object,
+    methodKey: string,
+    event: string,
+    options: DispatchRegistrationOptions = {},
+  ): boolean {
+    let methods = this.boundMethods.get(instance);
+    if (methods === undefined) {
+      methods = new Map();
+      this.boundMethods.set(instance, methods);
+    }
+    let events = methods.get(methodKey);
+    if (events === undefined) {
+      events = new Set();
+      methods.set(methodKey, events);
+    }
+    if (events.has(event)) return false;
+    const target = instance as Record<string, (data: unknown, context: DispatchContext) => unknown>;
+    const source = `${instance.constructor?.name ?? 'Object'}.${methodKey}`;
+    const added = this.register(
+      event,
+      (data, context) => target[methodKey]!(data, context),
+      source,
+      options,
+    );
+    events.add(event);
+    return added;
+  }
+
+  /** Whether `event` has a handler that runs under `currentRole`. */
+  has(event: string): boolean {
+    return this.active(event).length > 0;
+  }
+
+  /** The events that have a handler running under `currentRole`, in first-registration order. */
+  events(): string[] {
+    return [...this.byEvent.keys()].filter((event) => this.has(event));
+  }
+
+  /**
+   * Runs every handler of `context.event` that runs under `currentRole` (see the class for the
+   * rules). Resolves with the first handler's result for a request and with `undefined` for an
+   * event; rejects with `NoHandlerError` when the event has no such handler. An arrow function,
+   * so it can be handed over unbound: `client.dispatchHandler = registry.handle`.
+   *
+   * A handler that never settles holds the reply back; the requester's timeout then applies.
+   */
+  readonly handle = async (data: unknown, context: DispatchContext): Promise<unknown> => {
+    const handlers = this.active(context.event);
+    if (handlers.length === 0) throw new NoHandlerError(context.event);
+    const outcomes = await Promise.allSettled(
+      handlers.map((entry) => invoke(entry.handler, data, context)),
+    );
+    let failure: { error: unknown } | undefined;
+    for (const [index, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') continue;
+      const error: unknown = outcome.reason;
+      const message = handlerFailedMessage(handlers[index]!.source, context, error);
+      if (error instanceof Error && error.stack !== undefined) {
+        this.logger.error(message, error.stack);
+      } else {
+        this.logger.error(message);
+      }
+      failure ??= { error };
+    }
+    if (!context.isRequest) return undefined;
+    if (failure !== undefined) throw failure.error;
+    return (outcomes[0] as PromiseFulfilledResult<unknown>).value;
+  };
+
+  // A snapshot, so a handler that registers another one does not change the running dispatch.
+  private active(event: string): RegisteredHandler[] {
+    const handlers = this.byEvent.get(event) ?? [];
+    const role = this.role;
+    return role === undefined
+      ? [...handlers]
+      : handlers.filter((entry) => entry.role === 'both' || entry.role === role);
+  }
+}
+
+// Turns a synchronous throw into a rejection, so one handler's throw never stops the others.
+function invoke(
+  handler: DispatchHandler,
+  data: unknown,
+  context: DispatchContext,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(handler(data, context));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,64 @@
+import type { InstanceHeartbeat } from '../ipc/ipc.client.js';
+import type { InstanceExit } from './spawn/instance-handle.interface.js';
+
+/**
+ * The life of one instance, as its supervisor sees it:
+ * `spawning` → `connecting` (HELLO until IDENTIFY) → `identified` → `ready` (it sent CONNECTED);
+ * on death `stopping` (staged kill) → `exited` → `restarting` (backoff) → `spawning` again, or
+ * `gave-up` when the restart limit is reached. `exited` is also the end after `shutdown()`.
+ */
+export type InstanceState =
+  | 'idle'
+  | 'spawning'
+  | 'connecting'
+  | 'identified'
+  | 'ready'
+  | 'stopping'
+  | 'exited'
+  | 'restarting'
+  | 'gave-up';
+
+/** One state transition of one instance (the items of `ShardingManager.status$`). */
+export interface InstanceStatusChange {
+  instance: number;
+  /** The spawn generation the transition belongs to (from 1). */
+  generation: number;
+  from: InstanceState;
+  to: InstanceState;
+  /** Why, for transitions caused by a failure (e.g. `exited (code 1)`, `heartbeat-timeout`). */
+  reason?: string;
+  /** When, in ms since the Unix epoch. */
+  at: number;
+}
+
+/** A restart about to happen (the items of `ShardingManager.restart$`). */
+export interface InstanceRestart {
+  instance: number;
+  /** The generation that died. */
+  generation: number;
+  /** Why it is restarted. */
+  reason: string;
+  /** Restarts within the current window, this one included. */
+  attempt: number;
+  /** Backoff before the respawn, in ms. */
+  delay: number;
+}
+
+/** A snapshot of one instance (the items of `ShardingManager.status()`). */
+export interface InstanceStatus {
+  instance: number;
+  state: InstanceState;
+  generation: number;
+  /** The shard ids it runs. */
+  shards: number[];
+  /** Its pid (in worker mode, the manager's). */
+  pid?: number;
+  /** Its snowflake (socket name) in the current generation. */
+  instanceId?: string;
+  /** The latest heartbeat. */
+  lastHeartbeat?: InstanceHeartbeat & { at: number };
+  /** How the previous generation ended. */
+  lastExit?: InstanceExit & { reason: string };
+  /** Restarts within the current window. */
+  restarts: number;
+}

@@ -1,0 +1,50 @@
+import { ShardingError } from '../errors/sharding.error.js';
+import type { InstanceState } from './instance-state.js';
+
+/** No instance has this index, or runs this shard. */
+export class UnknownInstanceError extends ShardingError {
+  constructor(what: string) {
+    super('ERR_SHARDING_UNKNOWN_INSTANCE', `No instance matches ${what}.`);
+  }
+}
+
+/** A call that fails fast (or waited its time) found the instance not ready. */
+export class InstanceNotReadyError extends ShardingError {
+  constructor(
+    readonly instance: number,
+    readonly state: InstanceState,
+    waited?: number,
+  ) {
+    super(
+      'ERR_SHARDING_INSTANCE_NOT_READY',
+      waited === undefined
+        ? `Instance ${instance} is ${state}, not ready.`
+        : `Instance ${instance} was not ready within ${waited} ms (it is ${state}).`,
+    );
+  }
+}
+
+/** The instance was given up after too many restarts, or the manager shut down. */
+export class InstanceUnavailableError extends ShardingError {
+  constructor(
+    readonly instance: number,
+    readonly state: InstanceState,
+  ) {
+    super(
+      'ERR_SHARDING_INSTANCE_UNAVAILABLE',
+      state === 'gave-up'
+        ? `Instance ${instance} was given up after too many restarts; call restart(${instance}) to try again.`
+        : `Instance ${instance} is stopped (the manager is shutting down or has shut down).`,
+    );
+  }
+}
+
+/** The manager API was used in the instance role. */
+export class WrongRoleError extends ShardingError {
+  constructor(api: string, role: string) {
+    super(
+      'ERR_SHARDING_WRONG_ROLE',
+      `${api} is not available in the ${role} role of ShardingModule.`,
+    );
+  }
+}

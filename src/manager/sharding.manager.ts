@@ -1,0 +1,355 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
+import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
+import { fetchGatewayBot } from '../discord/gateway-bot.fetcher.js';
+import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
+import { serializeError } from '../ipc/packet-channel.js';
+import { createSocketRoot, removeSocketRoot } from '../ipc/socket-path.js';
+import type { ResolvedShardingOptions } from '../options/resolve-options.js';
+import type { ShardingMode, ShardingRole } from '../options/sharding-options.interface.js';
+import type { DispatchTarget, SerializedError } from '../protocol/ipc-packet.types.js';
+import { RESOLVED_SHARDING_OPTIONS, SHARDING_ROLE } from '../sharding.module-definition.js';
+import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
+import { SnowflakeService } from '../snowflake/snowflake.service.js';
+import { InstanceSupervisor } from './instance.supervisor.js';
+import type { InstanceRestart, InstanceStatus, InstanceStatusChange } from './instance-state.js';
+import { InstanceNotReadyError, UnknownInstanceError, WrongRoleError } from './manager.errors.js';
+import { planShards } from './shard-plan.js';
+import type { InstanceSpawner } from './spawn/instance-handle.interface.js';
+import { spawnClusterWorker } from './spawn/cluster.spawner.js';
+import { spawnProcess } from './spawn/process.spawner.js';
+import { spawnWorker } from './spawn/worker.spawner.js';
+
+const SPAWNERS: Record<ShardingMode, InstanceSpawner> = {
+  process: spawnProcess,
+  worker: spawnWorker,
+  cluster: spawnClusterWorker,
+};
+
+/**
+ * What a call does with an instance that is not ready: `'wait'` for it (up to the call's
+ * timeout), `'skip'` it (broadcasts only; a single-target call fails), or `'fail'` at once.
+ */
+export type WhenNotReady = 'wait' | 'skip' | 'fail';
+
+/** Options of the manager's messaging calls. */
+export interface ManagerCallOptions {
+  /** Time limit in ms, including any wait for readiness. Default: `requestTimeout` (15000). */
+  timeout?: number;
+  /** What to do with instances that are not ready. Default `'wait'`. */
+  whenNotReady?: WhenNotReady;
+}
+
+/** The settled result of one instance in a broadcast request. */
+export type InstanceResult<T> =
+  | { instance: number; status: 'fulfilled'; value: T }
+  | { instance: number; status: 'rejected'; reason: Error };
+
+/** An instance result as it travels back to an instance that asked for a relay. */
+export type RelayedInstanceResult<T = unknown> =
+  | { instance: number; status: 'fulfilled'; value: T }
+  | { instance: number; status: 'rejected'; reason: SerializedError };
+
+/**
+ * The manager: plans the shards, spawns and supervises every instance, and talks to them.
+ * Provided by `ShardingModule` in both roles; in the instance role its methods throw
+ * {@link WrongRoleError}.
+ */
+@Injectable()
+export class ShardingManager
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  /** This manager's snowflake. */
+  readonly id: string;
+
+  private readonly logger = new Logger(ShardingManager.name);
+  private readonly heartbeats = new Subject<InstanceHeartbeat>();
+  private readonly restarts = new Subject<InstanceRestart>();
+  private readonly statuses = new Subject<InstanceStatusChange>();
+  private supervisors: InstanceSupervisor[] = [];
+  private totalShardCount: number | undefined;
+  private socketRoot: string | undefined;
+  private spawning: Promise<void> | undefined;
+  private shuttingDown: Promise<void> | undefined;
+
+  /** Every heartbeat of every instance (instance, round trip, stats). */
+  readonly heartbeat$: Observable<InstanceHeartbeat> = this.heartbeats.asObservable();
+  /** Every restart about to happen (instance, reason, attempt, delay). */
+  readonly restart$: Observable<InstanceRestart> = this.restarts.asObservable();
+  /** Every state transition of every instance. */
+  readonly status$: Observable<InstanceStatusChange> = this.statuses.asObservable();
+
+  constructor(
+    @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
+    @Inject(SHARDING_ROLE) private readonly role: ShardingRole,
+    private readonly registry: DispatchRegistry,
+    private readonly snowflakes: SnowflakeService,
+  ) {
+    this.id = snowflakes.generate(MANAGER_SHARD_ID);
+  }
+
+  /** The total shard count, once known (after `spawn()` with `totalShards: 'auto'`). */
+  get totalShards(): number | undefined {
+    return this.totalShardCount;
+  }
+
+  /** The instance indexes. */
+  get instances(): number[] {
+    return this.supervisors.map((supervisor) => supervisor.instance);
+  }
+
+  /** Spawns the fleet when the application bootstraps, unless `spawnOnBootstrap` is false. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.role === 'manager' && this.options.spawnOnBootstrap) await this.spawn();
+  }
+
+  /** Stops every instance before the application's providers shut down. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.role === 'manager') await this.shutdown();
+  }
+
+  /** Completes the streams. */
+  onApplicationShutdown(): void {
+    this.heartbeats.complete();
+    this.restarts.complete();
+    this.statuses.complete();
+  }
+
+  /**
+   * Plans the shards (asking Discord when `totalShards` is `'auto'`), creates the private socket
+   * directory and starts every instance in parallel. Resolves once all are started (not ready:
+   * see {@link whenReady}). Runs once; later calls return the same promise.
+   */
+  spawn(): Promise<void> {
+    this.assertManager('spawn()');
+    this.spawning ??= this.spawnFleet();
+    return this.spawning;
+  }
+
+  /** Resolves when every instance is ready; rejects after `timeout` ms (default `readyTimeout`). */
+  async whenReady(timeout = this.options.readyTimeout): Promise<void> {
+    this.assertManager('whenReady()');
+    await this.spawn();
+    await Promise.all(this.supervisors.map((supervisor) => supervisor.whenReady(timeout)));
+  }
+
+  /** A snapshot of every instance. */
+  status(): InstanceStatus[] {
+    return this.supervisors.map((supervisor) => supervisor.status());
+  }
+
+  /** The link to an instance's current generation (undefined between generations). */
+  client(instance: number): IpcClient | undefined {
+    return this.supervisor(instance).client;
+  }
+
+  /** The instance that runs `shardId`. */
+  instanceForShard(shardId: number): number {
+    this.assertManager('instanceForShard()');
+    const supervisor = this.supervisors.find((candidate) => candidate.shards.includes(shardId));
+    if (supervisor === undefined) throw new UnknownInstanceError(`shard ${shardId}`);
+    return supervisor.instance;
+  }
+
+  /** The instance that runs the shard of `guildId` (`(guild_id >> 22) % totalShards`). */
+  instanceForGuild(guildId: string | bigint): number {
+    this.assertManager('instanceForGuild()');
+    if (this.totalShardCount === undefined)
+      throw new UnknownInstanceError(`guild ${guildId} (not spawned yet)`);
+    return this.instanceForShard(this.snowflakes.shardForGuild(guildId, this.totalShardCount));
+  }
+
+  /** Sends an event to one instance. */
+  async send(
+    instance: number,
+    event: string,
+    data?: unknown,
+    options: ManagerCallOptions = {},
+  ): Promise<void> {
+    const client = await this.readyClient(instance, options);
+    client.send(event, data);
+  }
+
+  /** Sends an event to every instance; resolves with the indexes it reached. */
+  async broadcast(
+    event: string,
+    data?: unknown,
+    options: ManagerCallOptions = {},
+  ): Promise<number[]> {
+    this.assertManager('broadcast()');
+    const results = await Promise.allSettled(
+      this.instances.map((index) => this.send(index, event, data, options)),
+    );
+    return this.instances.filter((_, position) => results[position]!.status === 'fulfilled');
+  }
+
+  /**
+   * Sends a request to one instance; resolves with its handler's result. Settles always: on
+   * timeout, at once when the instance dies, or with the handler's error.
+   */
+  async request<T = unknown>(
+    instance: number,
+    event: string,
+    data?: unknown,
+    options: ManagerCallOptions = {},
+  ): Promise<T> {
+    const deadline = Date.now() + (options.timeout ?? this.options.requestTimeout);
+    const client = await this.readyClient(instance, options);
+    return client.request<T>(event, data, { timeout: Math.max(1, deadline - Date.now()) });
+  }
+
+  /**
+   * Sends a request to every instance and settles per instance: partial results are normal.
+   * With `whenNotReady: 'skip'`, instances that are not ready are left out.
+   */
+  async broadcastRequest<T = unknown>(
+    event: string,
+    data?: unknown,
+    options: ManagerCallOptions = {},
+  ): Promise<InstanceResult<T>[]> {
+    this.assertManager('broadcastRequest()');
+    return this.requestMany<T>(this.instances, event, data, options);
+  }
+
+  /** Replaces an instance now (idempotent while a replacement is under way). */
+  restart(instance: number): Promise<void> {
+    return this.supervisor(instance).restart();
+  }
+
+  /**
+   * Stops every instance (DESIGN.md staged kill), then removes the socket directory. Called by
+   * Nest on application shutdown; safe to call more than once.
+   */
+  shutdown(): Promise<void> {
+    this.assertManager('shutdown()');
+    this.shuttingDown ??= (async () => {
+      await this.spawning?.catch(() => undefined);
+      await Promise.all(this.supervisors.map((supervisor) => supervisor.stop()));
+      if (this.socketRoot !== undefined) await removeSocketRoot(this.socketRoot);
+    })();
+    return this.shuttingDown;
+  }
+
+  private async spawnFleet(): Promise<void> {
+    const options = this.options;
+    let total = options.totalShards;
+    if (total === 'auto') {
+      const info = await fetchGatewayBot({ api: options.api, token: options.token });
+      total = info.shards;
+      this.logger.log(`Discord recommends ${total} shard(s).`);
+    }
+    this.totalShardCount = total;
+    const plan = planShards(total, options.shards, options.shardsPerInstance);
+    this.socketRoot = await createSocketRoot(options.socketRoot);
+    const context = {
+      managerId: this.id,
+      socketRoot: this.socketRoot,
+      totalShards: total,
+      options,
+      spawner: SPAWNERS[options.mode],
+      snowflakes: this.snowflakes,
+      logger: this.logger,
+      dispatchHandler: (instance: number) => this.instanceDispatchHandler(instance),
+      heartbeats: this.heartbeats,
+      restarts: this.restarts,
+      statuses: this.statuses,
+    };
+    this.supervisors = plan.map((shards, index) => new InstanceSupervisor(index, shards, context));
+    this.logger.log(
+      `Spawning ${plan.length} instance(s) in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
+    );
+    for (const supervisor of this.supervisors) supervisor.start();
+  }
+
+  /** Dispatches from an instance: relayed when they carry `to`, else handled here. */
+  private instanceDispatchHandler(instance: number): DispatchHandler {
+    return (data, context) =>
+      context.to === undefined
+        ? this.registry.handle(data, context)
+        : this.relay(instance, data, context);
+  }
+
+  private async relay(from: number, data: unknown, context: DispatchContext): Promise<unknown> {
+    const targets = this.resolveTarget(context.to!);
+    const options: ManagerCallOptions = { whenNotReady: 'wait' };
+    if (!context.isRequest) {
+      await Promise.allSettled(
+        targets.map((target) => this.send(target, context.event, data, options)),
+      );
+      return undefined;
+    }
+    const single = !Array.isArray(context.to) && context.to !== 'all';
+    if (single) return this.request(targets[0]!, context.event, data, options);
+    this.logger.verbose?.(
+      `Relaying "${context.event}" from instance ${from} to ${targets.length} instance(s).`,
+    );
+    const results = await this.requestMany(targets, context.event, data, options);
+    return results.map((result): RelayedInstanceResult =>
+      result.status === 'fulfilled' ? result : { ...result, reason: serializeError(result.reason) },
+    );
+  }
+
+  private resolveTarget(target: DispatchTarget): number[] {
+    if (target === 'all') return this.instances;
+    if (Array.isArray(target)) {
+      for (const index of target) this.supervisor(index);
+      return target;
+    }
+    if ('shard' in target) return [this.instanceForShard(target.shard)];
+    return [this.instanceForGuild(target.guild)];
+  }
+
+  private async requestMany<T>(
+    instances: number[],
+    event: string,
+    data: unknown,
+    options: ManagerCallOptions,
+  ): Promise<InstanceResult<T>[]> {
+    const targets =
+      options.whenNotReady === 'skip'
+        ? instances.filter((index) => this.supervisor(index).state === 'ready')
+        : instances;
+    const settled = await Promise.allSettled(
+      targets.map((index) => this.request<T>(index, event, data, options)),
+    );
+    return settled.map((result, position) =>
+      result.status === 'fulfilled'
+        ? { instance: targets[position]!, status: 'fulfilled', value: result.value }
+        : { instance: targets[position]!, status: 'rejected', reason: result.reason as Error },
+    );
+  }
+
+  private async readyClient(instance: number, options: ManagerCallOptions): Promise<IpcClient> {
+    const supervisor = this.supervisor(instance);
+    const timeout = options.timeout ?? this.options.requestTimeout;
+    const policy = options.whenNotReady ?? 'wait';
+    if (supervisor.state !== 'ready') {
+      if (policy !== 'wait') throw new InstanceNotReadyError(instance, supervisor.state);
+      await supervisor.whenReady(timeout);
+    }
+    const client = supervisor.client;
+    if (client === undefined || client.state !== 'identified') {
+      throw new InstanceNotReadyError(instance, supervisor.state);
+    }
+    return client;
+  }
+
+  private supervisor(instance: number): InstanceSupervisor {
+    this.assertManager('this call');
+    const supervisor = this.supervisors[instance];
+    if (supervisor === undefined) throw new UnknownInstanceError(`index ${instance}`);
+    return supervisor;
+  }
+
+  private assertManager(api: string): void {
+    if (this.role !== 'manager') throw new WrongRoleError(`ShardingManager.${api}`, this.role);
+  }
+}

@@ -1,0 +1,80 @@
+import type { ManagerLostPolicy } from '../ipc/ipc.server.js';
+
+/** How instances are run. */
+export type ShardingMode = 'process' | 'worker' | 'cluster';
+
+/** Which side of the fleet a process is. */
+export type ShardingRole = 'manager' | 'instance';
+
+/** When an instance tells its manager it is ready (the CONNECTED dispatch). */
+export type ReadyWhen = 'bootstrap' | 'manual';
+
+/** The restart policy of instances that die. */
+export interface RestartOptions {
+  /** First delay before a restart, in ms. Default 1000. */
+  initialDelay?: number;
+  /** Largest delay, in ms. Default 60000. */
+  maxDelay?: number;
+  /** Factor applied to the delay after each restart in a row. Default 2. */
+  multiplier?: number;
+  /** Random spread of each delay, as a fraction (0.2 = ±20%). Default 0.2. */
+  jitter?: number;
+  /** Restarts allowed within `window` before the instance is given up. Default 5. */
+  maxRestarts?: number;
+  /** The window of `maxRestarts`, in ms. Default 600000 (10 minutes). */
+  window?: number;
+}
+
+/** Options of `ShardingModule.forRoot()`. All are optional. */
+export interface ShardingModuleOptions {
+  /** Force the role instead of detecting it from the environment. Default: detected. */
+  role?: ShardingRole;
+  /** How instances run: child processes, worker threads or cluster workers. Default `'process'`. */
+  mode?: ShardingMode;
+  /** The entry file each instance runs. Default: the manager's own entry (`process.argv[1]`). */
+  file?: string;
+  /**
+   * The bot's total shard count, or `'auto'` to ask Discord (`GET {api}/gateway/bot`, which
+   * needs `token`). Default 1.
+   */
+  totalShards?: number | 'auto';
+  /** The shard ids this manager runs (a subset of 0..totalShards-1). Default: all of them. */
+  shards?: number[];
+  /** Shards per instance, in contiguous chunks. Default 1. */
+  shardsPerInstance?: number;
+  /** Bot token, for `totalShards: 'auto'`. Default `process.env.DISCORD_TOKEN`. */
+  token?: string;
+  /** Discord API base URL, for `totalShards: 'auto'`. Default `'https://discord.com/api/v10'`. */
+  api?: string;
+  /** How often instances send HEARTBEAT, in ms. Default 5000. */
+  heartbeatInterval?: number;
+  /** Silent heartbeat intervals after which either side is taken for dead. Default 3. */
+  missedHeartbeats?: number;
+  /** How often HELLO is repeated until IDENTIFY, in ms. Default 1000. */
+  helloInterval?: number;
+  /** How long an instance has from spawn to IDENTIFY, in ms. Default 30000. */
+  helloTimeout?: number;
+  /** How long an instance has from IDENTIFY to ready (CONNECTED), in ms. Default 300000. */
+  readyTimeout?: number;
+  /** Default timeout of requests, in ms. Default 15000. */
+  requestTimeout?: number;
+  /** The restart policy. */
+  restart?: RestartOptions;
+  /** Grace of each stage of a kill (DESTROYING, then SIGTERM, then SIGKILL), in ms. Default 5000. */
+  killGrace?: number;
+  /**
+   * Parent of the manager's private socket directory. Default: the system's temporary directory.
+   * Keep it short: socket paths must fit 107 bytes.
+   */
+  socketRoot?: string;
+  /** Extra environment variables for instances. Default none. */
+  env?: Record<string, string>;
+  /** Node options for instances (e.g. `['--max-old-space-size=512']`). Default: none. */
+  execArgv?: string[];
+  /** Spawn instances when the manager's application bootstraps. Default `true`. */
+  spawnOnBootstrap?: boolean;
+  /** Instance side: what to do when the manager is lost. Default `'exit'`. */
+  onManagerLost?: ManagerLostPolicy;
+  /** Instance side: when the instance reports ready. Default `'bootstrap'`. */
+  readyWhen?: ReadyWhen;
+}

@@ -1,0 +1,39 @@
+// The instance side of the library run: an IpcServer in its own process, as a sharding instance
+// would have, answering the bench events. It leaves by itself when the manager closes the link
+// (the default `onManagerLost: 'exit'`), which lets `--cpu-prof` write its profile.
+import { Logger } from '@nestjs/common';
+import { IpcServer } from '../../src/index.js';
+import { BenchEvent } from './bench-config.js';
+import { exitWithParent, fail, report } from './measurements.js';
+
+// Only errors: the expected "lost the manager, exiting" warning would clutter the bench output.
+Logger.overrideLogger(['error']);
+exitWithParent();
+
+try {
+  const env = process.env;
+  const server = new IpcServer({
+    managerId: env.SHARDING_MANAGER_IPC!,
+    instanceId: env.SHARDING_INSTANCE_IPC!,
+    instance: Number(env.SHARDING_INSTANCE),
+    socketRoot: env.SHARDING_SOCKET_ROOT!,
+  });
+  let sunk = 0;
+  server.dispatchHandler = (data, context) => {
+    switch (context.event) {
+      case BenchEvent.ECHO:
+        return data;
+      case BenchEvent.SINK:
+        sunk++;
+        return undefined;
+      case BenchEvent.SINK_SYNC:
+        return sunk;
+      default:
+        throw new Error(`the bench server has no "${context.event}" handler`);
+    }
+  };
+  await server.listen();
+  await report({ type: 'listening', path: server.socketPath });
+} catch (error) {
+  await fail(error);
+}

@@ -1,0 +1,319 @@
+// `npm run bench`: request latency and one-way throughput of the library's IPC link, against a
+// hand-written `node:net` baseline with the same frames and packets, measured in the same run.
+//
+// Every run uses fresh processes (a server fixture for the instance side, a client fixture for the
+// manager side; this runner only orchestrates and stays idle meanwhile). Library and baseline runs
+// alternate within each round, in swapped order every other round, and each figure is the median
+// over the rounds, so that drift on a shared machine hits both sides alike.
+//
+// Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP, BENCH_SAMPLES, BENCH_MESSAGES, BENCH_BATCH
+// (see DEFAULT_SIZES), BENCH_CPU_PROF=1 to write a V8 CPU profile of every child to
+// build/bench-profiles or BENCH_PROFILE_DIR (then see profile-summary.ts), BENCH_CPU_PROF_INTERVAL
+// (µs, default 250).
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createSocketRoot,
+  MANAGER_SHARD_ID,
+  removeSocketRoot,
+  SnowflakeService,
+} from '../../src/index.js';
+import {
+  BenchEnv,
+  DEFAULT_SIZES,
+  type BenchImpl,
+  type BenchMeasurement,
+  type BenchResult,
+  type BenchSizes,
+  type LatencyResult,
+  type ThroughputResult,
+} from './bench-config.js';
+import {
+  forkBenchChild,
+  killAll,
+  killChildrenOnExit,
+  nextMessage,
+  stopChild,
+} from './bench-processes.js';
+import { median } from './stats.js';
+
+/** The issue's target: the library within 1.2x of the raw socket on latency and throughput. */
+const TARGET_RATIO = 1.2;
+const LISTEN_TIMEOUT_MS = 15_000;
+const RUN_TIMEOUT_MS = 60_000;
+/** How long a child may take to leave by itself after its run (profiles are written on exit). */
+const EXIT_GRACE_MS = 3_000;
+
+const BUILD_DIR = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS_FILE = join(BUILD_DIR, 'bench-results.json');
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR ?? join(BUILD_DIR, 'bench-profiles');
+
+/** One measurement of one implementation, in its own pair of processes. */
+interface BenchRun {
+  round: number;
+  impl: BenchImpl;
+  result: BenchResult;
+}
+
+/** One line of the results table. */
+interface ResultRow {
+  measurement: string;
+  unit: string;
+  'nestjs-sharding': number;
+  'raw net socket': number;
+  /** nestjs-sharding / raw net socket. */
+  ratio: number;
+  /** Whether the row meets the 1.2x target (for throughput: ratio >= 1 / 1.2). */
+  withinTarget: boolean;
+}
+
+const env = process.env;
+const rounds = positiveInteger('BENCH_ROUNDS', 3);
+const sizes: BenchSizes = {
+  warmupRequests: positiveInteger('BENCH_WARMUP', DEFAULT_SIZES.warmupRequests),
+  latencySamples: positiveInteger('BENCH_SAMPLES', DEFAULT_SIZES.latencySamples),
+  throughputMessages: positiveInteger('BENCH_MESSAGES', DEFAULT_SIZES.throughputMessages),
+  throughputBatch: positiveInteger('BENCH_BATCH', DEFAULT_SIZES.throughputBatch),
+};
+const profiling = env.BENCH_CPU_PROF === '1';
+const profileInterval = positiveInteger('BENCH_CPU_PROF_INTERVAL', 250);
+const snowflakes = new SnowflakeService();
+
+killChildrenOnExit();
+
+/**
+ * Runs the whole bench: prints the machine, the runs as they finish (stderr), the markdown table
+ * (stdout), and writes `build/bench-results.json`.
+ */
+async function main(): Promise<void> {
+  const started = performance.now();
+  const machine = describeMachine();
+  console.log(
+    `Node ${machine.node} | ${machine.cpuModel} | ${machine.cores} cores (${machine.platform})`,
+  );
+  console.log(
+    `${rounds} rounds; latency: ${sizes.warmupRequests} warm-up + ${sizes.latencySamples} sequential ` +
+      `requests; throughput: ${sizes.throughputMessages} messages, synced every ${sizes.throughputBatch}` +
+      (profiling ? `; CPU profiles in ${PROFILE_DIR}` : ''),
+  );
+  if (profiling) {
+    await rm(PROFILE_DIR, { recursive: true, force: true });
+    await mkdir(PROFILE_DIR, { recursive: true });
+  }
+
+  const socketRoot = await createSocketRoot();
+  const runs: BenchRun[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // Swapping the order every other round cancels a bias for whoever runs first.
+      const order: BenchImpl[] =
+        round % 2 === 1 ? ['nestjs-sharding', 'raw-net'] : ['raw-net', 'nestjs-sharding'];
+      for (const measurement of ['latency', 'throughput'] as const) {
+        for (const impl of order) {
+          const result = await runOnce(impl, measurement, round, socketRoot);
+          runs.push({ round, impl, result });
+          console.error(`  round ${round}/${rounds} ${impl.padEnd(15)} ${describeResult(result)}`);
+        }
+      }
+    }
+  } finally {
+    await killAll();
+    await removeSocketRoot(socketRoot);
+  }
+
+  const rows = summarize(runs);
+  console.log('');
+  console.log(markdownTable(rows));
+  console.log('');
+  console.log(
+    `ratio = nestjs-sharding / raw net socket, median of ${rounds} rounds. Target: within ` +
+      `${TARGET_RATIO}x (latency ratio <= ${TARGET_RATIO}, throughput ratio >= ${(1 / TARGET_RATIO).toFixed(2)}).`,
+  );
+  for (const row of rows) {
+    console.log(
+      `- ${row.measurement}: ${row.withinTarget ? 'within target' : 'NOT within target'}`,
+    );
+  }
+  await writeFile(
+    RESULTS_FILE,
+    JSON.stringify(
+      {
+        generatedAt: new Date().toISOString(),
+        machine,
+        rounds,
+        sizes,
+        targetRatio: TARGET_RATIO,
+        columns: ['measurement', 'nestjs-sharding', 'raw net socket', 'ratio'],
+        rows,
+        runs,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`\nWrote ${RESULTS_FILE} in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+}
+
+/** One measurement in a fresh server process and a fresh client process. */
+async function runOnce(
+  impl: BenchImpl,
+  measurement: BenchMeasurement,
+  round: number,
+  socketRoot: string,
+): Promise<BenchResult> {
+  const common: Record<string, string> = {
+    [BenchEnv.MEASUREMENT]: measurement,
+    [BenchEnv.SIZES]: JSON.stringify(sizes),
+  };
+  let linkEnv: Record<string, string>;
+  if (impl === 'nestjs-sharding') {
+    // What a manager gives the instance it spawns (DESIGN.md section 2, step 1).
+    linkEnv = {
+      SHARDING_MANAGER_IPC: snowflakes.generate(MANAGER_SHARD_ID),
+      SHARDING_INSTANCE_IPC: snowflakes.generate(0),
+      SHARDING_INSTANCE: '0',
+      SHARDING_SOCKET_ROOT: socketRoot,
+    };
+  } else {
+    linkEnv = {
+      [BenchEnv.RAW_SOCKET]: join(socketRoot, `raw-${round}-${measurement}`),
+      [BenchEnv.ID_TEMPLATE]: snowflakes.generate(MANAGER_SHARD_ID),
+    };
+  }
+  const prefix = impl === 'nestjs-sharding' ? 'lib' : 'raw';
+  const name = `${prefix}-${measurement}-r${round}`;
+  const server = forkBenchChild(
+    `${prefix}-server.fixture`,
+    { ...common, ...linkEnv },
+    profileArgs(`${name}-server`),
+  );
+  let client: ReturnType<typeof forkBenchChild> | undefined;
+  try {
+    await nextMessage(server, 'listening', LISTEN_TIMEOUT_MS);
+    client = forkBenchChild(
+      `${prefix}-client.fixture`,
+      { ...common, ...linkEnv },
+      profileArgs(`${name}-client`),
+    );
+    const { result } = await nextMessage(client, 'result', RUN_TIMEOUT_MS);
+    return result;
+  } finally {
+    // The client closes its link and exits; the server then sees its manager gone and exits.
+    if (client !== undefined) await stopChild(client, EXIT_GRACE_MS);
+    await stopChild(server, EXIT_GRACE_MS);
+  }
+}
+
+/** Medians over the rounds, per implementation, and their ratios. */
+function summarize(runs: BenchRun[]): ResultRow[] {
+  const pick = <R extends BenchResult>(
+    impl: BenchImpl,
+    kind: R['kind'],
+    value: (result: R) => number,
+  ) =>
+    median(
+      runs
+        .filter((run) => run.impl === impl && run.result.kind === kind)
+        .map((run) => value(run.result as R)),
+    );
+  const latencyRow = (label: string, value: (result: LatencyResult) => number): ResultRow => {
+    const ours = pick('nestjs-sharding', 'latency', value);
+    const raw = pick('raw-net', 'latency', value);
+    return row(`request latency ${label}`, 'µs', ours, raw, ours / raw <= TARGET_RATIO);
+  };
+  const throughput = (result: ThroughputResult) => result.perSecond;
+  const oursRate = pick('nestjs-sharding', 'throughput', throughput);
+  const rawRate = pick('raw-net', 'throughput', throughput);
+  return [
+    latencyRow('p50', (result) => result.p50),
+    latencyRow('p99', (result) => result.p99),
+    latencyRow('mean', (result) => result.mean),
+    row('one-way throughput', 'msg/s', oursRate, rawRate, rawRate / oursRate <= TARGET_RATIO),
+  ];
+}
+
+function row(
+  measurement: string,
+  unit: string,
+  ours: number,
+  raw: number,
+  withinTarget: boolean,
+): ResultRow {
+  return {
+    measurement: `${measurement} (${unit})`,
+    unit,
+    'nestjs-sharding': round2(ours),
+    'raw net socket': round2(raw),
+    ratio: round2(ours / raw),
+    withinTarget,
+  };
+}
+
+/** The results as a markdown table with the four requested columns. */
+export function markdownTable(rows: ResultRow[]): string {
+  const format = (value: number, unit: string) =>
+    unit === 'msg/s' ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
+  const lines = [
+    '| measurement | nestjs-sharding | raw net socket | ratio |',
+    '|---|---:|---:|---:|',
+    ...rows.map(
+      (row) =>
+        `| ${row.measurement} | ${format(row['nestjs-sharding'], row.unit)} | ` +
+        `${format(row['raw net socket'], row.unit)} | ${row.ratio.toFixed(2)}x |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+function describeResult(result: BenchResult): string {
+  if (result.kind === 'latency') {
+    return `latency    p50 ${result.p50.toFixed(1)} µs, p99 ${result.p99.toFixed(1)} µs, mean ${result.mean.toFixed(1)} µs`;
+  }
+  return `throughput ${Math.round(result.perSecond).toLocaleString('en-US')} msg/s (${result.elapsedMs.toFixed(0)} ms)`;
+}
+
+function describeMachine() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown CPU',
+    cores: os.availableParallelism(),
+    logicalCpus: cpus.length,
+    platform: `${process.platform} ${os.release()} ${process.arch}`,
+  };
+}
+
+/** `--cpu-prof` flags for one child when profiling, else none. */
+function profileArgs(name: string): string[] {
+  if (!profiling) return [];
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${PROFILE_DIR}`,
+    `--cpu-prof-name=${name}.cpuprofile`,
+    `--cpu-prof-interval=${profileInterval}`,
+  ];
+}
+
+function positiveInteger(name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error('The bench failed:', error);
+  await killAll();
+  process.exitCode = 1;
+}

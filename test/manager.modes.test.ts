@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { access } from 'node:fs/promises';
+import { afterEach, describe, it } from 'node:test';
+import { RemoteHandlerError, type ShardingMode } from '../src/index.js';
+import { cleanUp } from './support/cleanup.js';
+import { startFleet } from './support/fleet.js';
+import { isAlive } from './support/processes.js';
+
+afterEach(cleanUp);
+
+for (const mode of ['process', 'worker', 'cluster'] as ShardingMode[]) {
+  describe(`a fleet in ${mode} mode`, () => {
+    it('spawns the shard plan and serves handlers on both sides', async () => {
+      const manager = await startFleet({ mode });
+      assert.deepEqual(
+        manager
+          .status()
+          .map(({ instance, state, shards, generation }) => ({
+            instance,
+            state,
+            shards,
+            generation,
+          })),
+        [
+          { instance: 0, state: 'ready', shards: [0, 1], generation: 1 },
+          { instance: 1, state: 'ready', shards: [2, 3], generation: 1 },
+        ],
+      );
+      const whoami = await manager.request<{ instance: number; shards: number[]; total: number }>(
+        1,
+        'whoami',
+      );
+      assert.deepEqual(
+        { ...whoami, pid: undefined },
+        { instance: 1, shards: [2, 3], total: 4, pid: undefined },
+      );
+
+      const all = await manager.broadcastRequest<{ instance: number }>('whoami');
+      assert.deepEqual(
+        all.map((result) => result.status === 'fulfilled' && result.value.instance),
+        [0, 1],
+      );
+      // instance → manager, and instance → instance through the manager
+      assert.deepEqual(await manager.request(0, 'ask-manager', 'hi'), {
+        manager: true,
+        data: { data: 'hi', asked: 'manager' },
+      });
+      assert.equal(
+        ((await manager.request(0, 'ask-shard', { shard: 3 })) as { instance: number }).instance,
+        1,
+      );
+      const relayed = (await manager.request(1, 'ask-all')) as Array<{
+        instance: number;
+        status: string;
+      }>;
+      assert.deepEqual(
+        relayed.map(({ instance, status }) => [instance, status]),
+        [
+          [0, 'fulfilled'],
+          [1, 'fulfilled'],
+        ],
+      );
+      await assert.rejects(manager.request(0, 'throw'), (error: unknown) => {
+        assert.ok(error instanceof RemoteHandlerError);
+        assert.equal(error.remoteName, 'RangeError');
+        return true;
+      });
+      assert.equal(manager.instanceForShard(2), 1);
+      assert.equal(
+        manager.instanceForGuild('1146749583373226046'),
+        manager.instanceForShard(Number((1146749583373226046n >> 22n) % 4n)),
+      );
+    });
+
+    it('leaves no process and no socket after app.close()', async () => {
+      const manager = await startFleet({ mode });
+      const pids = manager.status().map((status) => status.pid!);
+      const root = (manager as unknown as { socketRoot: string }).socketRoot;
+      await access(root);
+      await cleanUp(); // closes the application
+      if (mode !== 'worker')
+        for (const pid of pids) assert.equal(isAlive(pid), false, `instance ${pid} survived`);
+      await assert.rejects(access(root), { code: 'ENOENT' });
+      assert.ok(manager.status().every((status) => status.state === 'exited'));
+    });
+  });
+}

@@ -1,0 +1,51 @@
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  OnDispatch,
+  ShardingManager,
+  ShardingModule,
+  type ShardingModuleOptions,
+} from '../../src/index.js';
+import { defer } from './cleanup.js';
+import { fixturePath } from './processes.js';
+
+@Injectable()
+class ManagerHandlers {
+  @OnDispatch('manager-echo')
+  echo(data: unknown) {
+    return { manager: true, data };
+  }
+}
+
+/**
+ * Boots a manager application in this process (4 shards, 2 per instance, fast heartbeats and
+ * restarts) and waits for every instance to be ready. Closed after the test.
+ */
+export async function startFleet(
+  options: ShardingModuleOptions = {},
+  { waitReady = true } = {},
+): Promise<ShardingManager> {
+  @Module({
+    imports: [
+      ShardingModule.forRoot({
+        file: fixturePath('sharding-app.fixture'),
+        totalShards: 4,
+        shardsPerInstance: 2,
+        heartbeatInterval: 200,
+        killGrace: 1_000,
+        restart: { initialDelay: 50, maxDelay: 200 },
+        ...options,
+      }),
+    ],
+    providers: [ManagerHandlers],
+  })
+  class ManagerModule {}
+
+  const app = await NestFactory.createApplicationContext(ManagerModule, {
+    logger: ['error', 'warn'],
+  });
+  defer(() => app.close());
+  const manager = app.get(ShardingManager);
+  if (waitReady) await manager.whenReady(30_000);
+  return manager;
+}
