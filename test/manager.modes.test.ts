@@ -13,14 +13,12 @@ for (const mode of ['process', 'worker', 'cluster'] as ShardingMode[]) {
     it('spawns the shard plan and serves handlers on both sides', async () => {
       const manager = await startFleet({ mode });
       assert.deepEqual(
-        manager
-          .status()
-          .map(({ instance, state, shards, generation }) => ({
-            instance,
-            state,
-            shards,
-            generation,
-          })),
+        manager.status().map(({ instance, state, shards, generation }) => ({
+          instance,
+          state,
+          shards,
+          generation,
+        })),
         [
           { instance: 0, state: 'ready', shards: [0, 1], generation: 1 },
           { instance: 1, state: 'ready', shards: [2, 3], generation: 1 },

@@ -5,6 +5,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import cluster from 'node:cluster';
 import { EMPTY, type Observable } from 'rxjs';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import type { LinkLossReason } from '../ipc/ipc.errors.js';
@@ -54,6 +55,11 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
       return;
     }
     const launch = readInstanceLaunch();
+    // In a cluster worker whose primary died, Node's own cluster messages (sent when a server
+    // closes) fail with EPIPE on the worker object; the loss itself is handled as manager lost.
+    cluster.worker?.on('error', (error: Error) =>
+      this.logger.debug(`Cluster channel error after the manager was lost: ${error.message}`),
+    );
     this.server = new IpcServer({
       ...launch,
       missedHeartbeats: options.missedHeartbeats,

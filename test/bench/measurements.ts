@@ -41,7 +41,7 @@ export async function measureLatency(
     // A wrong reply would make the numbers meaningless; the check is outside the timed span.
     if (reply.n !== n) throw new Error(`echo ${n} came back as ${JSON.stringify(reply)}`);
   }
-  const sorted = samples.slice().sort();
+  const sorted = samples.toSorted();
   return {
     kind: 'latency',
     samples: samples.length,

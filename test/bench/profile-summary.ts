@@ -104,13 +104,16 @@ function sum(values: number[]): number {
   return total;
 }
 
+function ms(us: number): string {
+  return (us / 1000).toFixed(1).padStart(8);
+}
+
 /** Prints the `top` entries of a summary's tallies, as ms and % of busy time. */
 export function printSummary(name: string, summary: ProfileSummary, top: number): void {
-  const ms = (us: number) => (us / 1000).toFixed(1).padStart(8);
   const pct = (us: number) => `${((us / summary.busyUs) * 100).toFixed(1).padStart(5)}%`;
   const print = (title: string, tally: Tally) => {
     console.log(`  ${title}`);
-    const sorted = [...tally].sort((a, b) => b[1] - a[1]).slice(0, top);
+    const sorted = [...tally].toSorted((a, b) => b[1] - a[1]).slice(0, top);
     for (const [key, us] of sorted) console.log(`  ${ms(us)} ms ${pct(us)}  ${key}`);
   };
   console.log(

@@ -131,10 +131,8 @@ async function main(): Promise<void> {
     `ratio = nestjs-sharding / raw net socket, median of ${rounds} rounds. Target: within ` +
       `${TARGET_RATIO}x (latency ratio <= ${TARGET_RATIO}, throughput ratio >= ${(1 / TARGET_RATIO).toFixed(2)}).`,
   );
-  for (const row of rows) {
-    console.log(
-      `- ${row.measurement}: ${row.withinTarget ? 'within target' : 'NOT within target'}`,
-    );
+  for (const { measurement, withinTarget } of rows) {
+    console.log(`- ${measurement}: ${withinTarget ? 'within target' : 'NOT within target'}`);
   }
   await writeFile(
     RESULTS_FILE,
@@ -206,6 +204,10 @@ async function runOnce(
   }
 }
 
+function throughput(result: ThroughputResult): number {
+  return result.perSecond;
+}
+
 /** Medians over the rounds, per implementation, and their ratios. */
 function summarize(runs: BenchRun[]): ResultRow[] {
   const pick = <R extends BenchResult>(
@@ -221,20 +223,19 @@ function summarize(runs: BenchRun[]): ResultRow[] {
   const latencyRow = (label: string, value: (result: LatencyResult) => number): ResultRow => {
     const ours = pick('nestjs-sharding', 'latency', value);
     const raw = pick('raw-net', 'latency', value);
-    return row(`request latency ${label}`, 'µs', ours, raw, ours / raw <= TARGET_RATIO);
+    return makeRow(`request latency ${label}`, 'µs', ours, raw, ours / raw <= TARGET_RATIO);
   };
-  const throughput = (result: ThroughputResult) => result.perSecond;
   const oursRate = pick('nestjs-sharding', 'throughput', throughput);
   const rawRate = pick('raw-net', 'throughput', throughput);
   return [
     latencyRow('p50', (result) => result.p50),
     latencyRow('p99', (result) => result.p99),
     latencyRow('mean', (result) => result.mean),
-    row('one-way throughput', 'msg/s', oursRate, rawRate, rawRate / oursRate <= TARGET_RATIO),
+    makeRow('one-way throughput', 'msg/s', oursRate, rawRate, rawRate / oursRate <= TARGET_RATIO),
   ];
 }
 
-function row(
+function makeRow(
   measurement: string,
   unit: string,
   ours: number,
@@ -251,17 +252,19 @@ function row(
   };
 }
 
+function formatValue(value: number, unit: string): string {
+  return unit === 'msg/s' ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
+}
+
 /** The results as a markdown table with the four requested columns. */
 export function markdownTable(rows: ResultRow[]): string {
-  const format = (value: number, unit: string) =>
-    unit === 'msg/s' ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
   const lines = [
     '| measurement | nestjs-sharding | raw net socket | ratio |',
     '|---|---:|---:|---:|',
     ...rows.map(
       (row) =>
-        `| ${row.measurement} | ${format(row['nestjs-sharding'], row.unit)} | ` +
-        `${format(row['raw net socket'], row.unit)} | ${row.ratio.toFixed(2)}x |`,
+        `| ${row.measurement} | ${formatValue(row['nestjs-sharding'], row.unit)} | ` +
+        `${formatValue(row['raw net socket'], row.unit)} | ${row.ratio.toFixed(2)}x |`,
     ),
   ];
   return lines.join('\n');

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { filter, firstValueFrom, take, toArray } from 'rxjs';
+import {
+  ConnectionLostError,
+  InstanceNotReadyError,
+  InstanceUnavailableError,
+  type InstanceStatusChange,
+} from '../src/index.js';
+import { cleanUp } from './support/cleanup.js';
+import { startFleet } from './support/fleet.js';
+import { forkFixture, isAlive, killAndWait, nextMessage } from './support/processes.js';
+import { waitUntil } from './support/wait.js';
+
+afterEach(cleanUp);
+
+const becomes = (instance: number, state: string) =>
+  filter((change: InstanceStatusChange) => change.instance === instance && change.to === state);
+
+describe('supervision', () => {
+  it('restarts an instance killed with SIGKILL, as a new generation', async () => {
+    const manager = await startFleet();
+    const before = manager.status()[0]!;
+    const restart = firstValueFrom(manager.restart$);
+    const readyAgain = firstValueFrom(manager.status$.pipe(becomes(0, 'ready')));
+
+    process.kill(before.pid!, 'SIGKILL');
+
+    const event = await restart;
+    assert.equal(event.instance, 0);
+    assert.equal(event.generation, 1);
+    assert.equal(event.attempt, 1);
+    assert.ok(event.delay > 0);
+    const ready = await readyAgain;
+    assert.equal(ready.generation, 2);
+    const after = manager.status()[0]!;
+    assert.notEqual(after.pid, before.pid);
+    assert.notEqual(after.instanceId, before.instanceId);
+    assert.equal(((await manager.request(0, 'whoami')) as { pid: number }).pid, after.pid);
+    assert.equal(manager.status()[1]!.generation, 1, 'the other instance was left alone');
+  });
+
+  it('replaces a hung (SIGSTOP) instance after the missed-heartbeat span', async () => {
+    const manager = await startFleet({
+      heartbeatInterval: 100,
+      missedHeartbeats: 3,
+      killGrace: 300,
+    });
+    const { pid } = manager.status()[1]!;
+    const restart = firstValueFrom(manager.restart$);
+    const readyAgain = firstValueFrom(manager.status$.pipe(becomes(1, 'ready')));
+
+    process.kill(pid!, 'SIGSTOP');
+
+    assert.equal((await restart).reason, 'heartbeat-timeout');
+    await readyAgain;
+    assert.equal(isAlive(pid!), false, 'the hung process was killed before its replacement');
+  });
+
+  it('rejects a pending request at once when its instance dies', async () => {
+    const manager = await startFleet({ requestTimeout: 120_000 });
+    const pending = manager.request(0, 'slow', { ms: 120_000 });
+    await manager.request(0, 'echo', 'in flight'); // the slow request has reached the instance
+    process.kill(manager.status()[0]!.pid!, 'SIGKILL');
+    await assert.rejects(pending, ConnectionLostError);
+  });
+
+  it('settles broadcastRequest per instance, with partial results', async () => {
+    const manager = await startFleet();
+    const results = manager.broadcastRequest('slow', { ms: 1_500 }, { timeout: 10_000 });
+    await manager.request(1, 'echo', 'in flight');
+    process.kill(manager.status()[1]!.pid!, 'SIGKILL');
+    const [first, second] = await results;
+    assert.deepEqual(first, { instance: 0, status: 'fulfilled', value: 'slow done' });
+    assert.equal(second!.status, 'rejected');
+    assert.ok(second!.status === 'rejected' && second!.reason instanceof ConnectionLostError);
+  });
+
+  it('lets each call choose what to do with an instance that is not ready', async () => {
+    const manager = await startFleet({ restart: { initialDelay: 2_000, maxDelay: 2_000 } });
+    const restarting = firstValueFrom(manager.status$.pipe(becomes(1, 'restarting')));
+    process.kill(manager.status()[1]!.pid!, 'SIGKILL');
+    await restarting;
+
+    await assert.rejects(
+      manager.request(1, 'echo', 1, { whenNotReady: 'fail' }),
+      InstanceNotReadyError,
+    );
+    const skipped = await manager.broadcastRequest('echo', 1, { whenNotReady: 'skip' });
+    assert.deepEqual(skipped, [{ instance: 0, status: 'fulfilled', value: 1 }]);
+    await assert.rejects(manager.request(1, 'echo', 1, { timeout: 100 }), InstanceNotReadyError);
+    assert.equal(await manager.request(1, 'echo', 'waited', { timeout: 20_000 }), 'waited');
+  });
+
+  it('backs off a crash loop and ends in gave-up', async () => {
+    const manager = await startFleet(
+      {
+        totalShards: 1,
+        env: { FIXTURE_BEHAVIOUR: 'crash-on-start' },
+        restart: { initialDelay: 20, maxDelay: 80, maxRestarts: 3, window: 60_000 },
+      },
+      { waitReady: false },
+    );
+    const restarts = firstValueFrom(manager.restart$.pipe(take(3), toArray()));
+    const gaveUp = firstValueFrom(manager.status$.pipe(becomes(0, 'gave-up')));
+    const spawned = await manager.spawn().then(() => restarts);
+    assert.deepEqual(
+      spawned.map((event) => event.attempt),
+      [1, 2, 3],
+    );
+    // Exponential: each delay is about twice the one before (±20% jitter).
+    assert.ok(spawned[1]!.delay > spawned[0]!.delay && spawned[2]!.delay > spawned[1]!.delay);
+    assert.match(spawned[0]!.reason, /code 7/);
+    await gaveUp;
+    await assert.rejects(manager.request(0, 'echo', 1), InstanceUnavailableError);
+  });
+
+  it('restart() replaces a healthy instance, and is idempotent', async () => {
+    const manager = await startFleet();
+    const first = manager.restart(0);
+    const second = manager.restart(0);
+    assert.equal(first, second);
+    await first;
+    await manager.whenReady(30_000);
+    assert.equal(manager.status()[0]!.generation, 2);
+  });
+});
+
+describe('the manager killed with SIGKILL', () => {
+  for (const mode of ['process', 'cluster']) {
+    it(`leaves no ${mode} instance alive`, async () => {
+      const manager = forkFixture('sharding-manager.fixture', { FIXTURE_MODE: mode });
+      const { status } = await nextMessage<{ type: string; status: Array<{ pid: number }> }>(
+        manager,
+        'ready',
+      );
+      const pids = status.map((instance) => instance.pid);
+      assert.equal(pids.length, 2);
+      assert.ok(pids.every(isAlive));
+      await killAndWait(manager);
+      await waitUntil(
+        () => !pids.some(isAlive),
+        10_000,
+        `instances ${pids} outlived their manager`,
+      );
+    });
+  }
+});
