@@ -1,93 +1,93 @@
-// The demo manager: spawns two real instance processes, completes the HELLO/IDENTIFY handshake
-// with each, prints their heartbeats with round-trip times for a few seconds, then shuts down
-// and checks that no process and no socket is left.
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+// The heartbeat demo: one entry file that is both the manager and, when the manager spawns it,
+// each sharding instance (ShardingModule tells the roles apart). The manager spawns two instance
+// processes, completes the HELLO/IDENTIFY handshake with each, prints their heartbeats with
+// round-trip times for a few seconds, then shuts down and checks that nothing is left behind.
+import 'reflect-metadata';
+import { Inject, Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { access } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
-  createSocketRoot,
-  IpcClient,
-  MANAGER_SHARD_ID,
-  removeSocketRoot,
-  SnowflakeService,
+  OnDispatch,
+  SHARDING_INSTANCE_CONTEXT,
+  ShardingInstance,
+  ShardingManager,
+  ShardingModule,
+  type InstanceContext,
 } from '../../src/index.js';
 
-const INSTANCES = 2;
-const SHARDS_PER_INSTANCE = 2;
 const RUN_FOR_MS = Number(process.env.DEMO_DURATION_MS ?? 4000);
-const HEARTBEAT_INTERVAL = 500;
 
-const snowflakes = new SnowflakeService();
-const managerId = snowflakes.generate(MANAGER_SHARD_ID);
-const socketRoot = await createSocketRoot();
-const children: ChildProcess[] = [];
-const clients: IpcClient[] = [];
+@Injectable()
+class PingHandler {
+  constructor(@Inject(SHARDING_INSTANCE_CONTEXT) private readonly context: InstanceContext | null) {}
 
-console.log(`manager ${managerId} (pid ${process.pid}), sockets in ${socketRoot}`);
-try {
-  const identifies = [];
-  for (let instance = 0; instance < INSTANCES; instance++) {
-    const instanceId = snowflakes.generate(instance);
-    const shards = Array.from(
-      { length: SHARDS_PER_INSTANCE },
-      (_, i) => instance * SHARDS_PER_INSTANCE + i,
-    );
-    children.push(
-      fork(fileURLToPath(new URL('./instance.js', import.meta.url)), [], {
-        env: {
-          ...process.env,
-          SHARDING_MANAGER_IPC: managerId,
-          SHARDING_INSTANCE_IPC: instanceId,
-          SHARDING_INSTANCE: String(instance),
-          SHARDING_SOCKET_ROOT: socketRoot,
-        },
-      }),
-    );
-    const client = new IpcClient({
-      managerId,
-      instanceId,
-      instance,
-      shards,
-      totalShards: INSTANCES * SHARDS_PER_INSTANCE,
-      socketRoot,
-      heartbeatInterval: HEARTBEAT_INTERVAL,
-    });
-    clients.push(client);
-    client.heartbeat$.subscribe((beat) => {
-      const roundTrip =
-        beat.roundTrip === undefined ? '   (first)' : `${beat.roundTrip.toFixed(3).padStart(7)} ms`;
-      const rss = ((beat.rss ?? 0) / 1024 / 1024).toFixed(1);
-      console.log(
-        `  heartbeat  instance ${beat.instance}  #${String(beat.seq).padEnd(3)} round trip ${roundTrip}  rss ${rss} MiB  loop lag ${beat.eventLoopLag?.toFixed(2)} ms`,
-      );
-    });
-    client.lost$.subscribe(({ reason }) => console.log(`  instance ${instance} lost: ${reason}`));
-    identifies.push(client.connect());
+  @OnDispatch('ping', { role: 'instance' })
+  ping(data: { at: number }) {
+    return { pong: data.at, instance: this.context?.instance, pid: process.pid };
   }
-  for (const identify of await Promise.all(identifies)) {
+}
+
+@Module({
+  imports: [
+    ShardingModule.forRoot({
+      totalShards: 4,
+      shardsPerInstance: 2,
+      heartbeatInterval: 500,
+      // Spawn after subscribing to the streams below, to show every transition.
+      spawnOnBootstrap: false,
+    }),
+  ],
+  providers: [PingHandler],
+})
+class DemoModule {}
+
+const app = await NestFactory.createApplicationContext(DemoModule, { logger: ['error', 'warn'] });
+const instance = app.get(ShardingInstance);
+
+if (instance.server !== undefined) {
+  // Instance role: close the app gracefully when the manager says DESTROYING.
+  instance.attach(app);
+  const { instance: index, shards, totalShards } = instance.context!;
+  console.log(`  instance ${index} (pid ${process.pid}) runs shards ${shards.join(', ')} of ${totalShards}`);
+} else {
+  const manager = app.get(ShardingManager);
+  console.log(`manager ${manager.id} (pid ${process.pid})`);
+  manager.status$.subscribe((change) =>
+    console.log(`  instance ${change.instance}: ${change.from} → ${change.to}${change.reason ? ` (${change.reason})` : ''}`),
+  );
+  manager.heartbeat$.subscribe((beat) => {
+    const roundTrip = beat.roundTrip === undefined ? '  (first)' : `${beat.roundTrip.toFixed(3).padStart(6)} ms`;
+    const rss = ((beat.rss ?? 0) / 1024 / 1024).toFixed(1);
     console.log(
-      `  IDENTIFY from ${identify.id} (pid ${identify.pid}), shards ${identify.shards.join(', ')}`,
+      `  heartbeat  instance ${beat.instance}  #${String(beat.seq).padEnd(3)} round trip ${roundTrip}  rss ${rss} MiB  loop lag ${beat.eventLoopLag?.toFixed(2)} ms`,
     );
+  });
+  await manager.spawn();
+  await manager.whenReady();
+  for (const result of await manager.broadcastRequest('ping', { at: Date.now() })) {
+    console.log(`  ping → instance ${result.instance}: ${result.status === 'fulfilled' ? JSON.stringify(result.value) : result.reason.message}`);
   }
-  const reply = await clients[0]!.request('ping', { at: Date.now() });
-  console.log('  request ping → instance 0 replied', JSON.stringify(reply));
-  await new Promise((resolve) => setTimeout(resolve, RUN_FOR_MS));
-} finally {
+  await delay(RUN_FOR_MS);
+
   console.log('shutting down');
-  // Closing a client closes the instance's manager socket; each instance then exits by itself
-  // (its onManagerLost policy is the default, 'exit').
-  const exits = children.map((child) =>
-    child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit'),
+  const pids = manager.status().map((status) => status.pid!);
+  const socketRoot = (manager as unknown as { socketRoot: string }).socketRoot;
+  await app.close();
+  const alive = pids.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const socketsLeft = await access(socketRoot).then(
+    () => true,
+    () => false,
   );
-  await Promise.all(clients.map((client) => client.close()));
-  const timer = setTimeout(() => children.forEach((child) => child.kill('SIGKILL')), 5000);
-  await Promise.all(exits);
-  clearTimeout(timer);
-  const leftovers = await readdir(socketRoot).catch(() => []);
-  await removeSocketRoot(socketRoot);
   console.log(
-    `done: ${children.filter((child) => child.exitCode === 0).length}/${children.length} instances exited cleanly, ` +
-      `${leftovers.length} socket(s) left behind`,
+    `done: ${pids.length - alive.length}/${pids.length} instances exited, socket directory ${socketsLeft ? 'LEFT BEHIND' : 'removed'}`,
   );
+  if (alive.length > 0 || socketsLeft) process.exitCode = 1;
 }
