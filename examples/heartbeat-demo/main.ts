@@ -20,7 +20,9 @@ const RUN_FOR_MS = Number(process.env.DEMO_DURATION_MS ?? 4000);
 
 @Injectable()
 class PingHandler {
-  constructor(@Inject(SHARDING_INSTANCE_CONTEXT) private readonly context: InstanceContext | null) {}
+  constructor(
+    @Inject(SHARDING_INSTANCE_CONTEXT) private readonly context: InstanceContext | null,
+  ) {}
 
   @OnDispatch('ping', { role: 'instance' })
   ping(data: { at: number }) {
@@ -49,15 +51,20 @@ if (instance.server !== undefined) {
   // Instance role: close the app gracefully when the manager says DESTROYING.
   instance.attach(app);
   const { instance: index, shards, totalShards } = instance.context!;
-  console.log(`  instance ${index} (pid ${process.pid}) runs shards ${shards.join(', ')} of ${totalShards}`);
+  console.log(
+    `  instance ${index} (pid ${process.pid}) runs shards ${shards.join(', ')} of ${totalShards}`,
+  );
 } else {
   const manager = app.get(ShardingManager);
   console.log(`manager ${manager.id} (pid ${process.pid})`);
   manager.status$.subscribe((change) =>
-    console.log(`  instance ${change.instance}: ${change.from} → ${change.to}${change.reason ? ` (${change.reason})` : ''}`),
+    console.log(
+      `  instance ${change.instance}: ${change.from} → ${change.to}${change.reason ? ` (${change.reason})` : ''}`,
+    ),
   );
   manager.heartbeat$.subscribe((beat) => {
-    const roundTrip = beat.roundTrip === undefined ? '  (first)' : `${beat.roundTrip.toFixed(3).padStart(6)} ms`;
+    const roundTrip =
+      beat.roundTrip === undefined ? '  (first)' : `${beat.roundTrip.toFixed(3).padStart(6)} ms`;
     const rss = ((beat.rss ?? 0) / 1024 / 1024).toFixed(1);
     console.log(
       `  heartbeat  instance ${beat.instance}  #${String(beat.seq).padEnd(3)} round trip ${roundTrip}  rss ${rss} MiB  loop lag ${beat.eventLoopLag?.toFixed(2)} ms`,
@@ -66,7 +73,9 @@ if (instance.server !== undefined) {
   await manager.spawn();
   await manager.whenReady();
   for (const result of await manager.broadcastRequest('ping', { at: Date.now() })) {
-    console.log(`  ping → instance ${result.instance}: ${result.status === 'fulfilled' ? JSON.stringify(result.value) : result.reason.message}`);
+    console.log(
+      `  ping → instance ${result.instance}: ${result.status === 'fulfilled' ? JSON.stringify(result.value) : result.reason.message}`,
+    );
   }
   await delay(RUN_FOR_MS);
 

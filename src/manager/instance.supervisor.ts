@@ -219,10 +219,8 @@ export class InstanceSupervisor {
     this.current = generation;
     const forward = this.context.dispatchHandler(this.instance);
     client.dispatchHandler = (data, dispatch) => {
-      if (dispatch.event === LibraryEvent.CONNECTED) {
-        this.onConnected(generation);
-        return true;
-      }
+      // CONNECTED marks the instance ready, and still reaches @OnDispatch('CONNECTED') handlers.
+      if (dispatch.event === LibraryEvent.CONNECTED) this.onConnected(generation);
       return forward(data, dispatch);
     };
     generation.subscriptions.push(
