@@ -390,8 +390,7 @@ test('ids made at full speed in two worker threads and the main thread never col
     for (const worker of workers) worker.postMessage('go');
 
     const service = new SnowflakeService();
-    const mine = new Array<string>(perThread);
-    for (let i = 0; i < perThread; i++) mine[i] = service.generate(0);
+    const mine = Array.from({ length: perThread }, () => service.generate(0));
 
     const theirs = (await Promise.all(results)).map(([ids]) => ids as string[]);
     const all = new Set<string>(mine);

@@ -352,7 +352,7 @@ export class InstanceSupervisor {
   }
 
   private wakeWaiters(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    for (const waiter of Array.from(this.waiters)) waiter();
   }
 }
 

@@ -21,7 +21,7 @@ export function planShards(
       `shard ids below totalShards (${totalShards})`,
     );
   }
-  const sorted = [...ids].sort((a, b) => a - b);
+  const sorted = ids.toSorted((a, b) => a - b);
   const plan: ShardPlan = [];
   for (let start = 0; start < sorted.length; start += shardsPerInstance) {
     plan.push(sorted.slice(start, start + shardsPerInstance));
