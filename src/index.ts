@@ -28,8 +28,10 @@ export type {
 } from './manager/instance-state.js';
 export type { InstanceExit } from './manager/spawn/instance-handle.interface.js';
 export {
+  DuplicateShardingModuleError,
   InstanceNotReadyError,
   InstanceUnavailableError,
+  ManagerShutDownError,
   UnknownInstanceError,
   WrongRoleError,
 } from './manager/manager.errors.js';

@@ -40,7 +40,9 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
   const attempts = options.attempts ?? 5;
   let wait = options.backoff ?? 500;
   let lastError: unknown;
+  let made = 0;
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    made = attempt;
     try {
       const response = await fetch(url, {
         headers: { Authorization: `Bot ${options.token.replace(/^Bot\s+/i, '')}` },
@@ -72,5 +74,5 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
       wait *= 2;
     }
   }
-  throw new GatewayUnavailableError(url, attempts, lastError);
+  throw new GatewayUnavailableError(url, made, lastError);
 }

@@ -87,7 +87,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
    * Serves the instance's socket and resolves with the context when the manager's HELLO comes.
    * Runs once; `ShardingModule` calls it while the application initialises.
    */
-  start(): Promise<InstanceContext> {
+  async start(): Promise<InstanceContext> {
     const server = this.requireServer('start()');
     this.starting ??= server.listen().then(
       () =>
@@ -131,7 +131,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
    * target (`{ shard }`, `{ guild }`) resolves with its reply; `'all'` or a list of indexes
    * resolves with one settled result per instance.
    */
-  request<T = unknown>(
+  async request<T = unknown>(
     event: string,
     data?: unknown,
     options?: RequestOptions & RelayOptions,

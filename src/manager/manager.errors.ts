@@ -48,3 +48,24 @@ export class WrongRoleError extends ShardingError {
     );
   }
 }
+
+/** The manager was shut down; it does not spawn again. */
+export class ManagerShutDownError extends ShardingError {
+  constructor() {
+    super(
+      'ERR_SHARDING_SHUT_DOWN',
+      'The sharding manager has shut down and does not spawn again. Create a new application instead.',
+    );
+  }
+}
+
+/** `ShardingModule.forRoot()` was imported more than once in one application. */
+export class DuplicateShardingModuleError extends ShardingError {
+  constructor(count: number) {
+    super(
+      'ERR_SHARDING_DUPLICATE_MODULE',
+      `ShardingModule.forRoot() is imported ${count} times in one application; each import would ` +
+        'run its own fleet. Import it once, in the root module, with isGlobal: true for feature modules.',
+    );
+  }
+}

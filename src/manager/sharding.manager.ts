@@ -5,7 +5,9 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
@@ -21,7 +23,13 @@ import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
 import { InstanceSupervisor } from './instance.supervisor.js';
 import type { InstanceRestart, InstanceStatus, InstanceStatusChange } from './instance-state.js';
-import { InstanceNotReadyError, UnknownInstanceError, WrongRoleError } from './manager.errors.js';
+import {
+  DuplicateShardingModuleError,
+  InstanceNotReadyError,
+  ManagerShutDownError,
+  UnknownInstanceError,
+  WrongRoleError,
+} from './manager.errors.js';
 import { planShards } from './shard-plan.js';
 import type { InstanceSpawner } from './spawn/instance-handle.interface.js';
 import { spawnClusterWorker } from './spawn/cluster.spawner.js';
@@ -65,7 +73,7 @@ export type RelayedInstanceResult<T = unknown> =
  */
 @Injectable()
 export class ShardingManager
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   /** This manager's snowflake. */
   readonly id: string;
@@ -92,8 +100,17 @@ export class ShardingManager
     @Inject(SHARDING_ROLE) private readonly role: ShardingRole,
     private readonly registry: DispatchRegistry,
     private readonly snowflakes: SnowflakeService,
+    private readonly modules: ModulesContainer,
   ) {
     this.id = snowflakes.generate(MANAGER_SHARD_ID);
+  }
+
+  /** Fails the start-up when ShardingModule.forRoot() is imported twice (two fleets). */
+  onModuleInit(): void {
+    const imports = [...this.modules.values()].filter((module) =>
+      module.providers.has(ShardingManager),
+    );
+    if (imports.length > 1) throw new DuplicateShardingModuleError(imports.length);
   }
 
   /** The total shard count, once known (after `spawn()` with `totalShards: 'auto'`). */
@@ -128,8 +145,9 @@ export class ShardingManager
    * directory and starts every instance in parallel. Resolves once all are started (not ready:
    * see {@link whenReady}). Runs once; later calls return the same promise.
    */
-  spawn(): Promise<void> {
+  async spawn(): Promise<void> {
     this.assertManager('spawn()');
+    if (this.shuttingDown !== undefined) throw new ManagerShutDownError();
     this.spawning ??= this.spawnFleet();
     return this.spawning;
   }
@@ -220,7 +238,7 @@ export class ShardingManager
   }
 
   /** Replaces an instance now (idempotent while a replacement is under way). */
-  restart(instance: number): Promise<void> {
+  async restart(instance: number): Promise<void> {
     return this.supervisor(instance).restart();
   }
 
@@ -228,7 +246,7 @@ export class ShardingManager
    * Stops every instance (DESIGN.md staged kill), then removes the socket directory. Called by
    * Nest on application shutdown; safe to call more than once.
    */
-  shutdown(): Promise<void> {
+  async shutdown(): Promise<void> {
     this.assertManager('shutdown()');
     this.shuttingDown ??= (async () => {
       await this.spawning?.catch(() => undefined);

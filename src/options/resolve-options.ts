@@ -140,12 +140,20 @@ export function resolveShardingOptions(
     );
   }
   const env = pick('env') ?? {};
-  if (
-    typeof env !== 'object' ||
-    env === null ||
-    Object.values(env).some((value) => typeof value !== 'string')
-  ) {
-    throw new InvalidShardingOptionError('env', env, 'an object of string values');
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
+    throw new InvalidShardingOptionError(
+      'env',
+      Array.isArray(env) ? 'an array' : env,
+      'an object of string values',
+    );
+  }
+  for (const [key, value] of Object.entries(env)) {
+    // Name only the bad entry: the others may be secrets.
+    if (typeof value !== 'string') {
+      const kind =
+        value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+      throw new InvalidShardingOptionError(`env.${key}`, kind, 'a string');
+    }
   }
   const execArgv = pick('execArgv') ?? [];
   if (!Array.isArray(execArgv) || execArgv.some((arg) => typeof arg !== 'string')) {

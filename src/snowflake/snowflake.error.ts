@@ -26,7 +26,7 @@ export class InvalidSnowflakeError extends ShardingError {
   constructor(field: string, value: unknown, expected: string) {
     super(
       ERR_SHARDING_INVALID_SNOWFLAKE,
-      `Invalid snowflake ${field}: got ${describe(value)}; expected ${expected}.`,
+      `Invalid ${field}: got ${describe(value)}; expected ${expected}.`,
     );
     this.field = field;
     this.value = value;

@@ -35,6 +35,8 @@ export const BenchEvent = {
   SINK: 'sink',
   /** Request: the server replies with how many SINK events it has counted. */
   SINK_SYNC: 'sink-sync',
+  /** Request: the server replies with its `process.cpuUsage()` (user + system, µs). */
+  CPU_USAGE: 'cpu-usage',
 } as const;
 
 /** Environment variables the runner gives its children (besides DESIGN.md's `SHARDING_*`). */
@@ -47,8 +49,20 @@ export const BenchEnv = {
   ID_TEMPLATE: 'BENCH_ID_TEMPLATE',
 } as const;
 
+/**
+ * CPU time both processes spent in the measured window, per request or message, in µs. Unlike
+ * wall-clock figures it hardly depends on what else the machine runs, so it shows the library's
+ * cost even when the machine is busy.
+ */
+export interface CpuCost {
+  /** The manager side (client fixture). */
+  cpuClient: number;
+  /** The instance side (server fixture). */
+  cpuServer: number;
+}
+
 /** Round trips of sequential requests, in microseconds. */
-export interface LatencyResult {
+export interface LatencyResult extends CpuCost {
   kind: 'latency';
   samples: number;
   p50: number;
@@ -59,7 +73,7 @@ export interface LatencyResult {
 }
 
 /** One-way messages per second, until the receiver confirmed the last one. */
-export interface ThroughputResult {
+export interface ThroughputResult extends CpuCost {
   kind: 'throughput';
   messages: number;
   elapsedMs: number;

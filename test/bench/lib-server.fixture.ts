@@ -4,7 +4,7 @@
 import { Logger } from '@nestjs/common';
 import { IpcServer } from '../../src/index.js';
 import { BenchEvent } from './bench-config.js';
-import { exitWithParent, fail, report } from './measurements.js';
+import { cpuTime, exitWithParent, fail, report } from './measurements.js';
 
 // Only errors: the expected "lost the manager, exiting" warning would clutter the bench output.
 Logger.overrideLogger(['error']);
@@ -28,6 +28,8 @@ try {
         return undefined;
       case BenchEvent.SINK_SYNC:
         return sunk;
+      case BenchEvent.CPU_USAGE:
+        return cpuTime();
       default:
         throw new Error(`the bench server has no "${context.event}" handler`);
     }

@@ -9,6 +9,7 @@ import {
   type BenchMeasurement,
   type BenchResult,
   type BenchSizes,
+  type CpuCost,
   type LatencyResult,
   type ThroughputResult,
 } from './bench-config.js';
@@ -34,6 +35,7 @@ export async function measureLatency(
     await transport.request(BenchEvent.ECHO, payloadOf(n));
   }
   const samples = new Float64Array(sizes.latencySamples);
+  const cpu = await startCpuMeter(transport);
   for (let n = 0; n < samples.length; n++) {
     const start = performance.now();
     const reply = (await transport.request(BenchEvent.ECHO, payloadOf(n))) as { n: number };
@@ -41,6 +43,7 @@ export async function measureLatency(
     // A wrong reply would make the numbers meaningless; the check is outside the timed span.
     if (reply.n !== n) throw new Error(`echo ${n} came back as ${JSON.stringify(reply)}`);
   }
+  const cost = await cpu.stop(samples.length);
   const sorted = samples.toSorted();
   return {
     kind: 'latency',
@@ -50,6 +53,7 @@ export async function measureLatency(
     mean: mean(samples),
     min: sorted[0]!,
     max: sorted[sorted.length - 1]!,
+    ...cost,
   };
 }
 
@@ -67,6 +71,7 @@ export async function measureThroughput(
   sizes: BenchSizes,
 ): Promise<ThroughputResult> {
   const total = sizes.throughputMessages;
+  const cpu = await startCpuMeter(transport);
   const start = performance.now();
   let previousSync: Promise<unknown> = Promise.resolve(0);
   let sent = 0;
@@ -79,9 +84,44 @@ export async function measureThroughput(
   }
   const received = await previousSync;
   const elapsedMs = performance.now() - start;
+  const cost = await cpu.stop(total);
   if (received !== total)
     throw new Error(`the receiver counted ${String(received)} of ${total} messages`);
-  return { kind: 'throughput', messages: total, elapsedMs, perSecond: (total / elapsedMs) * 1000 };
+  return {
+    kind: 'throughput',
+    messages: total,
+    elapsedMs,
+    perSecond: (total / elapsedMs) * 1000,
+    ...cost,
+  };
+}
+
+/**
+ * Starts measuring the CPU time of both processes; `stop(count)` returns it per operation. The
+ * server's figure comes from a request before and after the window (outside the timed span), so
+ * it includes one round trip of its own, which is negligible next to thousands of operations.
+ */
+async function startCpuMeter(
+  transport: BenchTransport,
+): Promise<{ stop: (count: number) => Promise<CpuCost> }> {
+  const serverBefore = (await transport.request(BenchEvent.CPU_USAGE)) as number;
+  const clientBefore = process.cpuUsage();
+  return {
+    async stop(count) {
+      const client = process.cpuUsage(clientBefore);
+      const serverAfter = (await transport.request(BenchEvent.CPU_USAGE)) as number;
+      return {
+        cpuClient: (client.user + client.system) / count,
+        cpuServer: (serverAfter - serverBefore) / count,
+      };
+    },
+  };
+}
+
+/** The CPU time this process has used so far (user + system), in µs: the servers' CPU_USAGE reply. */
+export function cpuTime(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
 }
 
 /** Runs the measurement named in `BENCH_MEASUREMENT`. */

@@ -3,7 +3,7 @@
 import { createServer, type Socket } from 'node:net';
 import { IPC_MESSAGE_EVENT } from '../../src/protocol/protocol.constants.js';
 import { BenchEnv, BenchEvent } from './bench-config.js';
-import { exitWithParent, fail, report } from './measurements.js';
+import { cpuTime, exitWithParent, fail, report } from './measurements.js';
 import { encodeFrame, readFrames, type RawFrame } from './raw-framing.js';
 
 exitWithParent();
@@ -26,6 +26,9 @@ function serve(socket: Socket): void {
         break;
       case BenchEvent.SINK_SYNC:
         result = sunk;
+        break;
+      case BenchEvent.CPU_USAGE:
+        result = cpuTime();
         break;
     }
     if (packet.d.reply === true) {

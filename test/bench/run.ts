@@ -6,10 +6,11 @@
 // alternate within each round, in swapped order every other round, and each figure is the median
 // over the rounds, so that drift on a shared machine hits both sides alike.
 //
-// Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP, BENCH_SAMPLES, BENCH_MESSAGES, BENCH_BATCH
-// (see DEFAULT_SIZES), BENCH_CPU_PROF=1 to write a V8 CPU profile of every child to
-// build/bench-profiles or BENCH_PROFILE_DIR (then see profile-summary.ts), BENCH_CPU_PROF_INTERVAL
-// (µs, default 250).
+// Environment (all optional):
+// - BENCH_ROUNDS (default 5); BENCH_MEASUREMENTS=latency or =throughput to run one only;
+// - BENCH_WARMUP, BENCH_SAMPLES, BENCH_MESSAGES, BENCH_BATCH: the sizes (see DEFAULT_SIZES);
+// - BENCH_CPU_PROF=1: a V8 CPU profile of every child, in build/bench-profiles or
+//   BENCH_PROFILE_DIR (read them with profile-summary.ts); BENCH_CPU_PROF_INTERVAL in µs (250).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -65,18 +66,22 @@ interface ResultRow {
   'raw net socket': number;
   /** nestjs-sharding / raw net socket. */
   ratio: number;
-  /** Whether the row meets the 1.2x target (for throughput: ratio >= 1 / 1.2). */
-  withinTarget: boolean;
+  /**
+   * Whether the row meets the 1.2x target (for throughput: ratio >= 1 / 1.2); `null` for the
+   * CPU rows, which only explain the others.
+   */
+  withinTarget: boolean | null;
 }
 
 const env = process.env;
-const rounds = positiveInteger('BENCH_ROUNDS', 3);
+const rounds = positiveInteger('BENCH_ROUNDS', 5);
 const sizes: BenchSizes = {
   warmupRequests: positiveInteger('BENCH_WARMUP', DEFAULT_SIZES.warmupRequests),
   latencySamples: positiveInteger('BENCH_SAMPLES', DEFAULT_SIZES.latencySamples),
   throughputMessages: positiveInteger('BENCH_MESSAGES', DEFAULT_SIZES.throughputMessages),
   throughputBatch: positiveInteger('BENCH_BATCH', DEFAULT_SIZES.throughputBatch),
 };
+const measurements = measurementsFromEnv();
 const profiling = env.BENCH_CPU_PROF === '1';
 const profileInterval = positiveInteger('BENCH_CPU_PROF_INTERVAL', 250);
 const snowflakes = new SnowflakeService();
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
       // Swapping the order every other round cancels a bias for whoever runs first.
       const order: BenchImpl[] =
         round % 2 === 1 ? ['nestjs-sharding', 'raw-net'] : ['raw-net', 'nestjs-sharding'];
-      for (const measurement of ['latency', 'throughput'] as const) {
+      for (const measurement of measurements) {
         for (const impl of order) {
           const result = await runOnce(impl, measurement, round, socketRoot);
           runs.push({ round, impl, result });
@@ -129,9 +134,12 @@ async function main(): Promise<void> {
   console.log('');
   console.log(
     `ratio = nestjs-sharding / raw net socket, median of ${rounds} rounds. Target: within ` +
-      `${TARGET_RATIO}x (latency ratio <= ${TARGET_RATIO}, throughput ratio >= ${(1 / TARGET_RATIO).toFixed(2)}).`,
+      `${TARGET_RATIO}x (latency ratio <= ${TARGET_RATIO}, throughput ratio >= ${(1 / TARGET_RATIO).toFixed(2)}). ` +
+      'CPU rows: user + system time of both processes in the measured window, per operation; ' +
+      'they barely depend on machine load, unlike the wall-clock rows.',
   );
   for (const { measurement, withinTarget } of rows) {
+    if (withinTarget === null) continue;
     console.log(`- ${measurement}: ${withinTarget ? 'within target' : 'NOT within target'}`);
   }
   await writeFile(
@@ -208,6 +216,10 @@ function throughput(result: ThroughputResult): number {
   return result.perSecond;
 }
 
+function cpuPerOperation(result: BenchResult): number {
+  return result.cpuClient + result.cpuServer;
+}
+
 /** Medians over the rounds, per implementation, and their ratios. */
 function summarize(runs: BenchRun[]): ResultRow[] {
   const pick = <R extends BenchResult>(
@@ -225,6 +237,11 @@ function summarize(runs: BenchRun[]): ResultRow[] {
     const raw = pick('raw-net', 'latency', value);
     return makeRow(`request latency ${label}`, 'µs', ours, raw, ours / raw <= TARGET_RATIO);
   };
+  const cpuRow = (label: string, kind: BenchResult['kind']): ResultRow => {
+    const ours = pick('nestjs-sharding', kind, cpuPerOperation);
+    const raw = pick('raw-net', kind, cpuPerOperation);
+    return makeRow(`CPU per ${label}, manager + instance`, 'µs', ours, raw, null);
+  };
   const oursRate = pick('nestjs-sharding', 'throughput', throughput);
   const rawRate = pick('raw-net', 'throughput', throughput);
   return [
@@ -232,7 +249,10 @@ function summarize(runs: BenchRun[]): ResultRow[] {
     latencyRow('p99', (result) => result.p99),
     latencyRow('mean', (result) => result.mean),
     makeRow('one-way throughput', 'msg/s', oursRate, rawRate, rawRate / oursRate <= TARGET_RATIO),
-  ];
+    cpuRow('request', 'latency'),
+    cpuRow('one-way message', 'throughput'),
+    // A measurement left out with BENCH_MEASUREMENTS has no figures.
+  ].filter((row) => Number.isFinite(row.ratio));
 }
 
 function makeRow(
@@ -240,7 +260,7 @@ function makeRow(
   unit: string,
   ours: number,
   raw: number,
-  withinTarget: boolean,
+  withinTarget: boolean | null,
 ): ResultRow {
   return {
     measurement: `${measurement} (${unit})`,
@@ -271,10 +291,15 @@ export function markdownTable(rows: ResultRow[]): string {
 }
 
 function describeResult(result: BenchResult): string {
+  const cpu = `CPU/op ${result.cpuClient.toFixed(1)} + ${result.cpuServer.toFixed(1)} µs`;
   if (result.kind === 'latency') {
-    return `latency    p50 ${result.p50.toFixed(1)} µs, p99 ${result.p99.toFixed(1)} µs, mean ${result.mean.toFixed(1)} µs`;
+    return (
+      `latency    p50 ${result.p50.toFixed(1)} µs, p99 ${result.p99.toFixed(1)} µs, ` +
+      `mean ${result.mean.toFixed(1)} µs; ${cpu}`
+    );
   }
-  return `throughput ${Math.round(result.perSecond).toLocaleString('en-US')} msg/s (${result.elapsedMs.toFixed(0)} ms)`;
+  const rate = Math.round(result.perSecond).toLocaleString('en-US');
+  return `throughput ${rate} msg/s (${result.elapsedMs.toFixed(0)} ms); ${cpu}`;
 }
 
 function describeMachine() {
@@ -307,6 +332,20 @@ function positiveInteger(name: string, fallback: number): number {
   if (!Number.isSafeInteger(value) || value < 1)
     throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return value;
+}
+
+/** BENCH_MEASUREMENTS=latency or =throughput runs one of them only (for profiling, tracing). */
+function measurementsFromEnv(): BenchMeasurement[] {
+  const all: BenchMeasurement[] = ['latency', 'throughput'];
+  const raw = env.BENCH_MEASUREMENTS;
+  if (raw === undefined || raw === '') return all;
+  const chosen = raw.split(',').map((name) => name.trim());
+  for (const name of chosen) {
+    if (!all.includes(name as BenchMeasurement)) {
+      throw new Error(`BENCH_MEASUREMENTS lists "${name}"; known: ${all.join(', ')}`);
+    }
+  }
+  return all.filter((name) => chosen.includes(name));
 }
 
 function round2(value: number): number {
