@@ -117,12 +117,16 @@ describe('supervision', () => {
 
   it('restart() replaces a healthy instance, and is idempotent', async () => {
     const manager = await startFleet();
-    const first = manager.restart(0);
-    const second = manager.restart(0);
-    assert.equal(first, second);
-    await first;
+    const spawned: number[] = [];
+    manager.status$
+      .pipe(filter((change) => change.instance === 0 && change.to === 'spawning'))
+      .subscribe((change) => spawned.push(change.generation));
+    // Two calls while one replacement is under way make one replacement.
+    await Promise.all([manager.restart(0), manager.restart(0)]);
     await manager.whenReady(30_000);
+    assert.deepEqual(spawned, [2]);
     assert.equal(manager.status()[0]!.generation, 2);
+    assert.equal(manager.status()[1]!.generation, 1);
   });
 });
 

@@ -46,6 +46,11 @@ interface Generation {
   readyTimer?: NodeJS.Timeout;
   /** Set once this generation failed or is being stopped: its later signals are ignored. */
   ending: boolean;
+  /**
+   * Set when CONNECTED came. It can arrive in the same read as IDENTIFY, before the handshake
+   * promise has settled, so it is remembered rather than checked against the state.
+   */
+  connected?: boolean;
   exit?: InstanceExit;
 }
 
@@ -246,6 +251,10 @@ export class InstanceSupervisor {
   private onIdentified(generation: Generation): void {
     if (generation !== this.current || generation.ending) return;
     this.transition('identified');
+    if (generation.connected === true) {
+      this.transition('ready');
+      return;
+    }
     generation.readyTimer = setTimeout(
       () =>
         void this.fail(
@@ -258,7 +267,8 @@ export class InstanceSupervisor {
   }
 
   private onConnected(generation: Generation): void {
-    if (generation !== this.current || generation.ending) return;
+    if (generation !== this.current || generation.ending || generation.connected === true) return;
+    generation.connected = true;
     clearTimeout(generation.readyTimer);
     if (this.stateValue === 'identified') this.transition('ready');
   }
