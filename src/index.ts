@@ -46,6 +46,24 @@ export {
 export { DispatchRegistry } from './dispatch/dispatch.registry.js';
 
 export { GatewayUnavailableError, TokenInvalidError } from './discord/discord.errors.js';
+export {
+  DISCORD_IDENTIFY_WINDOW,
+  IdentifyBudgetExhaustedError,
+  IdentifyCancelledError,
+  IdentifyQueue,
+  type IdentifyGrant,
+  type IdentifyQueueOptions,
+} from './discord/identify.queue.js';
+export type { ShardSession } from './discord/session-info.interface.js';
+export { ShardingIdentifyThrottler } from './discord/sharding-identify.throttler.js';
+export {
+  shardingWebSocketOptions,
+  type ShardingWebSocketOptions,
+} from './discord/discordjs-ws.options.js';
+export {
+  shardingClientOptions,
+  type ShardingClientOptions,
+} from './discord/discordjs-client.options.js';
 export { fetchGatewayBot, type GatewayBotInfo } from './discord/gateway-bot.fetcher.js';
 export { ShardingError } from './errors/sharding.error.js';
 

@@ -11,13 +11,16 @@ import { ModulesContainer } from '@nestjs/core';
 import { Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
-import { fetchGatewayBot } from '../discord/gateway-bot.fetcher.js';
+import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
+import { IdentifyQueue, type IdentifyGrant } from '../discord/identify.queue.js';
+import type { ShardSession } from '../discord/session-info.interface.js';
 import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import { serializeError } from '../ipc/packet-channel.js';
 import { createSocketRoot, removeSocketRoot } from '../ipc/socket-path.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import type { ShardingMode, ShardingRole } from '../options/sharding-options.interface.js';
 import type { DispatchTarget, SerializedError } from '../protocol/ipc-packet.types.js';
+import { LibraryEvent } from '../protocol/protocol.constants.js';
 import { RESOLVED_SHARDING_OPTIONS, SHARDING_ROLE } from '../sharding.module-definition.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
@@ -82,6 +85,11 @@ export class ShardingManager
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly restarts = new Subject<InstanceRestart>();
   private readonly statuses = new Subject<InstanceStatusChange>();
+  private readonly identifyGrants = new Subject<IdentifyGrant>();
+  private readonly sessionStore = new Map<number, ShardSession>();
+  /** Aborts the identify wait of a shard, by `instance:shard`. */
+  private readonly identifyWaits = new Map<string, AbortController>();
+  private identifyQueue: IdentifyQueue | undefined;
   private supervisors: InstanceSupervisor[] = [];
   private totalShardCount: number | undefined;
   private socketRoot: string | undefined;
@@ -94,6 +102,8 @@ export class ShardingManager
   readonly restart$: Observable<InstanceRestart> = this.restarts.asObservable();
   /** Every state transition of every instance. */
   readonly status$: Observable<InstanceStatusChange> = this.statuses.asObservable();
+  /** Every IDENTIFY slot granted to a shard, in order. */
+  readonly identify$: Observable<IdentifyGrant> = this.identifyGrants.asObservable();
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
@@ -138,6 +148,17 @@ export class ShardingManager
     this.heartbeats.complete();
     this.restarts.complete();
     this.statuses.complete();
+    this.identifyGrants.complete();
+  }
+
+  /** IDENTIFYs granted so far, waiting now, and the pacing in force (after `spawn()`). */
+  identifyProgress(): IdentifyQueue['progress'] | undefined {
+    return this.identifyQueue?.progress;
+  }
+
+  /** The last gateway session each shard reported, by shard id. */
+  sessions(): Map<number, ShardSession> {
+    return new Map(this.sessionStore);
   }
 
   /**
@@ -250,6 +271,7 @@ export class ShardingManager
     this.assertManager('shutdown()');
     this.shuttingDown ??= (async () => {
       await this.spawning?.catch(() => undefined);
+      this.identifyQueue?.close();
       await Promise.all(this.supervisors.map((supervisor) => supervisor.stop()));
       if (this.socketRoot !== undefined) await removeSocketRoot(this.socketRoot);
     })();
@@ -259,13 +281,22 @@ export class ShardingManager
   private async spawnFleet(): Promise<void> {
     const options = this.options;
     let total = options.totalShards;
+    let info: GatewayBotInfo | undefined;
     if (total === 'auto') {
-      const info = await fetchGatewayBot({ api: options.api, token: options.token });
+      info = await fetchGatewayBot({ api: options.api, token: options.token });
       total = info.shards;
       this.logger.log(`Discord recommends ${total} shard(s).`);
     }
     this.totalShardCount = total;
     const plan = planShards(total, options.shards, options.shardsPerInstance);
+    const limits = info?.session_start_limit;
+    this.identifyQueue = new IdentifyQueue({
+      maxConcurrency: options.maxConcurrency ?? limits?.max_concurrency ?? 1,
+      window: options.identifyWindow + options.identifyMargin,
+      remaining: limits?.remaining,
+      resetAfter: limits?.reset_after,
+    });
+    this.identifyQueue.grant$.subscribe(this.identifyGrants);
     this.socketRoot = await createSocketRoot(options.socketRoot);
     const context = {
       managerId: this.id,
@@ -281,18 +312,96 @@ export class ShardingManager
       statuses: this.statuses,
     };
     this.supervisors = plan.map((shards, index) => new InstanceSupervisor(index, shards, context));
+    // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead would be burnt.
+    this.statuses.subscribe((change) => {
+      if (change.to === 'stopping') this.cancelIdentifyWaits(change.instance);
+    });
     this.logger.log(
       `Spawning ${plan.length} instance(s) in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
     );
     for (const supervisor of this.supervisors) supervisor.start();
   }
 
-  /** Dispatches from an instance: relayed when they carry `to`, else handled here. */
+  /**
+   * Dispatches from an instance: the library's identify and session events, relays (they carry
+   * `to`), and everything else for the `@OnDispatch` handlers.
+   */
   private instanceDispatchHandler(instance: number): DispatchHandler {
-    return (data, context) =>
-      context.to === undefined
-        ? this.registry.handle(data, context)
-        : this.relay(instance, data, context);
+    return (data, context) => {
+      switch (context.event) {
+        case LibraryEvent.IDENTIFY_SLOT:
+          return this.grantIdentify(instance, this.ownShard(instance, data));
+        case LibraryEvent.IDENTIFY_CANCEL:
+          this.identifyWaits.get(`${instance}:${this.ownShard(instance, data)}`)?.abort();
+          return true;
+        case LibraryEvent.SESSION_UPDATE:
+          return this.storeSession(
+            this.ownShard(instance, data),
+            (data as { session?: unknown }).session,
+          );
+        case LibraryEvent.SESSION_GET:
+          return this.sessionStore.get(this.ownShard(instance, data)) ?? null;
+        default:
+          return context.to === undefined
+            ? this.registry.handle(data, context)
+            : this.relay(instance, data, context);
+      }
+    };
+  }
+
+  private async grantIdentify(instance: number, shardId: number): Promise<true> {
+    const key = `${instance}:${shardId}`;
+    this.identifyWaits.get(key)?.abort();
+    const controller = new AbortController();
+    this.identifyWaits.set(key, controller);
+    try {
+      await this.identifyQueue!.acquire(shardId, controller.signal);
+      return true;
+    } finally {
+      if (this.identifyWaits.get(key) === controller) this.identifyWaits.delete(key);
+    }
+  }
+
+  private cancelIdentifyWaits(instance: number): void {
+    for (const [key, controller] of this.identifyWaits) {
+      if (key.startsWith(`${instance}:`)) controller.abort();
+    }
+  }
+
+  private storeSession(shardId: number, session: unknown): true {
+    if (session === null || session === undefined) {
+      this.sessionStore.delete(shardId);
+      return true;
+    }
+    const candidate = session as Partial<ShardSession>;
+    if (
+      typeof candidate.sessionId !== 'string' ||
+      typeof candidate.resumeURL !== 'string' ||
+      !Number.isSafeInteger(candidate.sequence) ||
+      !Number.isSafeInteger(candidate.shardCount)
+    ) {
+      throw new TypeError(`SESSION_UPDATE for shard ${shardId} carries no valid session`);
+    }
+    this.sessionStore.set(shardId, {
+      shardId,
+      shardCount: candidate.shardCount!,
+      sessionId: candidate.sessionId,
+      sequence: candidate.sequence!,
+      resumeURL: candidate.resumeURL,
+    });
+    return true;
+  }
+
+  /** The `shardId` of a library event's data, checked to belong to the sending instance. */
+  private ownShard(instance: number, data: unknown): number {
+    const shardId = (data as { shardId?: unknown } | null)?.shardId;
+    if (
+      !Number.isSafeInteger(shardId) ||
+      !this.supervisor(instance).shards.includes(shardId as number)
+    ) {
+      throw new UnknownInstanceError(`shard ${String(shardId)} in instance ${instance}`);
+    }
+    return shardId as number;
   }
 
   private async relay(from: number, data: unknown, context: DispatchContext): Promise<unknown> {

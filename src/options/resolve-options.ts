@@ -19,6 +19,9 @@ export interface ResolvedShardingOptions {
   shardsPerInstance: number;
   token: string | undefined;
   api: string;
+  maxConcurrency: number | undefined;
+  identifyWindow: number;
+  identifyMargin: number;
   heartbeatInterval: number;
   missedHeartbeats: number;
   helloInterval: number;
@@ -43,6 +46,8 @@ export const SHARDING_DEFAULTS = {
   api: 'https://discord.com/api/v10',
   readyTimeout: 300_000,
   killGrace: 5_000,
+  identifyWindow: 5_000,
+  identifyMargin: 100,
   restart: {
     initialDelay: 1_000,
     maxDelay: 60_000,
@@ -56,6 +61,13 @@ export const SHARDING_DEFAULTS = {
 const positiveInteger = (option: string, value: unknown): number => {
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
     throw new InvalidShardingOptionError(option, value, 'a positive integer');
+  }
+  return value as number;
+};
+
+const nonNegativeInteger = (option: string, value: unknown): number => {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new InvalidShardingOptionError(option, value, 'an integer >= 0');
   }
   return value as number;
 };
@@ -188,6 +200,15 @@ export function resolveShardingOptions(
     shardsPerInstance: optionalInteger('shardsPerInstance', SHARDING_DEFAULTS.shardsPerInstance),
     token,
     api: api.replace(/\/+$/, ''),
+    maxConcurrency:
+      pick('maxConcurrency') === undefined
+        ? undefined
+        : positiveInteger('maxConcurrency', pick('maxConcurrency')),
+    identifyWindow: optionalInteger('identifyWindow', SHARDING_DEFAULTS.identifyWindow),
+    identifyMargin:
+      pick('identifyMargin') === undefined
+        ? SHARDING_DEFAULTS.identifyMargin
+        : nonNegativeInteger('identifyMargin', pick('identifyMargin')),
     heartbeatInterval: optionalInteger('heartbeatInterval', IPC_DEFAULTS.heartbeatInterval),
     missedHeartbeats: optionalInteger('missedHeartbeats', IPC_DEFAULTS.missedHeartbeats),
     helloInterval: optionalInteger('helloInterval', IPC_DEFAULTS.helloInterval),

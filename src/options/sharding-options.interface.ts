@@ -46,6 +46,18 @@ export interface ShardingModuleOptions {
   token?: string;
   /** Discord API base URL, for `totalShards: 'auto'`. Default `'https://discord.com/api/v10'`. */
   api?: string;
+  /**
+   * IDENTIFYs Discord allows at once (`max_concurrency`). Default: Discord's answer when
+   * `totalShards` is `'auto'`, else 1.
+   */
+  maxConcurrency?: number;
+  /** Discord's window of one IDENTIFY per bucket, in ms. Default 5000. */
+  identifyWindow?: number;
+  /**
+   * Extra spacing between two IDENTIFYs of one bucket, in ms, for the time a grant takes to
+   * reach the gateway. Default 100.
+   */
+  identifyMargin?: number;
   /** How often instances send HEARTBEAT, in ms. Default 5000. */
   heartbeatInterval?: number;
   /** Silent heartbeat intervals after which either side is taken for dead. Default 3. */

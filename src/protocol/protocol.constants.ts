@@ -23,4 +23,12 @@ export const LibraryEvent = {
   RESTRUCTURING: 'RESTRUCTURING',
   /** A plain message. */
   MESSAGE: 'MESSAGE',
+  /** Instance → manager request: may this shard IDENTIFY now? Answered when a slot is granted. */
+  IDENTIFY_SLOT: 'IDENTIFY_SLOT',
+  /** Instance → manager: the shard no longer waits for its slot. */
+  IDENTIFY_CANCEL: 'IDENTIFY_CANCEL',
+  /** Instance → manager: a shard's gateway session changed (or ended: `session: null`). */
+  SESSION_UPDATE: 'SESSION_UPDATE',
+  /** Instance → manager request: the last known gateway session of a shard, or null. */
+  SESSION_GET: 'SESSION_GET',
 } as const;

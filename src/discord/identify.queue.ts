@@ -1,0 +1,199 @@
+import { Subject, type Observable } from 'rxjs';
+import { ShardingError } from '../errors/sharding.error.js';
+
+/** Discord's window for one IDENTIFY per bucket, in ms. */
+export const DISCORD_IDENTIFY_WINDOW = 5_000;
+
+/** Options of an {@link IdentifyQueue}. */
+export interface IdentifyQueueOptions {
+  /** IDENTIFYs allowed at once (`session_start_limit.max_concurrency`). Default 1. */
+  maxConcurrency?: number;
+  /** The window of one IDENTIFY per bucket, in ms. Default 5000. */
+  window?: number;
+  /** IDENTIFYs left today (`session_start_limit.remaining`). Default: no limit known. */
+  remaining?: number;
+  /** When the daily budget resets, in ms from now (`session_start_limit.reset_after`). */
+  resetAfter?: number;
+}
+
+/** One IDENTIFY slot granted (the items of `ShardingManager.identify$`). */
+export interface IdentifyGrant {
+  shardId: number;
+  bucket: number;
+  /** When, in ms since the Unix epoch. */
+  at: number;
+  /** How long the shard waited in the queue, in ms. */
+  waited: number;
+  /** Requests still waiting after this grant. */
+  waiting: number;
+}
+
+/** The daily IDENTIFY budget is used up. */
+export class IdentifyBudgetExhaustedError extends ShardingError {
+  constructor(resetAt: number | undefined) {
+    super(
+      'ERR_SHARDING_IDENTIFY_BUDGET',
+      `Discord's daily IDENTIFY budget (session_start_limit) is used up` +
+        (resetAt === undefined ? '.' : `; it resets at ${new Date(resetAt).toISOString()}.`) +
+        ' Nothing more is granted until then; check for a crash loop.',
+    );
+  }
+}
+
+/** A wait for an IDENTIFY slot was cancelled. */
+export class IdentifyCancelledError extends ShardingError {
+  constructor(shardId: number) {
+    super(
+      'ERR_SHARDING_IDENTIFY_CANCELLED',
+      `The wait to IDENTIFY shard ${shardId} was cancelled.`,
+    );
+  }
+}
+
+interface Waiter {
+  shardId: number;
+  since: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  detach: () => void;
+}
+
+interface Bucket {
+  queue: Waiter[];
+  /** Earliest time the next IDENTIFY of this bucket may go. */
+  nextAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The manager's one identify queue for all its instances (DESIGN.md section 6): one IDENTIFY per
+ * bucket (`shard_id % max_concurrency`) per window, first come first served within a bucket,
+ * waits cancellable, the daily budget checked before each grant. Only IDENTIFY is paced:
+ * buckets run in parallel, and nothing else waits.
+ */
+export class IdentifyQueue {
+  private readonly maxConcurrency: number;
+  private readonly window: number;
+  private readonly buckets = new Map<number, Bucket>();
+  private remaining: number | undefined;
+  private readonly resetAt: number | undefined;
+  private readonly grants = new Subject<IdentifyGrant>();
+  private grantedCount = 0;
+
+  /** Every grant, in order. */
+  readonly grant$: Observable<IdentifyGrant> = this.grants.asObservable();
+
+  constructor(options: IdentifyQueueOptions = {}) {
+    this.maxConcurrency = options.maxConcurrency ?? 1;
+    this.window = options.window ?? DISCORD_IDENTIFY_WINDOW;
+    this.remaining = options.remaining;
+    this.resetAt = options.resetAfter === undefined ? undefined : Date.now() + options.resetAfter;
+  }
+
+  /** Grants so far, and requests waiting now. */
+  get progress(): { granted: number; waiting: number; maxConcurrency: number; window: number } {
+    let waiting = 0;
+    for (const bucket of this.buckets.values()) waiting += bucket.queue.length;
+    return {
+      granted: this.grantedCount,
+      waiting,
+      maxConcurrency: this.maxConcurrency,
+      window: this.window,
+    };
+  }
+
+  /**
+   * Resolves when `shardId` may IDENTIFY. Rejects with {@link IdentifyCancelledError} when
+   * `signal` aborts (or {@link cancel} is called) first, and with
+   * {@link IdentifyBudgetExhaustedError} when the daily budget is used up.
+   */
+  acquire(shardId: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new IdentifyCancelledError(shardId));
+    const bucket = this.bucket(shardId % this.maxConcurrency);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => this.remove(bucket, waiter, new IdentifyCancelledError(shardId));
+      const waiter: Waiter = {
+        shardId,
+        since: Date.now(),
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      bucket.queue.push(waiter);
+      this.pump(shardId % this.maxConcurrency);
+    });
+  }
+
+  /** Cancels every wait of `shardId` (its instance died, say). */
+  cancel(shardId: number): void {
+    const bucket = this.buckets.get(shardId % this.maxConcurrency);
+    if (bucket === undefined) return;
+    for (const waiter of bucket.queue.filter((candidate) => candidate.shardId === shardId)) {
+      this.remove(bucket, waiter, new IdentifyCancelledError(shardId));
+    }
+  }
+
+  /** Rejects every wait and stops the timers. */
+  close(): void {
+    for (const bucket of this.buckets.values()) {
+      clearTimeout(bucket.timer);
+      for (const waiter of bucket.queue.splice(0)) {
+        waiter.detach();
+        waiter.reject(new IdentifyCancelledError(waiter.shardId));
+      }
+    }
+    this.grants.complete();
+  }
+
+  private bucket(id: number): Bucket {
+    let bucket = this.buckets.get(id);
+    if (bucket === undefined) {
+      bucket = { queue: [], nextAt: 0, timer: undefined };
+      this.buckets.set(id, bucket);
+    }
+    return bucket;
+  }
+
+  private remove(bucket: Bucket, waiter: Waiter, error: Error): void {
+    const index = bucket.queue.indexOf(waiter);
+    if (index === -1) return;
+    bucket.queue.splice(index, 1);
+    waiter.detach();
+    waiter.reject(error);
+  }
+
+  private pump(id: number): void {
+    const bucket = this.bucket(id);
+    if (bucket.timer !== undefined || bucket.queue.length === 0) return;
+    const now = Date.now();
+    if (now < bucket.nextAt) {
+      bucket.timer = setTimeout(() => {
+        bucket.timer = undefined;
+        this.pump(id);
+      }, bucket.nextAt - now);
+      return;
+    }
+    const waiter = bucket.queue.shift()!;
+    waiter.detach();
+    if (this.remaining !== undefined) {
+      if (this.remaining <= 0) {
+        waiter.reject(new IdentifyBudgetExhaustedError(this.resetAt));
+        this.pump(id);
+        return;
+      }
+      this.remaining--;
+    }
+    bucket.nextAt = now + this.window;
+    this.grantedCount++;
+    waiter.resolve();
+    this.grants.next({
+      shardId: waiter.shardId,
+      bucket: id,
+      at: now,
+      waited: now - waiter.since,
+      waiting: this.progress.waiting,
+    });
+    this.pump(id);
+  }
+}
