@@ -17,7 +17,9 @@ export interface ShardingClientOptions {
   shardCount: number;
   ws: {
     buildIdentifyThrottler: () => ShardingIdentifyThrottler;
-    buildStrategy: (manager: WebSocketManagerLike) => unknown;
+    // Typed loosely on purpose: this package does not depend on discord.js's types, and the
+    // strategy is discord.js's own.
+    buildStrategy: (manager: any) => any;
   };
 }
 
@@ -49,7 +51,7 @@ export function shardingClientOptions(instance: ShardingInstance): ShardingClien
     shardCount: context.totalShards,
     ws: {
       buildIdentifyThrottler: () => new ShardingIdentifyThrottler(instance),
-      buildStrategy: (manager) => {
+      buildStrategy: (manager: WebSocketManagerLike) => {
         const own = manager.options.retrieveSessionInfo;
         const ownUpdate = manager.options.updateSessionInfo;
         manager.options.retrieveSessionInfo = async (shardId) =>
