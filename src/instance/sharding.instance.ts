@@ -204,6 +204,9 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
       this.sessionFlushScheduled = false;
       const updates = [...this.sessionUpdates];
       this.sessionUpdates.clear();
+      // Shutting down (or the manager is gone): the manager keeps what it had; a RESUME of an
+      // ended session is refused by Discord and the client IDENTIFYs instead.
+      if (server.state !== 'identified') return;
       for (const [id, update] of updates) {
         try {
           server.send(LibraryEvent.SESSION_UPDATE, { shardId: id, session: update });

@@ -50,9 +50,9 @@ export const BenchEnv = {
 } as const;
 
 /**
- * CPU time both processes spent in the measured window, per request or message, in µs. Unlike
- * wall-clock figures it hardly depends on what else the machine runs, so it shows the library's
- * cost even when the machine is busy.
+ * CPU time both processes spent in the measured window, per request or message, in µs: the cost
+ * of the work without the scheduling delays that wall-clock figures include (it still grows when
+ * the host slows the VM down, so compare it within one run).
  */
 export interface CpuCost {
   /** The manager side (client fixture). */

@@ -1,6 +1,6 @@
 // Every process the bench starts, tracked so that all of them end with the bench, whatever way it
 // ends: normally, on an error, on Ctrl-C, or on an uncaught exception.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,22 @@ export function forkBenchChild(
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+/**
+ * Pins every thread of a running child to one CPU with `taskset` (Linux, util-linux). Returns
+ * false when that is not possible (no taskset, not Linux), and the child then runs unpinned.
+ */
+export function pinToCpu(child: ChildProcess, cpu: number): boolean {
+  if (process.platform !== 'linux' || child.pid === undefined) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(child.pid)], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 // The instance side of the baseline: a bare `node:net` Unix socket server speaking the same
-// frames and packets as the library, with no validation, no timers and no streams.
+// frames and packets as the library, with no validation, no timers and no event bus in between.
 import { createServer, type Socket } from 'node:net';
 import { IPC_MESSAGE_EVENT } from '../../src/protocol/protocol.constants.js';
 import { BenchEnv, BenchEvent } from './bench-config.js';

@@ -1,0 +1,32 @@
+// The testing entry of nestjs-sharding (`nestjs-sharding/testing`): a Discord gateway emulator,
+// so that bots and their sharding run in tests without a token.
+export { GatewayEmulator, type EventStreamOptions } from './gateway.emulator.js';
+export type {
+  GatewayEmulatorOptions,
+  SessionStartLimitOptions,
+} from './gateway-emulator.options.js';
+export type {
+  CloseRecord,
+  EmulatedGuild,
+  EmulatedSessionInfo,
+  GatewayEmulatorEvents,
+  HttpRequestRecord,
+  IdentifyRecord,
+  IdentifyRejection,
+  ReadyRecord,
+  RejectedConnection,
+  ResumeRecord,
+  ResumeRejection,
+  SentEvent,
+} from './gateway-emulator.records.js';
+export {
+  GATEWAY_EMULATOR_DEFAULTS,
+  GATEWAY_MAX_PAYLOAD,
+  GatewayCloseCode,
+  GatewayOp,
+} from './gateway-emulator.constants.js';
+export {
+  EmulatorIdentifyThrottler,
+  type EmulatorIdentifyThrottlerOptions,
+} from './emulator-identify.throttler.js';
+export { EMULATOR_BOT_USER, EMULATOR_MEMBER_USER } from './emulator.payloads.js';

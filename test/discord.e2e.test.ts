@@ -1,0 +1,198 @@
+// Real discord.js clients (and @discordjs/ws managers) inside real instances, against the gateway emulator: pacing across the
+// fleet, READY once per shard, RESUME after a kill with no event lost, 'auto' shard count, and a
+// bad token.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { afterEach, describe, it } from 'node:test';
+import { filter, firstValueFrom, Subject } from 'rxjs';
+import {
+  OnDispatch,
+  ShardingManager,
+  ShardingModule,
+  TokenInvalidError,
+  type InstanceStatusChange,
+} from '../src/index.js';
+import { GatewayEmulator } from '../src/testing/index.js';
+import { cleanUp, defer } from './support/cleanup.js';
+import { fixturePath } from './support/processes.js';
+
+afterEach(cleanUp);
+
+const TOKEN = 'emulator-token';
+const WINDOW = 250;
+
+interface SeenEvent {
+  instance: number;
+  shardId: number;
+  t: string;
+  seq: number;
+}
+
+/** Starts the emulator and a manager whose instances run the discord.js fixture against it. */
+async function startBotFleet(
+  emulatorOptions: Parameters<typeof GatewayEmulator.start>[0] = {},
+  fixture = 'discord-bot.fixture',
+) {
+  const emulator = await GatewayEmulator.start({
+    token: TOKEN,
+    shards: 4,
+    maxConcurrency: 1,
+    identifyWindow: WINDOW,
+    heartbeatInterval: 1_000,
+    ...emulatorOptions,
+  });
+  defer(() => emulator.close());
+  const seen = new Subject<SeenEvent>();
+
+  @Injectable()
+  class EventLedger {
+    @OnDispatch('GATEWAY_EVENT', { role: 'manager' })
+    record(
+      data: { shardId: number; t: string; seq: number },
+      context: { from: number | 'manager' },
+    ) {
+      seen.next({ instance: context.from as number, ...data });
+    }
+  }
+
+  @Module({
+    imports: [
+      ShardingModule.forRoot({
+        file: fixturePath(fixture),
+        totalShards: 'auto',
+        token: TOKEN,
+        api: `${emulator.apiBase}/v10`,
+        shardsPerInstance: 2,
+        identifyWindow: WINDOW,
+        identifyMargin: 50,
+        heartbeatInterval: 200,
+        killGrace: 1_000,
+        restart: { initialDelay: 50, maxDelay: 200 },
+        env: { EMULATOR_API: emulator.apiBase, DISCORD_TOKEN: TOKEN },
+      }),
+    ],
+    providers: [EventLedger],
+  })
+  class ManagerModule {}
+
+  const events: SeenEvent[] = [];
+  seen.subscribe((event) => events.push(event));
+  const app = await NestFactory.createApplicationContext(ManagerModule, {
+    logger: ['error', 'warn'],
+  });
+  defer(() => app.close());
+  const manager = app.get(ShardingManager);
+  return { emulator, manager, seen, events };
+}
+
+describe('discord.js instances against the gateway emulator', () => {
+  it("takes the shard count from /gateway/bot and brings every shard to READY once, at Discord's pace", async () => {
+    const { emulator, manager } = await startBotFleet();
+    await manager.whenReady(60_000);
+
+    assert.equal(manager.totalShards, 4);
+    const accepted = emulator.identifies.filter((identify) => identify.accepted);
+    assert.deepEqual(accepted.map((identify) => identify.shardId).toSorted(), [0, 1, 2, 3]);
+    assert.equal(emulator.identifies.length, accepted.length, 'the emulator refused an IDENTIFY');
+    // One bucket (max_concurrency 1): consecutive IDENTIFYs are a window apart.
+    const times = accepted.map((identify) => identify.at).toSorted((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= WINDOW);
+
+    const guilds = await manager.broadcastRequest<{ guilds: string[] }>('guilds');
+    const cached = guilds.flatMap((result) =>
+      result.status === 'fulfilled' ? result.value.guilds : [],
+    );
+    const expected = [0, 1, 2, 3].flatMap((shard) => emulator.guildsOf(shard));
+    assert.deepEqual(cached.toSorted(), expected.toSorted());
+  });
+
+  it('paces IDENTIFY per bucket with max_concurrency 2', async () => {
+    const { emulator, manager } = await startBotFleet({ maxConcurrency: 2 });
+    await manager.whenReady(60_000);
+    const accepted = emulator.identifies.filter((identify) => identify.accepted);
+    assert.equal(accepted.length, 4);
+    assert.equal(emulator.identifies.length, 4);
+    for (const bucket of [0, 1]) {
+      const times = accepted
+        .filter((identify) => identify.shardId % 2 === bucket)
+        .map((identify) => identify.at)
+        .toSorted((a, b) => a - b);
+      assert.equal(times.length, 2);
+      assert.ok(times[1]! - times[0]! >= WINDOW);
+    }
+  });
+
+  it('RESUMEs a killed @discordjs/ws instance and loses no event', async () => {
+    const { emulator, manager, seen, events } = await startBotFleet({}, 'ws-bot.fixture');
+    await manager.whenReady(60_000);
+    const identifiesBefore = emulator.identifies.length;
+
+    emulator.startEventStream({ interval: 10 });
+    // Let events flow, then kill instance 0 while they keep coming.
+    await firstValueFrom(
+      seen.pipe(
+        filter(
+          (event) => event.instance === 0 && event.t !== 'READY' && event.t !== 'GUILD_CREATE',
+        ),
+      ),
+    );
+    const back = firstValueFrom(
+      manager.status$.pipe(
+        filter((change: InstanceStatusChange) => change.instance === 0 && change.to === 'ready'),
+      ),
+    );
+    process.kill(manager.status()[0]!.pid!, 'SIGKILL');
+    await back;
+    // A few events on the new generation, then stop the stream.
+    await firstValueFrom(
+      seen.pipe(filter((event) => event.instance === 0 && event.t === 'RESUMED')),
+    );
+    emulator.stopEventStream();
+
+    assert.equal(
+      emulator.identifies.length,
+      identifiesBefore,
+      'the restarted instance IDENTIFYed again',
+    );
+    const resumed = emulator.resumes
+      .filter((resume) => resume.accepted)
+      .map((resume) => resume.shardId);
+    assert.deepEqual(resumed.toSorted(), [0, 1]);
+
+    // Every dispatch the emulator sent reaches an instance (duplicates only from the replay).
+    const sent = emulator.sentEvents();
+    const key = (shardId: number, seq: number) => `${shardId}:${seq}`;
+    const missing = () => {
+      const got = new Set(events.map((event) => key(event.shardId, event.seq)));
+      return sent.filter((event) => !got.has(key(event.shardId, event.seq)));
+    };
+    if (missing().length > 0) {
+      await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
+    }
+    assert.deepEqual(missing(), []);
+  });
+
+  it('fails the spawn with TokenInvalidError on a bad token', async () => {
+    const emulator = await GatewayEmulator.start({ token: TOKEN });
+    defer(() => emulator.close());
+
+    @Module({
+      imports: [
+        ShardingModule.forRoot({
+          totalShards: 'auto',
+          token: 'not-the-token',
+          api: `${emulator.apiBase}/v10`,
+          spawnOnBootstrap: false,
+        }),
+      ],
+    })
+    class BadTokenModule {}
+
+    const app = await NestFactory.createApplicationContext(BadTokenModule, { logger: false });
+    defer(() => app.close());
+    await assert.rejects(app.get(ShardingManager).spawn(), TokenInvalidError);
+    assert.deepEqual(app.get(ShardingManager).instances, []);
+  });
+});
