@@ -23,6 +23,8 @@ afterEach(cleanUp);
 const TOKEN = 'emulator-token';
 const WINDOW = 250;
 
+const eventKey = (shardId: number, seq: number) => `${shardId}:${seq}`;
+
 interface SeenEvent {
   instance: number;
   shardId: number;
@@ -163,10 +165,9 @@ describe('discord.js instances against the gateway emulator', () => {
 
     // Every dispatch the emulator sent reaches an instance (duplicates only from the replay).
     const sent = emulator.sentEvents();
-    const key = (shardId: number, seq: number) => `${shardId}:${seq}`;
     const missing = () => {
-      const got = new Set(events.map((event) => key(event.shardId, event.seq)));
-      return sent.filter((event) => !got.has(key(event.shardId, event.seq)));
+      const got = new Set(events.map((event) => eventKey(event.shardId, event.seq)));
+      return sent.filter((event) => !got.has(eventKey(event.shardId, event.seq)));
     };
     if (missing().length > 0) {
       await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));

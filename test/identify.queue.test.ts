@@ -25,7 +25,7 @@ describe('IdentifyQueue', () => {
       all
         .slice(0, 2)
         .map((grant) => grant.shardId)
-        .sort(),
+        .toSorted(),
       [0, 1],
     );
     assert.equal(queue.progress.granted, 6);
