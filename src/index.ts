@@ -11,7 +11,7 @@ export type {
 } from './options/sharding-options.interface.js';
 export { SHARDING_DEFAULTS } from './options/resolve-options.js';
 export { InvalidShardingOptionError } from './options/invalid-option.error.js';
-export { MissingManagerError } from './options/sharding-role.js';
+export { isShardingInstance, MissingManagerError } from './options/sharding-role.js';
 
 export {
   ShardingManager,

@@ -37,6 +37,14 @@ export function detectRole(forced?: ShardingRole): ShardingRole {
   return typeof launchVariables()[SHARDING_ENV.INSTANCE_ID] === 'string' ? 'instance' : 'manager';
 }
 
+/**
+ * Whether this process (or worker thread) was spawned by a manager as a sharding instance. Use
+ * it in an entry file that serves both roles, before building the Nest application.
+ */
+export function isShardingInstance(): boolean {
+  return detectRole() === 'instance';
+}
+
 /** Reads what the manager gave this instance; throws {@link MissingManagerError} if absent. */
 export function readInstanceLaunch(): InstanceLaunch {
   const source = launchVariables();
