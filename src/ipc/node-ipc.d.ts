@@ -14,7 +14,7 @@ declare module 'node-ipc' {
     appspace: string;
     socketRoot: string;
     id: string;
-    parser: 'raw' | 'fast' | 'guarded' | 'assured';
+    parser: 'raw' | 'fast' | 'guarded' | 'assured' | (new (config: IpcConfig) => GuardedParser);
     silent: boolean;
     logger: (message: string) => void;
     logInColor: boolean;
@@ -52,6 +52,23 @@ declare module 'node-ipc' {
   }
 
   export class IPCProtocolError extends Error {
+    constructor(code: string, message: string);
     code: string;
+  }
+
+  /** node-ipc's guarded frame codec: JSON `{ type, data }` frames ended by a delimiter. */
+  export class GuardedParser {
+    constructor(config?: Partial<IpcConfig>);
+    delimiter: string;
+    maxMessageSize: number;
+    encode(type: string, data?: unknown): string;
+    read(
+      buffer: string,
+      data: string,
+      receive: (message: { type: string; data: unknown }) => void,
+    ): string;
+    decodeMessage(frame: string): { type: string; data: unknown };
+    validateType(type: unknown): void;
+    assertFrameSize(characters: number, bytes: number): void;
   }
 }

@@ -3,6 +3,7 @@ import type { IpcPacket } from '../protocol/ipc-packet.types.js';
 import { IPC_MESSAGE_EVENT } from '../protocol/protocol.constants.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { PayloadTooLargeError } from './ipc.errors.js';
+import { ShardingFrameParser } from './sharding-frame.parser.js';
 
 /** Settings of one node-ipc endpoint. */
 export interface EndpointSettings {
@@ -30,13 +31,13 @@ export const NODE_IPC_LIFECYCLE_EVENTS = new Set([
 
 /**
  * A node-ipc module of its own for one endpoint (never the shared singleton), with the guarded
- * parser, finite retries, and no unlinking of sockets (stale sockets are cleaned by
+ * parser (its {@link ShardingFrameParser} form), finite retries, and no unlinking of sockets (stale sockets are cleaned by
  * `claimSocketPath`, which never touches a live one).
  */
 export function createIpcEndpoint(settings: EndpointSettings): IPCModule {
   const ipc = new IPCModule();
   Object.assign(ipc.config, {
-    parser: 'guarded',
+    parser: ShardingFrameParser,
     socketRoot: settings.socketRoot.endsWith('/') ? settings.socketRoot : `${settings.socketRoot}/`,
     appspace: settings.appspace,
     silent: true,

@@ -80,7 +80,7 @@ export class PacketChannel {
       return;
     }
     const packet = decoded.packet;
-    this.packets.next(packet);
+    if (this.packets.observed) this.packets.next(packet);
     switch (packet.op) {
       case IpcOpCode.DISPATCH:
         if (packet.d.reply !== true) {
@@ -92,7 +92,7 @@ export class PacketChannel {
             return;
           }
         }
-        void this.runHandler(packet);
+        this.runHandler(packet);
         return;
       case IpcOpCode.ERROR:
         this.pending.reject(
@@ -152,29 +152,43 @@ export class PacketChannel {
     return { op: IpcOpCode.DISPATCH, t: event, d };
   }
 
-  private async runHandler({ t: event, d }: IpcPacketOf<IpcOpCode.DISPATCH>): Promise<void> {
+  /**
+   * Runs the dispatch handler; a request gets its result or an ERROR. A handler that returns a
+   * plain value is answered at once, without a promise per packet.
+   */
+  private runHandler({ t: event, d }: IpcPacketOf<IpcOpCode.DISPATCH>): void {
     const isRequest = d.reply === true;
     const context: DispatchContext = { event, from: d.from, eventId: d.event_id, isRequest };
     if (d.to !== undefined) context.to = d.to;
     let result: unknown;
     try {
       if (this.dispatchHandler === undefined) throw new NoHandlerError(event);
-      result = await this.dispatchHandler(d.data, context);
+      result = this.dispatchHandler(d.data, context);
     } catch (error) {
-      // The handler's owner logs its failures (the dispatch registry names the method); here
-      // they only become the requester's ERROR.
-      this.options.logger.debug?.(
-        `The handler of "${event}" from ${this.options.peer} failed: ${(error as Error)?.message}`,
-      );
-      if (isRequest) {
-        this.reply({
-          op: IpcOpCode.ERROR,
-          d: { event_id: d.event_id, error: serializeError(error) },
-        });
-      }
+      this.handlerFailed(event, d.event_id, isRequest, error);
       return;
     }
-    if (isRequest) this.reply(this.dispatch(event, d.event_id, result));
+    if (isPromiseLike(result)) {
+      result.then(
+        (value) => {
+          if (isRequest) this.reply(this.dispatch(event, d.event_id, value));
+        },
+        (error: unknown) => this.handlerFailed(event, d.event_id, isRequest, error),
+      );
+    } else if (isRequest) {
+      this.reply(this.dispatch(event, d.event_id, result));
+    }
+  }
+
+  private handlerFailed(event: string, eventId: string, isRequest: boolean, error: unknown): void {
+    // The handler's owner logs its failures (the dispatch registry names the method); here they
+    // only become the requester's ERROR.
+    this.options.logger.debug?.(
+      `The handler of "${event}" from ${this.options.peer} failed: ${(error as Error)?.message}`,
+    );
+    if (isRequest) {
+      this.reply({ op: IpcOpCode.ERROR, d: { event_id: eventId, error: serializeError(error) } });
+    }
   }
 
   private reply(packet: IpcPacket): void {
@@ -206,4 +220,8 @@ export function serializeError(error: unknown): SerializedError {
     };
   }
   return { name: 'Error', message: String(error) };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

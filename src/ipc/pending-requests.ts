@@ -3,20 +3,25 @@ const EXPIRED_MEMORY = 1024;
 
 interface PendingRequest {
   event: string;
+  /** When the request times out, in `performance.now()` ms. */
+  deadline: number;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  onTimeout: () => Error;
 }
 
 /**
- * The requests of one connection that wait for a reply, by event id. One map and one listener per
- * connection (never one listener per request); every entry settles: by its reply, its timeout,
- * or {@link rejectAll} when the connection ends.
+ * The requests of one connection that wait for a reply, by event id. One map, one listener and
+ * one timer per connection (never one per request); every entry settles: by its reply, its
+ * timeout, or {@link rejectAll} when the connection ends.
  */
 export class PendingRequests {
   private readonly byEventId = new Map<string, PendingRequest>();
   /** Event ids of requests that timed out lately, so that a late reply is known as one. */
   private readonly expired = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  /** The deadline the timer is set for. */
+  private timerDeadline = Infinity;
 
   /** How many requests are waiting. */
   get size(): number {
@@ -31,17 +36,15 @@ export class PendingRequests {
   /** Registers a request; `onTimeout` makes the error it rejects with after `timeout` ms. */
   add<T>(eventId: string, event: string, timeout: number, onTimeout: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.byEventId.delete(eventId);
-        this.rememberExpired(eventId);
-        reject(onTimeout());
-      }, timeout);
+      const deadline = performance.now() + timeout;
       this.byEventId.set(eventId, {
         event,
+        deadline,
         resolve: resolve as (value: unknown) => void,
         reject,
-        timer,
+        onTimeout,
       });
+      if (deadline < this.timerDeadline) this.arm(deadline);
     });
   }
 
@@ -50,7 +53,7 @@ export class PendingRequests {
    * its reply came too late and must be dropped, not taken for a new event. Forgets it.
    */
   takeExpired(eventId: string): boolean {
-    return this.expired.delete(eventId);
+    return this.expired.size > 0 && this.expired.delete(eventId);
   }
 
   /** Settles a request with its reply; returns false when none waits under this id. */
@@ -75,10 +78,45 @@ export class PendingRequests {
   rejectAll(error: Error): void {
     const all = [...this.byEventId.values()];
     this.byEventId.clear();
-    for (const pending of all) {
-      clearTimeout(pending.timer);
-      pending.reject(error);
+    this.disarm();
+    for (const pending of all) pending.reject(error);
+  }
+
+  private take(eventId: string): PendingRequest | undefined {
+    const pending = this.byEventId.get(eventId);
+    if (pending !== undefined) this.byEventId.delete(eventId);
+    return pending;
+  }
+
+  /** Sets the one timer for `deadline`. It does not keep the process alive: the socket does. */
+  private arm(deadline: number): void {
+    clearTimeout(this.timer);
+    this.timerDeadline = deadline;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - performance.now()));
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDeadline = Infinity;
+  }
+
+  /** Times out every request past its deadline, then sets the timer for the next one. */
+  private expire(): void {
+    this.disarm();
+    const now = performance.now();
+    let next = Infinity;
+    for (const [eventId, pending] of this.byEventId) {
+      if (pending.deadline <= now) {
+        this.byEventId.delete(eventId);
+        this.rememberExpired(eventId);
+        pending.reject(pending.onTimeout());
+      } else if (pending.deadline < next) {
+        next = pending.deadline;
+      }
     }
+    if (next !== Infinity) this.arm(next);
   }
 
   private rememberExpired(eventId: string): void {
@@ -86,13 +124,5 @@ export class PendingRequests {
       this.expired.delete(this.expired.values().next().value!);
     }
     this.expired.add(eventId);
-  }
-
-  private take(eventId: string): PendingRequest | undefined {
-    const pending = this.byEventId.get(eventId);
-    if (pending === undefined) return undefined;
-    this.byEventId.delete(eventId);
-    clearTimeout(pending.timer);
-    return pending;
   }
 }

@@ -19,8 +19,6 @@ export interface DispatchPayload<T = unknown> {
   data?: T;
   /** `true` on a request: the receiver answers with the same `t` and `event_id`. */
   reply?: boolean;
-  /** Set on a reply (never on a request or a plain event). */
-  replied?: boolean;
   /** Relay target, set by an instance that asks the manager to forward. */
   to?: DispatchTarget;
 }

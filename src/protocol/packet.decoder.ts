@@ -57,7 +57,6 @@ const PAYLOAD_SCHEMAS: Partial<Record<IpcOpCode, Record<string, [FieldCheck, boo
     event_id: [isString, true],
     from: [isSender, true],
     reply: [isOptionalBoolean, false],
-    replied: [isOptionalBoolean, false],
     to: [isTarget, false],
   },
   [IpcOpCode.IDENTIFY]: {
@@ -87,6 +86,33 @@ const PAYLOAD_SCHEMAS: Partial<Record<IpcOpCode, Record<string, [FieldCheck, boo
   [IpcOpCode.HEARTBEAT_ACK]: { seq: [isInteger, true], ts: [isFiniteNumber, true] },
 };
 
+/** The schemas as lists, built once: the decoder runs for every packet. */
+const FIELD_LISTS = new Map<number, Array<[string, FieldCheck, boolean]>>(
+  Object.entries(PAYLOAD_SCHEMAS).map(([op, schema]) => [
+    Number(op),
+    Object.entries(schema).map(([name, [check, required]]) => [name, check, required]),
+  ]),
+);
+
+/** The fast path of {@link decodePacket}: a DISPATCH that needs no wording of a rejection. */
+function isWellFormedDispatch(value: unknown): boolean {
+  const packet = value as { op?: unknown; t?: unknown; d?: Record<string, unknown> } | null;
+  if (typeof packet !== 'object' || packet === null || packet.op !== IpcOpCode.DISPATCH)
+    return false;
+  const { t, d } = packet;
+  if (typeof t !== 'string' || t.length === 0) return false;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return false;
+  const { event_id: eventId, from, reply, to } = d;
+  return (
+    typeof eventId === 'string' &&
+    eventId.length > 0 &&
+    (from === 'manager' || (Number.isSafeInteger(from) && (from as number) >= 0)) &&
+    (reply === undefined || typeof reply === 'boolean') &&
+    to === undefined &&
+    !Array.isArray(packet)
+  );
+}
+
 const RESERVED_OPS = new Set<number>([IpcOpCode.CACHE_OPERATE, IpcOpCode.EMERGENCY]);
 
 function reject(code: PacketRejectionCode, message: string, field?: string): DecodeResult {
@@ -100,6 +126,9 @@ function reject(code: PacketRejectionCode, message: string, field?: string): Dec
  * relies on; a DISPATCH's `data` is the application's and is not inspected.
  */
 export function decodePacket(value: unknown): DecodeResult {
+  // Nearly every packet is a well-formed DISPATCH: check it in one pass. Anything else, valid or
+  // not, takes the general path, which also words the rejection.
+  if (isWellFormedDispatch(value)) return { ok: true, packet: value as unknown as IpcPacket };
   if (!isPlainObject(value)) return reject('NOT_AN_OBJECT', 'the packet is not a JSON object');
   const { op, d, t } = value;
   if (typeof op !== 'number' || !Number.isInteger(op)) {
@@ -122,7 +151,7 @@ export function decodePacket(value: unknown): DecodeResult {
   if (!isPlainObject(d))
     return reject('BAD_FIELD', `"d" must be an object, got ${describe(d)}`, 'd');
 
-  for (const [name, [check, required]] of Object.entries(schema)) {
+  for (const [name, check, required] of FIELD_LISTS.get(op)!) {
     const field = d[name];
     if (field === undefined) {
       if (required) return reject('MISSING_FIELD', `op ${op} needs "d.${name}"`, `d.${name}`);
