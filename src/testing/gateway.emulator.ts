@@ -549,6 +549,37 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     }
   }
 
+  /** Why a connection may not IDENTIFY or RESUME with `token` (the same rules for both). */
+  private authFailure(
+    connection: Connection,
+    token: unknown,
+  ): ['already-authenticated' | 'authentication-failed', number, string] | undefined {
+    if (connection.session !== undefined) {
+      return [
+        'already-authenticated',
+        GatewayCloseCode.AlreadyAuthenticated,
+        'Already authenticated.',
+      ];
+    }
+    if (token !== this.options.token || this.tokenWasReset) {
+      return [
+        'authentication-failed',
+        GatewayCloseCode.AuthenticationFailed,
+        'Authentication failed.',
+      ];
+    }
+    return undefined;
+  }
+
+  /** Refuses an IDENTIFY or RESUME: op 9 (not resumable) without a close code, else the close. */
+  private answerRefusal(connection: Connection, code?: number, reason?: string): void {
+    if (code === undefined) {
+      connection.send({ op: GatewayOp.InvalidSession, d: false, s: null, t: null });
+    } else {
+      void connection.close(code, reason!);
+    }
+  }
+
   private onIdentify(connection: Connection, d: unknown): void {
     if (!isRecord(d)) {
       void connection.close(GatewayCloseCode.DecodeError, 'Error while decoding payload.');
@@ -568,27 +599,11 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
         accepted: false,
         rejection,
       });
-      if (code === undefined) {
-        connection.send({ op: GatewayOp.InvalidSession, d: false, s: null, t: null });
-      } else {
-        void connection.close(code, reason!);
-      }
+      this.answerRefusal(connection, code, reason);
     };
 
-    if (connection.session !== undefined) {
-      return refuse(
-        'already-authenticated',
-        GatewayCloseCode.AlreadyAuthenticated,
-        'Already authenticated.',
-      );
-    }
-    if (d.token !== this.options.token || this.tokenWasReset) {
-      return refuse(
-        'authentication-failed',
-        GatewayCloseCode.AuthenticationFailed,
-        'Authentication failed.',
-      );
-    }
+    const authFailure = this.authFailure(connection, d.token);
+    if (authFailure !== undefined) return refuse(...authFailure);
     if (shard === undefined) {
       return refuse('invalid-shard', GatewayCloseCode.InvalidShard, 'Invalid shard.');
     }
@@ -683,27 +698,11 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
         accepted: false,
         rejection,
       });
-      if (code === undefined) {
-        connection.send({ op: GatewayOp.InvalidSession, d: false, s: null, t: null });
-      } else {
-        void connection.close(code, reason!);
-      }
+      this.answerRefusal(connection, code, reason);
     };
 
-    if (connection.session !== undefined) {
-      return refuse(
-        'already-authenticated',
-        GatewayCloseCode.AlreadyAuthenticated,
-        'Already authenticated.',
-      );
-    }
-    if (d.token !== this.options.token || this.tokenWasReset) {
-      return refuse(
-        'authentication-failed',
-        GatewayCloseCode.AuthenticationFailed,
-        'Authentication failed.',
-      );
-    }
+    const authFailure = this.authFailure(connection, d.token);
+    if (authFailure !== undefined) return refuse(...authFailure);
     if (session === undefined || !session.resumable) return refuse('unknown-session');
     if (!Number.isInteger(fromSeq) || fromSeq < 0 || fromSeq > session.seq) {
       return refuse('invalid-seq', GatewayCloseCode.InvalidSeq, 'Invalid seq.');
