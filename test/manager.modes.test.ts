@@ -70,6 +70,22 @@ for (const mode of ['process', 'worker', 'cluster'] as ShardingMode[]) {
       );
     });
 
+    it('honours file, env and execArgv', async () => {
+      const manager = await startFleet({
+        mode,
+        totalShards: 1,
+        env: { FIXTURE_MARK: `marked in ${mode} mode` },
+        execArgv: ['--no-deprecation'],
+      });
+      const launch = await manager.request<{ execArgv: string[]; mark: string; entry: string }>(
+        0,
+        'launch',
+      );
+      assert.equal(launch.mark, `marked in ${mode} mode`);
+      assert.ok(launch.execArgv.includes('--no-deprecation'), launch.execArgv.join(' '));
+      assert.match(launch.entry, /sharding-app\.fixture\.js$/);
+    });
+
     it('leaves no process and no socket after app.close()', async () => {
       const manager = await startFleet({ mode });
       const pids = manager.status().map((status) => status.pid!);
