@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
+import { filter, firstValueFrom } from 'rxjs';
 import { RemoteHandlerError, type ShardingMode } from '../src/index.js';
 import { cleanUp } from './support/cleanup.js';
 import { startFleet } from './support/fleet.js';
@@ -84,6 +85,19 @@ for (const mode of ['process', 'worker', 'cluster'] as ShardingMode[]) {
       assert.equal(launch.mark, `marked in ${mode} mode`);
       assert.ok(launch.execArgv.includes('--no-deprecation'), launch.execArgv.join(' '));
       assert.match(launch.entry, /sharding-app\.fixture\.js$/);
+    });
+
+    it('restarts an instance that dies, as a new generation', async () => {
+      const manager = await startFleet({ mode });
+      const restart = firstValueFrom(manager.restart$);
+      const ready = firstValueFrom(
+        manager.status$.pipe(filter((change) => change.instance === 1 && change.to === 'ready')),
+      );
+      await manager.request(1, 'exit', { code: 3 });
+      const event = await restart;
+      assert.equal(event.instance, 1);
+      assert.equal((await ready).generation, 2);
+      assert.deepEqual(await manager.request(1, 'echo', 'again'), 'again');
     });
 
     it('leaves no process and no socket after app.close()', async () => {
