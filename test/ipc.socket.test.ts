@@ -76,6 +76,17 @@ describe('socket directory and socket files', () => {
     assert.equal(await exists(path), false);
   });
 
+  it('close() during listen() leaves no server and no socket behind', async () => {
+    const { socketRoot } = await managerIdentity();
+    const server = serverAt(socketRoot);
+    const listening = server.listen();
+    await server.close();
+    await listening;
+    assert.equal(server.state, 'closed');
+    assert.equal(await exists(server.socketPath), false);
+    await assert.rejects(server.listen());
+  });
+
   it('refuses a socket root open to other users', async () => {
     const open = await mkdtemp(join(tmpdir(), 'nss-open-'));
     defer(() => removeSocketRoot(open));

@@ -21,7 +21,7 @@ describe('supervision', () => {
   it('restarts an instance killed with SIGKILL, as a new generation', async () => {
     const manager = await startFleet();
     const before = manager.status()[0]!;
-    const restart = firstValueFrom(manager.restart$);
+    const restart = firstValueFrom(manager.restart$.pipe(filter((event) => event.instance === 0)));
     const readyAgain = firstValueFrom(manager.status$.pipe(becomes(0, 'ready')));
 
     process.kill(before.pid!, 'SIGKILL');
@@ -47,7 +47,7 @@ describe('supervision', () => {
       killGrace: 300,
     });
     const { pid } = manager.status()[1]!;
-    const restart = firstValueFrom(manager.restart$);
+    const restart = firstValueFrom(manager.restart$.pipe(filter((event) => event.instance === 1)));
     const readyAgain = firstValueFrom(manager.status$.pipe(becomes(1, 'ready')));
 
     process.kill(pid!, 'SIGSTOP');
@@ -113,6 +113,30 @@ describe('supervision', () => {
     assert.match(spawned[0]!.reason, /code 7/);
     await gaveUp;
     await assert.rejects(manager.request(0, 'echo', 1), InstanceUnavailableError);
+  });
+
+  it('restart() during an automatic restart waits for the dying generation, and makes one replacement', async () => {
+    const manager = await startFleet({ restart: { initialDelay: 2_000, maxDelay: 2_000 } });
+    const { pid } = manager.status()[0]!;
+    const changes: InstanceStatusChange[] = [];
+    manager.status$
+      .pipe(filter((change) => change.instance === 0))
+      .subscribe((change) => changes.push(change));
+    const stopping = firstValueFrom(manager.status$.pipe(becomes(0, 'stopping')));
+    process.kill(pid!, 'SIGKILL');
+    await stopping;
+    await manager.restart(0);
+    await manager.whenReady(30_000);
+    assert.equal(isAlive(pid!), false);
+    const spawned = changes
+      .filter((change) => change.to === 'spawning')
+      .map((change) => change.generation);
+    assert.deepEqual(spawned, [2]);
+    // The spawn came after the old generation had exited.
+    const exitedAt = changes.findIndex((change) => change.to === 'exited');
+    const spawnedAt = changes.findIndex((change) => change.to === 'spawning');
+    assert.ok(exitedAt !== -1 && exitedAt < spawnedAt, JSON.stringify(changes.map((c) => c.to)));
+    assert.ok(!changes.some((change) => change.to === 'restarting'));
   });
 
   it('restart() replaces a healthy instance, and is idempotent', async () => {

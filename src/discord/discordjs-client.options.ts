@@ -1,3 +1,4 @@
+import { NoInstanceContextError } from '../instance/instance.errors.js';
 import type { ShardingInstance } from '../instance/sharding.instance.js';
 import { ShardingIdentifyThrottler } from './sharding-identify.throttler.js';
 
@@ -28,9 +29,7 @@ export interface ShardingClientOptions {
 export function shardingClientOptions(instance: ShardingInstance): ShardingClientOptions {
   const context = instance.context;
   if (context === undefined) {
-    throw new TypeError(
-      'shardingClientOptions() needs the instance context: await instance.start() first.',
-    );
+    throw new NoInstanceContextError('shardingClientOptions()');
   }
   return {
     shards: [...context.shards],

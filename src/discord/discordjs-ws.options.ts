@@ -1,3 +1,4 @@
+import { NoInstanceContextError } from '../instance/instance.errors.js';
 import type { ShardingInstance } from '../instance/sharding.instance.js';
 import type { ShardSession } from './session-info.interface.js';
 import { ShardingIdentifyThrottler } from './sharding-identify.throttler.js';
@@ -25,9 +26,7 @@ export interface ShardingWebSocketOptions {
 export function shardingWebSocketOptions(instance: ShardingInstance): ShardingWebSocketOptions {
   const context = instance.context;
   if (context === undefined) {
-    throw new TypeError(
-      'shardingWebSocketOptions() needs the instance context: await instance.start() first.',
-    );
+    throw new NoInstanceContextError('shardingWebSocketOptions()');
   }
   // Within one life of the instance, its own latest session is fresher than the manager's copy.
   const local = new Map<number, ShardSession | null>();

@@ -27,6 +27,8 @@ export interface FetchGatewayBotOptions {
   backoff?: number;
   /** Time limit of each attempt, in ms. Default 10000. */
   timeout?: number;
+  /** Cancels the call (its retries and their waits included). Default: none. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -46,7 +48,10 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
     try {
       const response = await fetch(url, {
         headers: { Authorization: `Bot ${options.token.replace(/^Bot\s+/i, '')}` },
-        signal: AbortSignal.timeout(options.timeout ?? 10_000),
+        signal: AbortSignal.any([
+          AbortSignal.timeout(options.timeout ?? 10_000),
+          ...(options.signal ? [options.signal] : []),
+        ]),
       });
       if (response.status === 401 || response.status === 403) {
         throw new TokenInvalidError(`HTTP ${response.status}`);
@@ -67,10 +72,11 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
       if (response.status < 500 && response.status !== 429) break;
     } catch (error) {
       if (error instanceof TokenInvalidError) throw error;
+      options.signal?.throwIfAborted();
       lastError = error;
     }
     if (attempt < attempts) {
-      await delay(wait);
+      await delay(wait, undefined, { signal: options.signal });
       wait *= 2;
     }
   }

@@ -1,6 +1,8 @@
 import { Subject, type Observable } from 'rxjs';
 import { ShardingError } from '../errors/sharding.error.js';
 
+const DAY = 24 * 60 * 60 * 1000;
+
 /** Discord's window for one IDENTIFY per bucket, in ms. */
 export const DISCORD_IDENTIFY_WINDOW = 5_000;
 
@@ -14,6 +16,8 @@ export interface IdentifyQueueOptions {
   remaining?: number;
   /** When the daily budget resets, in ms from now (`session_start_limit.reset_after`). */
   resetAfter?: number;
+  /** The daily budget after a reset (`session_start_limit.total`). Default: `remaining`. */
+  total?: number;
 }
 
 /** One IDENTIFY slot granted (the items of `ShardingManager.identify$`). */
@@ -28,7 +32,7 @@ export interface IdentifyGrant {
   waiting: number;
 }
 
-/** The daily IDENTIFY budget is used up. */
+/** The daily IDENTIFY budget is used up and when it resets is unknown. */
 export class IdentifyBudgetExhaustedError extends ShardingError {
   constructor(resetAt: number | undefined) {
     super(
@@ -76,7 +80,9 @@ export class IdentifyQueue {
   private readonly window: number;
   private readonly buckets = new Map<number, Bucket>();
   private remaining: number | undefined;
-  private readonly resetAt: number | undefined;
+  private resetAt: number | undefined;
+  private readonly total: number | undefined;
+  private closed = false;
   private readonly grants = new Subject<IdentifyGrant>();
   private grantedCount = 0;
 
@@ -87,6 +93,7 @@ export class IdentifyQueue {
     this.maxConcurrency = options.maxConcurrency ?? 1;
     this.window = options.window ?? DISCORD_IDENTIFY_WINDOW;
     this.remaining = options.remaining;
+    this.total = options.total ?? options.remaining;
     this.resetAt = options.resetAfter === undefined ? undefined : Date.now() + options.resetAfter;
   }
 
@@ -108,7 +115,7 @@ export class IdentifyQueue {
    * {@link IdentifyBudgetExhaustedError} when the daily budget is used up.
    */
   acquire(shardId: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(new IdentifyCancelledError(shardId));
+    if (signal?.aborted || this.closed) return Promise.reject(new IdentifyCancelledError(shardId));
     const bucket = this.bucket(shardId % this.maxConcurrency);
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => this.remove(bucket, waiter, new IdentifyCancelledError(shardId));
@@ -134,8 +141,9 @@ export class IdentifyQueue {
     }
   }
 
-  /** Rejects every wait and stops the timers. */
+  /** Rejects every wait and stops the timers; later requests are refused. */
   close(): void {
+    this.closed = true;
     for (const bucket of this.buckets.values()) {
       clearTimeout(bucket.timer);
       for (const waiter of bucket.queue.splice(0)) {
@@ -174,16 +182,30 @@ export class IdentifyQueue {
       }, bucket.nextAt - now);
       return;
     }
-    const waiter = bucket.queue.shift()!;
-    waiter.detach();
-    if (this.remaining !== undefined) {
-      if (this.remaining <= 0) {
+    if (this.remaining !== undefined && this.remaining <= 0) {
+      if (this.resetAt !== undefined && this.total !== undefined && this.total > 0) {
+        if (now >= this.resetAt) {
+          // A new day: the budget is whole again, and the next reset is a day away.
+          this.remaining = this.total;
+          this.resetAt = now + DAY;
+        } else {
+          // Wait for the reset rather than refuse: a refusal makes gateway clients retry at once,
+          // in a loop. The waits stay cancellable.
+          bucket.nextAt = this.resetAt;
+          this.pump(id);
+          return;
+        }
+      } else {
+        const waiter = bucket.queue.shift()!;
+        waiter.detach();
         waiter.reject(new IdentifyBudgetExhaustedError(this.resetAt));
         this.pump(id);
         return;
       }
-      this.remaining--;
     }
+    const waiter = bucket.queue.shift()!;
+    waiter.detach();
+    if (this.remaining !== undefined) this.remaining--;
     bucket.nextAt = now + this.window;
     this.grantedCount++;
     waiter.resolve();

@@ -10,3 +10,14 @@ export class NoHelloError extends ShardingError {
     );
   }
 }
+
+/** An instance API that needs the instance context was called before the manager's HELLO. */
+export class NoInstanceContextError extends ShardingError {
+  constructor(api: string) {
+    super(
+      'ERR_SHARDING_NO_CONTEXT',
+      `${api} needs the instance context, which comes with the manager's HELLO: inject ` +
+        'SHARDING_INSTANCE_CONTEXT (or await ShardingInstance.start()) before calling it.',
+    );
+  }
+}

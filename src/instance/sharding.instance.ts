@@ -78,8 +78,14 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     });
     this.server.dispatchHandler = (data, context) => {
       if (context.event === LibraryEvent.DESTROYING) {
-        // Answer first, so the manager knows it was heard; then stop.
-        setImmediate(() => void this.exit());
+        // Answer at once, so the manager knows it was heard; let @OnDispatch('DESTROYING')
+        // handlers clean up (the manager's killGrace bounds them), then stop.
+        const cleanUp = this.registry.has(LibraryEvent.DESTROYING)
+          ? this.registry.handle(data, { ...context, isRequest: false })
+          : Promise.resolve();
+        void Promise.resolve(cleanUp)
+          .catch(() => undefined) // the registry has logged it
+          .then(() => this.exit());
         return true;
       }
       return this.registry.handle(data, context);

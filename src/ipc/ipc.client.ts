@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { once } from 'node:events';
 import type { IPCModule, IpcClientConnection } from 'node-ipc';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { DispatchHandler } from '../dispatch/dispatch-context.interface.js';
@@ -26,7 +27,12 @@ import {
   NotConnectedError,
   type LinkLossReason,
 } from './ipc.errors.js';
-import { createIpcEndpoint, emitPacket, NODE_IPC_LIFECYCLE_EVENTS } from './node-ipc.endpoint.js';
+import {
+  assertWritable,
+  createIpcEndpoint,
+  emitPacket,
+  NODE_IPC_LIFECYCLE_EVENTS,
+} from './node-ipc.endpoint.js';
 import { PacketChannel, type RequestOptions } from './packet-channel.js';
 import { RejectionLog } from './rejection-log.js';
 import { withoutUndefined } from '../common/without-undefined.js';
@@ -118,6 +124,8 @@ export class IpcClient {
     { resolve: (identify: IdentifyPayload) => void; reject: (error: Error) => void } | undefined;
   private identifyPayload: IdentifyPayload | undefined;
   private lastRoundTrip: number | undefined;
+  /** Set by `close()`, which also runs after a failed handshake has closed the link. */
+  private streamsClosed = false;
 
   /** Every valid packet received from the instance. */
   readonly packets$: Observable<IpcPacket>;
@@ -202,6 +210,12 @@ export class IpcClient {
     if (this.state !== 'idle') {
       return Promise.reject(new NotConnectedError(this.peer, `${this.state}; connect() runs once`));
     }
+    let path: string;
+    try {
+      path = this.socketPath; // a path too long for the OS fails here, before any state changes
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const helloTimeout = this.settings.helloTimeout;
     const connectRetry = IPC_DEFAULTS.connectRetryInterval;
     this.setState('connecting');
@@ -223,7 +237,7 @@ export class IpcClient {
     });
     this.ipc = ipc;
     const id = this.settings.instanceId;
-    ipc.connectTo(id, this.socketPath);
+    ipc.connectTo(id, path);
     const connection = ipc.of[id]!;
     this.connection = connection;
     connection.on('connect', () => this.onSocketConnected());
@@ -261,11 +275,23 @@ export class IpcClient {
   }
 
   /**
+   * Resolves when the socket has written what it had queued: after a `BackpressureError`, await
+   * it before sending more. Resolves at once when nothing waits, or without a connection.
+   */
+  async whenWritable(): Promise<void> {
+    const socket = this.connection?.socket;
+    if (socket === undefined || socket === false || socket.destroyed || socket.writableLength === 0)
+      return;
+    await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+  }
+
+  /**
    * Ends the link: stops the handshake and the liveness checks, rejects every pending request,
    * completes the streams. The instance sees its manager's socket close.
    */
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.streamsClosed) return;
+    this.streamsClosed = true;
     const wasLost = this.state === 'lost';
     this.stopTimers();
     this.failHandshake(new ConnectionLostError(this.peer, 'closed'), false);
@@ -412,6 +438,7 @@ export class IpcClient {
     if (connection === undefined || connection.socket === false || connection.socket.destroyed) {
       throw new NotConnectedError(this.peer, this.state);
     }
+    assertWritable(connection.socket, this.peer, this.settings.maxMessageSize);
     emitPacket((type, data) => connection.emit(type, data), packet, this.settings.maxMessageSize);
   }
 

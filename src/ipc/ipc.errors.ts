@@ -72,6 +72,17 @@ export class PayloadTooLargeError extends ShardingError {
   }
 }
 
+/** The connection has too much unsent data; the packet was refused, the connection stays. */
+export class BackpressureError extends ShardingError {
+  constructor(peer: string, pendingBytes: number) {
+    super(
+      'ERR_SHARDING_BACKPRESSURE',
+      `${pendingBytes} bytes wait to be written to ${peer}; the packet was refused so that the ` +
+        'connection survives. Send less at once, or wait for replies before sending more.',
+    );
+  }
+}
+
 /** The receiver's handler failed; this carries its error. */
 export class RemoteHandlerError extends ShardingError {
   /** The `name` of the error on the other side. */

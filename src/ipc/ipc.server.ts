@@ -17,7 +17,12 @@ import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { withoutUndefined } from '../common/without-undefined.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
-import { createIpcEndpoint, emitPacket, NODE_IPC_LIFECYCLE_EVENTS } from './node-ipc.endpoint.js';
+import {
+  assertWritable,
+  createIpcEndpoint,
+  emitPacket,
+  NODE_IPC_LIFECYCLE_EVENTS,
+} from './node-ipc.endpoint.js';
 import { PacketChannel, type RelayOptions, type RequestOptions } from './packet-channel.js';
 import { RejectionLog } from './rejection-log.js';
 import { claimSocketPath, socketPathFor } from './socket-path.js';
@@ -123,6 +128,8 @@ export class IpcServer {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private watchdog: HeartbeatWatchdog | undefined;
   private heartbeatSeq = 0;
+  private listening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private lastRoundTrip: number | undefined;
 
   /** Every valid packet received from the manager. */
@@ -199,8 +206,14 @@ export class IpcServer {
    * Starts serving. Removes a stale socket left by a dead process, but rejects with
    * `SocketInUseError` when a live server holds the path.
    */
-  async listen(): Promise<void> {
-    if (this.state !== 'idle') return;
+  listen(): Promise<void> {
+    if (this.closing !== undefined)
+      return Promise.reject(new NotConnectedError('a client', 'closed'));
+    this.listening ??= this.startListening();
+    return this.listening;
+  }
+
+  private async startListening(): Promise<void> {
     const path = this.socketPath;
     await claimSocketPath(path);
     const ipc = createIpcEndpoint({
@@ -255,8 +268,14 @@ export class IpcServer {
   }
 
   /** Stops serving, stops heartbeats, rejects pending requests and removes the socket. */
-  async close(): Promise<void> {
-    if (this.state === 'closed') return;
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    // A listen() under way finishes first, so that what it starts is stopped here.
+    await this.listening?.catch(() => undefined);
     this.stopHeartbeats();
     this.stats.stop();
     process.off('disconnect', this.onParentDisconnect);
@@ -452,6 +471,7 @@ export class IpcServer {
   private writeTo(socket: Socket, packet: IpcPacket): void {
     const server = this.server;
     if (server === undefined) throw new NotConnectedError('the manager', this.state);
+    assertWritable(socket, 'the manager', this.settings.maxMessageSize);
     emitPacket(
       (type, data) => server.emit(socket, type, data),
       packet,

@@ -1,8 +1,9 @@
+import type { Socket } from 'node:net';
 import { IPCModule, IPCProtocolError } from 'node-ipc';
 import type { IpcPacket } from '../protocol/ipc-packet.types.js';
 import { IPC_MESSAGE_EVENT } from '../protocol/protocol.constants.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
-import { PayloadTooLargeError } from './ipc.errors.js';
+import { BackpressureError, PayloadTooLargeError } from './ipc.errors.js';
 import { ShardingFrameParser } from './sharding-frame.parser.js';
 
 /** Settings of one node-ipc endpoint. */
@@ -14,6 +15,22 @@ export interface EndpointSettings {
   retry?: number;
   /** Client only: connection attempts before giving up (always finite). */
   maxRetries?: number;
+}
+
+/**
+ * Bytes a connection may have waiting to be written. node-ipc closes a connection that goes over
+ * it; {@link assertWritable} refuses a write before that can happen.
+ */
+export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Throws {@link BackpressureError} when a frame (at most `maxMessageSize` bytes) might not fit in
+ * what the socket may still buffer: the write is refused, the connection stays.
+ */
+export function assertWritable(socket: Socket, peer: string, maxMessageSize: number): void {
+  if (socket.writableLength > MAX_PENDING_BYTES - maxMessageSize) {
+    throw new BackpressureError(peer, socket.writableLength);
+  }
 }
 
 /** node-ipc's own event names, which are not packets. */
@@ -44,6 +61,7 @@ export function createIpcEndpoint(settings: EndpointSettings): IPCModule {
     unlink: false,
     secureSocketRoot: true,
     maxMessageSize: settings.maxMessageSize,
+    maxPendingBytes: MAX_PENDING_BYTES,
     messageTimeout: IPC_DEFAULTS.partialFrameTimeout,
     maxConnections: IPC_DEFAULTS.maxConnections,
     retry: settings.retry ?? IPC_DEFAULTS.connectRetryInterval,

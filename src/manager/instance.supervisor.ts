@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { Subject, Subscription } from 'rxjs';
 import type { DispatchHandler } from '../dispatch/dispatch-context.interface.js';
+import { IdentifyCancelledError } from '../discord/identify.queue.js';
 import { IpcClient, type InstanceHeartbeat } from '../ipc/ipc.client.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
@@ -46,6 +47,8 @@ interface Generation {
   readyTimer?: NodeJS.Timeout;
   /** Set once this generation failed or is being stopped: its later signals are ignored. */
   ending: boolean;
+  /** The staged kill of this generation, once started. */
+  ended?: Promise<void>;
   /**
    * Set when CONNECTED came. It can arrive in the same read as IDENTIFY, before the handshake
    * promise has settled, so it is remembered rather than checked against the state.
@@ -127,10 +130,9 @@ export class InstanceSupervisor {
     this.restartsInWindow = 0;
     this.cycle = (async () => {
       clearTimeout(this.restartTimer);
-      const generation = this.current;
-      if (generation !== undefined && !generation.ending) {
-        await this.endGeneration(generation, reason, true);
-      }
+      // If the generation is already being ended (it failed), wait for that same end: the
+      // replacement never starts while its predecessor may still run.
+      if (this.current !== undefined) await this.endGeneration(this.current, reason, true);
       if (!this.stopped) this.spawn();
     })().finally(() => {
       this.cycle = undefined;
@@ -142,12 +144,7 @@ export class InstanceSupervisor {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
-    const generation = this.current;
-    if (generation !== undefined && generation.exit === undefined) {
-      await this.endGeneration(generation, 'shutdown', true);
-    } else if (generation !== undefined) {
-      await generation.client.close();
-    }
+    if (this.current !== undefined) await this.endGeneration(this.current, 'shutdown', true);
     this.transition('exited', 'shutdown');
     this.wakeWaiters();
   }
@@ -224,6 +221,11 @@ export class InstanceSupervisor {
     this.current = generation;
     const forward = this.context.dispatchHandler(this.instance);
     client.dispatchHandler = (data, dispatch) => {
+      // A generation being ended gets no IDENTIFY slot: one granted to it would be burnt, or let
+      // a zombie IDENTIFY beside its replacement.
+      if (generation.ending && dispatch.event === LibraryEvent.IDENTIFY_SLOT) {
+        throw new IdentifyCancelledError((data as { shardId?: number } | null)?.shardId ?? -1);
+      }
       // CONNECTED marks the instance ready, and still reaches @OnDispatch('CONNECTED') handlers.
       if (dispatch.event === LibraryEvent.CONNECTED) this.onConnected(generation);
       return forward(data, dispatch);
@@ -287,7 +289,8 @@ export class InstanceSupervisor {
       `Instance ${this.instance} (generation ${generation.number}) failed: ${reason}`,
     );
     await this.endGeneration(generation, reason, graceful);
-    if (this.stopped || this.cycle !== undefined) return;
+    // A manual restart or a stop took over meanwhile: it decides what comes next.
+    if (this.stopped || this.cycle !== undefined || generation !== this.current) return;
     const decision = this.policy.next();
     this.restartsInWindow = decision.attempt;
     if (decision.giveUp) {
@@ -314,9 +317,15 @@ export class InstanceSupervisor {
 
   /**
    * Staged kill of a generation: DESTROYING (when `graceful` and the link is up), SIGTERM,
-   * SIGKILL, each stage waiting up to `killGrace` for the exit; then closes its link.
+   * SIGKILL, each stage waiting up to `killGrace` for the exit; then closes its link. Runs once
+   * per generation: later calls get the same promise.
    */
-  private async endGeneration(
+  private endGeneration(generation: Generation, reason: string, graceful: boolean): Promise<void> {
+    generation.ended ??= this.killInStages(generation, reason, graceful);
+    return generation.ended;
+  }
+
+  private async killInStages(
     generation: Generation,
     reason: string,
     graceful: boolean,
@@ -326,12 +335,13 @@ export class InstanceSupervisor {
     this.transition('stopping', reason);
     const grace = this.context.options.killGrace;
     const { client, handle } = generation;
-    if (graceful && client.state === 'identified') {
+    const destroying = graceful && client.state === 'identified';
+    if (destroying) {
       client.request(LibraryEvent.DESTROYING, { reason }, { timeout: grace }).catch(() => {
         // The exit (or the next stage) is what counts.
       });
     }
-    if (!(graceful && (await exitsWithin(handle, grace)))) {
+    if (!(await exitsWithin(handle, destroying ? grace : 0))) {
       handle.kill('SIGTERM');
       if (!(await exitsWithin(handle, grace))) {
         handle.kill('SIGKILL');

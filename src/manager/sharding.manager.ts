@@ -11,16 +11,17 @@ import { ModulesContainer } from '@nestjs/core';
 import { Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
+import { ShardingError } from '../errors/sharding.error.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
 import { IdentifyQueue, type IdentifyGrant } from '../discord/identify.queue.js';
 import type { ShardSession } from '../discord/session-info.interface.js';
 import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import { serializeError } from '../ipc/packet-channel.js';
-import { createSocketRoot, removeSocketRoot } from '../ipc/socket-path.js';
+import { createSocketRoot, removeSocketRoot, socketPathFor } from '../ipc/socket-path.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import type { ShardingMode, ShardingRole } from '../options/sharding-options.interface.js';
 import type { DispatchTarget, SerializedError } from '../protocol/ipc-packet.types.js';
-import { LibraryEvent } from '../protocol/protocol.constants.js';
+import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.js';
 import { RESOLVED_SHARDING_OPTIONS, SHARDING_ROLE } from '../sharding.module-definition.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
@@ -90,6 +91,8 @@ export class ShardingManager
   /** Aborts the identify wait of a shard, by `instance:shard`. */
   private readonly identifyWaits = new Map<string, AbortController>();
   private identifyQueue: IdentifyQueue | undefined;
+  /** Aborts a start-up still asking Discord for the shard count when shutdown begins. */
+  private readonly stopSpawning = new AbortController();
   private supervisors: InstanceSupervisor[] = [];
   private totalShardCount: number | undefined;
   private socketRoot: string | undefined;
@@ -185,7 +188,7 @@ export class ShardingManager
     return this.supervisors.map((supervisor) => supervisor.status());
   }
 
-  /** The link to an instance's current generation (undefined between generations). */
+  /** The link to an instance's current generation (the last one's, closed, between generations). */
   client(instance: number): IpcClient | undefined {
     return this.supervisor(instance).client;
   }
@@ -270,6 +273,7 @@ export class ShardingManager
   async shutdown(): Promise<void> {
     this.assertManager('shutdown()');
     this.shuttingDown ??= (async () => {
+      this.stopSpawning.abort();
       await this.spawning?.catch(() => undefined);
       this.identifyQueue?.close();
       await Promise.all(this.supervisors.map((supervisor) => supervisor.stop()));
@@ -283,24 +287,36 @@ export class ShardingManager
     let total = options.totalShards;
     let info: GatewayBotInfo | undefined;
     if (total === 'auto') {
-      info = await fetchGatewayBot({ api: options.api, token: options.token });
+      info = await fetchGatewayBot({
+        api: options.api,
+        token: options.token,
+        signal: this.stopSpawning.signal,
+      }).catch((error: unknown) => {
+        throw this.shuttingDown === undefined ? error : new ManagerShutDownError();
+      });
       total = info.shards;
       this.logger.log(`Discord recommends ${total} shard(s).`);
     }
     this.totalShardCount = total;
     const plan = planShards(total, options.shards, options.shardsPerInstance);
+    // Shut down while the shard count was asked for: spawn nothing.
+    if (this.shuttingDown !== undefined) throw new ManagerShutDownError();
+    // Every socket path must fit before anything is spawned (a snowflake has at most 39 digits).
+    const socketRoot = await createSocketRoot(options.socketRoot);
+    this.socketRoot = socketRoot;
+    socketPathFor(socketRoot, DEFAULT_APPSPACE, '9'.repeat(39));
     const limits = info?.session_start_limit;
     this.identifyQueue = new IdentifyQueue({
       maxConcurrency: options.maxConcurrency ?? limits?.max_concurrency ?? 1,
       window: options.identifyWindow + options.identifyMargin,
       remaining: limits?.remaining,
       resetAfter: limits?.reset_after,
+      total: limits?.total,
     });
     this.identifyQueue.grant$.subscribe(this.identifyGrants);
-    this.socketRoot = await createSocketRoot(options.socketRoot);
     const context = {
       managerId: this.id,
-      socketRoot: this.socketRoot,
+      socketRoot,
       totalShards: total,
       options,
       spawner: SPAWNERS[options.mode],
@@ -380,7 +396,10 @@ export class ShardingManager
       !Number.isSafeInteger(candidate.sequence) ||
       !Number.isSafeInteger(candidate.shardCount)
     ) {
-      throw new TypeError(`SESSION_UPDATE for shard ${shardId} carries no valid session`);
+      throw new ShardingError(
+        'ERR_SHARDING_INVALID_SESSION_UPDATE',
+        `SESSION_UPDATE for shard ${shardId} carries no valid session.`,
+      );
     }
     this.sessionStore.set(shardId, {
       shardId,

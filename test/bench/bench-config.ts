@@ -87,7 +87,11 @@ export type BenchResult = LatencyResult | ThroughputResult;
 export type BenchChildMessage =
   | { type: 'listening'; path: string }
   | { type: 'result'; result: BenchResult }
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string }
+  /** Processes the child started (instances, shards): the runner kills them too at the end. */
+  | { type: 'pids'; pids: number[] }
+  /** A fleet or discord scenario's result (see fleet-config.ts). */
+  | { type: 'measured'; result: unknown };
 
 /** Reads the sizes the runner passed in `BENCH_SIZES`. */
 export function sizesFromEnv(env: NodeJS.ProcessEnv = process.env): BenchSizes {

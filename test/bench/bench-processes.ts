@@ -1,12 +1,25 @@
 // Every process the bench starts, tracked so that all of them end with the bench, whatever way it
 // ends: normally, on an error, on Ctrl-C, or on an uncaught exception.
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { BenchChildMessage } from './bench-config.js';
 
 const children = new Set<ChildProcess>();
+
+/**
+ * Processes the bench's children started in turn (sharding instances, discord.js shards), by
+ * pid, as the children reported them (`{ type: 'pids' }`). They normally end with their parent;
+ * {@link killAll} makes sure, but only kills a pid whose command line still names a file of this
+ * build, so that a pid reused by an unrelated process is left alone.
+ */
+const descendants = new Set<number>();
+
+/** The compiled build's root (`build/`), which every process the bench starts runs a file of. */
+const BUILD_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Forks a compiled file of `test/bench` with `env` added, tracked for {@link killAll}. */
 export function forkBenchChild(
@@ -19,9 +32,26 @@ export function forkBenchChild(
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  track(child);
+  child.on('message', (message: BenchChildMessage) => {
+    if (message?.type === 'pids') for (const pid of message.pids) descendants.add(pid);
+  });
+  return child;
+}
+
+/**
+ * Spawns `node` (this runner's own binary) with `args`, no IPC channel and no output, tracked for
+ * {@link killAll}: the bare-process baseline of the memory measurement.
+ */
+export function spawnNode(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  track(child);
+  return child;
+}
+
+function track(child: ChildProcess): void {
   children.add(child);
   child.once('exit', () => children.delete(child));
-  return child;
 }
 
 /**
@@ -89,7 +119,10 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
   clearTimeout(timer);
 }
 
-/** SIGKILLs every child still running and waits for their exits. */
+/**
+ * SIGKILLs every child still running and waits for their exits, then every reported descendant
+ * still running (they are not our children: their exit is polled, up to 5 s).
+ */
 export async function killAll(): Promise<void> {
   await Promise.all(
     [...children].map(async (child) => {
@@ -99,6 +132,46 @@ export async function killAll(): Promise<void> {
       await exited;
     }),
   );
+  const left = killDescendants();
+  for (let waited = 0; waited < 5_000 && left.some(isOurs); waited += 20) await delay(20);
+}
+
+/** How many reported descendants still run (a check for the end of the bench). */
+export function runningDescendants(): number[] {
+  return [...descendants].filter(isOurs);
+}
+
+/** SIGKILLs every reported descendant that still runs a file of this build; returns their pids. */
+function killDescendants(): number[] {
+  const killed: number[] = [];
+  for (const pid of descendants) {
+    if (!isOurs(pid)) {
+      descendants.delete(pid);
+      continue;
+    }
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      descendants.delete(pid);
+    }
+  }
+  return killed;
+}
+
+/**
+ * Whether `pid` runs (not a zombie) a file of this build. Not on Linux, where /proc is missing,
+ * nothing is known about it: it counts as not ours, and its parent's exit must end it.
+ */
+function isOurs(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return false;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(BUILD_ROOT);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -109,6 +182,7 @@ export async function killAll(): Promise<void> {
 export function killChildrenOnExit(): void {
   process.on('exit', () => {
     for (const child of children) if (!hasExited(child)) child.kill('SIGKILL');
+    killDescendants();
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {

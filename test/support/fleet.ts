@@ -31,7 +31,7 @@ export async function startFleet(
         file: fixturePath('sharding-app.fixture'),
         totalShards: 4,
         shardsPerInstance: 2,
-        heartbeatInterval: 200,
+        heartbeatInterval: 500,
         killGrace: 1_000,
         restart: { initialDelay: 50, maxDelay: 200 },
         ...options,

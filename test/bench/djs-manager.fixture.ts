@@ -1,0 +1,58 @@
+// discord.js's own ShardingManager (process mode, one shard per process), bringing the shards of
+// djs-shard.fixture.ts online against the gateway emulator: the reference of the discord section.
+// It reports every shard's pid, so that the runner can kill them at the end whatever happens.
+import { ShardingManager } from 'discord.js';
+import { fileURLToPath } from 'node:url';
+import { epochNow, scenarioFromEnv, type OnlineResult } from './fleet-config.js';
+import { fail, report } from './measurements.js';
+
+const scenario = scenarioFromEnv();
+if (scenario.kind !== 'discord.js')
+  throw new Error(`djs-manager runs "discord.js", not "${scenario.kind}"`);
+process.env.EMULATOR_API = scenario.apiBase;
+
+const manager = new ShardingManager(
+  fileURLToPath(new URL('./djs-shard.fixture.js', import.meta.url)),
+  {
+    totalShards: scenario.shards,
+    token: scenario.token,
+    mode: 'process',
+    // Nothing is meant to die here; a respawn would only blur the end of the run.
+    respawn: false,
+  },
+);
+manager.on('shardCreate', (shard) => {
+  shard.on('spawn', (child) => {
+    // Process mode: a ChildProcess (a Worker in worker mode has no pid).
+    const pid = 'pid' in child ? child.pid : undefined;
+    if (pid !== undefined) void report({ type: 'pids', pids: [pid] });
+  });
+});
+
+const killShards = () => manager.shards.forEach((shard) => shard.kill());
+process.on('disconnect', () => {
+  killShards();
+  process.exit(1);
+});
+
+try {
+  const startedAt = epochNow();
+  await manager.spawn({
+    amount: scenario.shards,
+    delay: scenario.delay,
+    timeout: scenario.timeout,
+  });
+  const onlineAt = epochNow();
+  const result: OnlineResult = {
+    kind: 'online',
+    startedAt,
+    onlineAt,
+    elapsedMs: onlineAt - startedAt,
+  };
+  killShards();
+  await report({ type: 'measured', result });
+  process.exit(0);
+} catch (error) {
+  killShards();
+  await fail(error);
+}

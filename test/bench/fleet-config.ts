@@ -1,0 +1,169 @@
+// What the runner and the manager fixture (fleet-manager.fixture.ts) agree on for the fleet and
+// discord sections: the scenario a manager process runs, and what it reports back.
+import type { ShardingMode } from '../../src/index.js';
+import type { Memory } from './proc-stats.js';
+
+/** The environment variable that carries a {@link FleetScenario} as JSON. */
+export const SCENARIO_ENV = 'BENCH_FLEET_SCENARIO';
+
+/** 1a: `broadcastRequest('echo')` to `instances` instances against `request(0, 'echo')`. */
+export interface FanoutScenario {
+  kind: 'fanout';
+  instances: number;
+  /** raw-fanout.fixture.ts only: the bare servers' sockets and pids. */
+  raw?: { sockets: string[]; pids: number[]; idTemplate: string };
+  /** Rounds of both calls before the timed ones. */
+  warmup: number;
+  /** Timed rounds of both calls (one single request and one broadcast request each). */
+  rounds: number;
+}
+
+/** 1b: SIGKILL the only instance `kills` times and time its replacement. */
+export interface RestartScenario {
+  kind: 'restart';
+  kills: number;
+  /** `fast`: a 1 ms restart delay without jitter; `default`: the library's default policy. */
+  policy: 'fast' | 'default';
+  /** Idle time before each kill, so that the previous generation has settled. */
+  settleMs: number;
+}
+
+/** 1c: RSS of `instances` instances in one mode. */
+export interface MemoryScenario {
+  kind: 'memory';
+  mode: ShardingMode;
+  instances: number;
+  /** Idle time before each RSS reading (after the boot, then after the instances are ready). */
+  settleMs: number;
+  /** RSS readings taken, 100 ms apart; the median counts. */
+  samples: number;
+}
+
+/** 2: bring `shards` discord.js shards online against the emulator at `api`. */
+export interface DiscordScenario {
+  kind: 'discord';
+  shards: number;
+  shardsPerInstance: number;
+  maxConcurrency: number;
+  identifyWindow: number;
+  identifyMargin: number;
+  /** The emulator's API base without version (discord.js `rest.api`). */
+  apiBase: string;
+  token: string;
+}
+
+/** 2, the reference: discord.js's own ShardingManager (djs-manager.fixture.ts). */
+export interface DiscordJsScenario {
+  kind: 'discord.js';
+  shards: number;
+  /** `spawn({ delay })`, ms. */
+  delay: number;
+  /** `spawn({ timeout })`, ms. */
+  timeout: number;
+  apiBase: string;
+  token: string;
+}
+
+export type FleetScenario =
+  FanoutScenario | RestartScenario | MemoryScenario | DiscordScenario | DiscordJsScenario;
+
+/** Percentiles of samples, µs. */
+export interface Distribution {
+  samples: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+/** What the fan-out loop measures (fanout-loop.ts). */
+export interface FanoutMeasure {
+  /** Wall time of a request to the first instance, µs. */
+  single: Distribution;
+  /** Wall time of a request to every instance, until every reply is in, µs. */
+  broadcast: Distribution;
+  /** CPU time (user + system) of the requesting process per call, µs. */
+  cpuSingle: number;
+  cpuBroadcast: number;
+  /** The system part of those, µs. */
+  cpuSingleSystem: number;
+  cpuBroadcastSystem: number;
+  /**
+   * CPU time of all instances over the timed rounds (every thread, from
+   * /proc/<pid>/task/<tid>/schedstat) per echo they answered, µs.
+   */
+  instanceCpuPerEcho: number;
+  /** Calls that did not come back with the right echo from every instance (should be 0). */
+  failures: number;
+}
+
+/**
+ * 1a, for one fleet size: this library (`request(0, 'echo')` and `broadcastRequest('echo')` of a
+ * manager) or the raw reference (the same loop over bare `node:net` sockets to bare servers).
+ */
+export interface FanoutResult extends FanoutMeasure {
+  kind: 'fanout';
+  impl: 'nestjs-sharding' | 'raw-net';
+  instances: number;
+  /** Spawn to every instance ready (raw: every server listening), ms. */
+  bootMs: number;
+}
+
+/** One kill, in ms from `process.kill` (phases from `status$`). */
+export interface KillSample {
+  /** To the replacement's `ready`. */
+  deathToReady: number;
+  /** To the dead generation's `stopping` (the manager noticed). */
+  deathToStopping: number;
+  /** To the dead generation's `exited` (staged kill done, link closed). */
+  deathToExited: number;
+  /** To the replacement's `spawning` (after the restart delay). */
+  deathToSpawning: number;
+  /** The replacement's own start: `spawning` to `ready`. */
+  spawnToReady: number;
+  /** The delay the policy chose (`restart$`). */
+  policyDelay: number;
+}
+
+export interface RestartResult {
+  kind: 'restart';
+  policy: RestartScenario['policy'];
+  /** Generation 1: `spawning` to `ready`, ms. */
+  coldStart: number;
+  kills: KillSample[];
+}
+
+export interface MemoryResult {
+  kind: 'memory';
+  mode: ShardingMode;
+  instances: number;
+  /** The manager process before spawning any instance. */
+  managerIdle: Memory;
+  /** The manager process with every instance ready. */
+  managerFleet: Memory;
+  /** Each instance process (empty in worker mode: they are threads of the manager). */
+  instanceMemory: Memory[];
+}
+
+/** How long it took to bring every shard online; epoch ms (`performance.timeOrigin` based). */
+export interface OnlineResult {
+  kind: 'online';
+  /** Just before `spawn()`. */
+  startedAt: number;
+  /** When every shard was online (`whenReady()` / `spawn()` resolved). */
+  onlineAt: number;
+  elapsedMs: number;
+}
+
+export type FleetResult = FanoutResult | RestartResult | MemoryResult | OnlineResult;
+
+/** Reads the scenario from the environment. */
+export function scenarioFromEnv(): FleetScenario {
+  const raw = process.env[SCENARIO_ENV];
+  if (raw === undefined) throw new Error(`${SCENARIO_ENV} is not set`);
+  return JSON.parse(raw) as FleetScenario;
+}
+
+/** Now, in epoch ms with sub-ms precision, comparable across processes of one machine. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}
