@@ -81,7 +81,11 @@ export interface ShardingModuleOptions {
   socketRoot?: string;
   /** Extra environment variables for instances. Default none. */
   env?: Record<string, string>;
-  /** Node options for instances (e.g. `['--max-old-space-size=512']`). Default: none. */
+  /**
+   * Extra Node options for instances (e.g. `['--max-old-space-size=512']`), after the manager's
+   * own. In `worker` mode they replace the manager's (as `Worker`'s `execArgv` does), and only
+   * options a thread accepts may be given. Default: none.
+   */
   execArgv?: string[];
   /** Spawn instances when the manager's application bootstraps. Default `true`. */
   spawnOnBootstrap?: boolean;

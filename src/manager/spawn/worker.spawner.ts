@@ -11,11 +11,9 @@ export const spawnWorker: InstanceSpawner = (request) => {
     worker = new Worker(request.file, {
       workerData: request.launch,
       env: { ...process.env, ...request.env },
-      // Without execArgv a worker inherits the manager's options, as a forked child does; given,
-      // it replaces them, so the manager's go first.
-      ...(request.execArgv.length > 0
-        ? { execArgv: [...process.execArgv, ...request.execArgv] }
-        : {}),
+      // Without execArgv a worker inherits the manager's options (those a thread can take), as a
+      // forked child does; given, it replaces them, as Node's Worker does.
+      ...(request.execArgv.length > 0 ? { execArgv: request.execArgv } : {}),
     });
   } catch (error) {
     // Bad execArgv and the like throw at once: report it as an instance that exited.
