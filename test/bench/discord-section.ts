@@ -8,11 +8,12 @@
 //
 // Environment (all optional): BENCH_DISCORD_SHARDS (32), BENCH_DISCORD_CONCURRENCY (1,16),
 // BENCH_DISCORD_WINDOW (250 ms), BENCH_DISCORD_MARGIN (25 ms), BENCH_DISCORD_PER_INSTANCE (4),
-// BENCH_DISCORD_IMPLS (nestjs-sharding,discord.js).
-import { GatewayEmulator } from '../../src/testing/index.js';
+// BENCH_DISCORD_IMPLS (nestjs-sharding,discord.js), BENCH_DISCORD_RUNS (3: the table shows medians).
+import { GatewayEmulator, type IdentifyRecord } from '../../src/testing/index.js';
 import type { OnlineResult } from './fleet-config.js';
 import { envInteger, envIntegers, fixed, markdown, ratio, round2 } from './report-format.js';
 import { runScenario } from './scenario-runner.js';
+import { median } from './stats.js';
 
 type Impl = 'nestjs-sharding' | 'discord.js';
 const IMPLS: Impl[] = ['nestjs-sharding', 'discord.js'];
@@ -23,6 +24,7 @@ const identifyWindow = envInteger('BENCH_DISCORD_WINDOW', 250);
 const identifyMargin = envInteger('BENCH_DISCORD_MARGIN', 25);
 const shardsPerInstance = envInteger('BENCH_DISCORD_PER_INSTANCE', 4);
 const impls = implsFromEnv();
+const repeats = envInteger('BENCH_DISCORD_RUNS', 3);
 /** discord.js's default spawn delay (5500 ms) is 1.1 × Discord's window (5000 ms). */
 const DJS_DELAY = Math.round(identifyWindow * 1.1);
 const DJS_SPAWN_TIMEOUT_MS = 60_000;
@@ -46,48 +48,72 @@ interface OnlineRun {
   rejectedOp9: number;
   /** IDENTIFYs refused for any other reason. */
   rejectedOther: number;
+  /**
+   * nestjs-sharding: from the manager's grant to the IDENTIFY's arrival at the emulator, ms
+   * (median and largest); what `identifyMargin` has to cover.
+   */
+  grantToIdentifyP50?: number;
+  grantToIdentifyMax?: number;
+  /** Each op 9: its shard, its grant-to-arrival time, and how long after the bucket's previous accepted IDENTIFY it arrived. */
+  op9?: Array<{ shardId: number; grantToIdentifyMs: number; afterPreviousMs: number }>;
 }
 
 /** Runs every implementation at every max_concurrency, prints the table, returns the JSON. */
 export async function runDiscordSection(): Promise<Record<string, unknown>> {
   const runs: OnlineRun[] = [];
-  for (const [index, maxConcurrency] of concurrencies.entries()) {
-    // Alternate who goes first, as the ipc section does.
-    const order = index % 2 === 0 ? impls : impls.toReversed();
-    for (const impl of order) {
-      const run = await runOnce(impl, maxConcurrency);
-      runs.push(run);
-      console.error(
-        `  ${impl.padEnd(15)} max_concurrency ${String(maxConcurrency).padStart(2)}: ` +
-          `${fixed(run.elapsedMs, 0)} ms (first IDENTIFY after ${fixed(run.firstIdentifyMs, 0)} ms, ` +
-          `${run.accepted} accepted, ${run.rejectedOp9} op 9)`,
-      );
+  let turn = 0;
+  for (let repeat = 1; repeat <= repeats; repeat++) {
+    for (const maxConcurrency of concurrencies) {
+      // Alternate who goes first, as the ipc section does.
+      const order = turn++ % 2 === 0 ? impls : impls.toReversed();
+      for (const impl of order) {
+        const run = await runOnce(impl, maxConcurrency);
+        runs.push(run);
+        logRun(run, repeat);
+      }
     }
   }
-  const rows = runs.map((run) => {
-    const other = runs.find(
-      (candidate) =>
-        candidate.maxConcurrency === run.maxConcurrency && candidate.impl === 'discord.js',
-    );
-    return {
-      ...run,
-      elapsedMs: round2(run.elapsedMs),
-      firstIdentifyMs: round2(run.firstIdentifyMs),
-      identifySpanMs: round2(run.identifySpanMs),
-      tailMs: round2(run.tailMs),
-      ratioToBound: round2(run.elapsedMs / run.lowerBoundMs),
-      oursOverDiscordJs:
-        run.impl === 'nestjs-sharding' && other !== undefined
-          ? round2(run.elapsedMs / other.elapsedMs)
-          : null,
-    };
-  });
-  rows.sort(
-    (a, b) => a.maxConcurrency - b.maxConcurrency || IMPLS.indexOf(a.impl) - IMPLS.indexOf(b.impl),
+  const medianOf = (group: OnlineRun[], pick: (run: OnlineRun) => number) =>
+    round2(median(group.map(pick)));
+  const rows = concurrencies.flatMap((maxConcurrency) =>
+    impls.map((impl) => {
+      const group = runs.filter(
+        (run) => run.impl === impl && run.maxConcurrency === maxConcurrency,
+      );
+      const reference = runs.filter(
+        (run) => run.impl === 'discord.js' && run.maxConcurrency === maxConcurrency,
+      );
+      const elapsedMs = medianOf(group, (run) => run.elapsedMs);
+      const lowerBoundMs = group[0]!.lowerBoundMs;
+      const latencies = group.flatMap((run) =>
+        run.grantToIdentifyMax === undefined ? [] : [run.grantToIdentifyMax],
+      );
+      return {
+        impl,
+        maxConcurrency,
+        runs: group.length,
+        elapsedMs,
+        lowerBoundMs,
+        ratioToBound: round2(elapsedMs / lowerBoundMs),
+        oursOverDiscordJs:
+          impl === 'nestjs-sharding' && reference.length > 0
+            ? round2(elapsedMs / median(reference.map((run) => run.elapsedMs)))
+            : null,
+        firstIdentifyMs: medianOf(group, (run) => run.firstIdentifyMs),
+        identifySpanMs: medianOf(group, (run) => run.identifySpanMs),
+        tailMs: medianOf(group, (run) => run.tailMs),
+        rejectedOp9: group.map((run) => run.rejectedOp9),
+        rejectedOther: group.map((run) => run.rejectedOther),
+        grantToIdentifyMax: latencies.length === 0 ? null : round2(Math.max(...latencies)),
+      };
+    }),
   );
 
   console.log('');
-  console.log(`### Discord: ${shards} shards online (identify window ${identifyWindow} ms)`);
+  console.log(
+    `### Discord: ${shards} shards online (identify window ${identifyWindow} ms, ` +
+      `median of ${repeats} run${repeats === 1 ? '' : 's'})`,
+  );
   console.log('');
   console.log(
     markdown(
@@ -101,11 +127,11 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
         'first IDENTIFY after (ms)',
         'IDENTIFY span (ms)',
         'last IDENTIFY → online (ms)',
-        'rejected IDENTIFYs (op 9)',
+        'op 9 per run',
       ],
       rows.map((row) => [
         row.impl === 'nestjs-sharding'
-          ? `nestjs-sharding (${shards / shardsPerInstance} instances × ${shardsPerInstance})`
+          ? `nestjs-sharding (${Math.ceil(shards / shardsPerInstance)} instances × ${shardsPerInstance})`
           : `discord.js ShardingManager (${shards} processes)`,
         String(row.maxConcurrency),
         fixed(row.elapsedMs, 0),
@@ -115,27 +141,37 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
         fixed(row.firstIdentifyMs, 0),
         fixed(row.identifySpanMs, 0),
         fixed(row.tailMs, 0),
-        String(row.rejectedOp9) + (row.rejectedOther > 0 ? ` (+${row.rejectedOther} other)` : ''),
+        row.rejectedOp9.join(', ') +
+          (row.rejectedOther.some((count) => count > 0)
+            ? ` (other refusals: ${row.rejectedOther.join(', ')})`
+            : ''),
       ]),
     ),
   );
   console.log('');
   console.log(
-    `lower bound = ceil(${shards} / max_concurrency) × ${identifyWindow} ms; ratio to bound = online / bound. ` +
-      `nestjs-sharding: spawn() to whenReady(), identifyWindow ${identifyWindow} + identifyMargin ` +
-      `${identifyMargin} ms. discord.js: ShardingManager.spawn({ amount: ${shards}, delay: ${DJS_DELAY}, ` +
-      `timeout: ${DJS_SPAWN_TIMEOUT_MS} }). One run each, against a fresh emulator; times include ` +
-      'starting every process.',
+    `lower bound = ceil(${shards} / max_concurrency) × ${identifyWindow} ms; ratio to bound = online / bound; ` +
+      'ours / discord.js at the same max_concurrency. nestjs-sharding: spawn() to whenReady(), ' +
+      `identifyWindow ${identifyWindow} + identifyMargin ${identifyMargin} ms, maxConcurrency set. ` +
+      `discord.js: ShardingManager.spawn({ amount: ${shards}, delay: ${DJS_DELAY}, timeout: ` +
+      `${DJS_SPAWN_TIMEOUT_MS} }). A fresh emulator per run; times include starting every process ` +
+      "(first IDENTIFY after). op 9: IDENTIFYs the emulator refused as inside their bucket's window.",
   );
   for (const row of rows) {
-    if (row.rejectedOp9 > 0 || row.rejectedOther > 0) {
-      console.log(
-        `- ${row.impl} at max_concurrency ${row.maxConcurrency}: the emulator rejected ` +
-          `${row.rejectedOp9} IDENTIFY(s) with op 9 and ${row.rejectedOther} otherwise.`,
-      );
-    } else {
-      console.log(`- ${row.impl} at max_concurrency ${row.maxConcurrency}: no IDENTIFY rejected.`);
-    }
+    const op9 = row.rejectedOp9.reduce((sum, count) => sum + count, 0);
+    const other = row.rejectedOther.reduce((sum, count) => sum + count, 0);
+    const latency =
+      row.grantToIdentifyMax === null
+        ? ''
+        : `; grant → IDENTIFY at the gateway took up to ${fixed(row.grantToIdentifyMax)} ms ` +
+          `(identifyMargin ${identifyMargin} ms)`;
+    console.log(
+      `- ${row.impl} at max_concurrency ${row.maxConcurrency}: ` +
+        (op9 + other === 0
+          ? 'no IDENTIFY rejected'
+          : `${op9} IDENTIFY(s) rejected with op 9` + (other > 0 ? `, ${other} otherwise` : '')) +
+        ` in ${row.runs} run(s)${latency}.`,
+    );
   }
   return {
     shards,
@@ -143,8 +179,27 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
     identifyMargin,
     shardsPerInstance,
     discordJsDelay: DJS_DELAY,
+    repeats,
     rows,
+    runs,
   };
+}
+
+function logRun(run: OnlineRun, repeat: number): void {
+  console.error(
+    `  ${repeat}/${repeats} ${run.impl.padEnd(15)} max_concurrency ${String(run.maxConcurrency).padStart(2)}: ` +
+      `${fixed(run.elapsedMs, 0)} ms (first IDENTIFY after ${fixed(run.firstIdentifyMs, 0)} ms, ` +
+      `${run.accepted} accepted, ${run.rejectedOp9} op 9` +
+      (run.grantToIdentifyMax === undefined
+        ? ')'
+        : `; grant → IDENTIFY p50 ${fixed(run.grantToIdentifyP50!)} ms, max ${fixed(run.grantToIdentifyMax)} ms)`),
+  );
+  for (const op9 of run.op9 ?? []) {
+    console.error(
+      `    op 9 for shard ${op9.shardId}: IDENTIFY ${fixed(op9.grantToIdentifyMs)} ms after its grant, ` +
+        `${fixed(op9.afterPreviousMs)} ms after its bucket's previous accepted one`,
+    );
+  }
 }
 
 async function runOnce(impl: Impl, maxConcurrency: number): Promise<OnlineRun> {
@@ -179,7 +234,9 @@ async function runOnce(impl: Impl, maxConcurrency: number): Promise<OnlineRun> {
     const rejected = emulator.identifies.filter((identify) => !identify.accepted);
     const times = accepted.map((identify) => identify.at).toSorted((a, b) => a - b);
     const first = Math.min(...emulator.identifies.map((identify) => identify.at));
+    const pacing = result.grants === undefined ? {} : grantLatencies(emulator, result.grants);
     return {
+      ...pacing,
       impl,
       maxConcurrency,
       elapsedMs: result.elapsedMs,
@@ -194,6 +251,49 @@ async function runOnce(impl: Impl, maxConcurrency: number): Promise<OnlineRun> {
   } finally {
     await emulator.close();
   }
+}
+
+/**
+ * How far apart the clocks of two processes (`performance.timeOrigin + performance.now()`) may
+ * be: a grant stamped by the manager up to this much after an IDENTIFY stamped by the emulator
+ * is still taken for that IDENTIFY's grant.
+ */
+const CLOCK_SKEW_MS = 3;
+
+/**
+ * Matches each IDENTIFY the emulator received to the manager's last grant for its shard before
+ * it (within {@link CLOCK_SKEW_MS}), and describes every op 9.
+ */
+function grantLatencies(
+  emulator: GatewayEmulator,
+  grants: Array<{ shardId: number; at: number }>,
+): Pick<OnlineRun, 'grantToIdentifyP50' | 'grantToIdentifyMax' | 'op9'> {
+  const latencyOf = (identify: IdentifyRecord) => {
+    const grant = grants.findLast(
+      (candidate) =>
+        candidate.shardId === identify.shardId && candidate.at <= identify.at + CLOCK_SKEW_MS,
+    );
+    return grant === undefined ? Number.NaN : identify.at - grant.at;
+  };
+  const latencies = emulator.identifies.map(latencyOf).filter(Number.isFinite);
+  const op9 = emulator.identifies
+    .filter((identify) => identify.rejection === 'rate-limited')
+    .map((identify) => {
+      const previous = emulator.identifies.findLast(
+        (candidate) =>
+          candidate.accepted && candidate.bucket === identify.bucket && candidate.at <= identify.at,
+      );
+      return {
+        shardId: identify.shardId,
+        grantToIdentifyMs: round2(latencyOf(identify)),
+        afterPreviousMs: round2(previous === undefined ? Number.NaN : identify.at - previous.at),
+      };
+    });
+  return {
+    grantToIdentifyP50: round2(median(latencies)),
+    grantToIdentifyMax: round2(Math.max(...latencies)),
+    op9,
+  };
 }
 
 function implsFromEnv(): Impl[] {

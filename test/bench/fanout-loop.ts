@@ -48,12 +48,14 @@ export async function measureFanout(
   const instanceCpu = () => options.instancePids.reduce((sum, pid) => sum + processCpuTime(pid), 0);
   await around.start?.();
   const instanceCpuBefore = instanceCpu();
+  const from = monotonicMicros();
   for (let block = 0, n = 0; n < options.rounds; block++, n += BLOCK) {
     const end = Math.min(options.rounds, n + BLOCK);
     const order =
       block % 2 === 0 ? (['single', 'broadcast'] as const) : (['broadcast', 'single'] as const);
     for (const kind of order) await runBlock(kind, n, end);
   }
+  const to = monotonicMicros();
   const instanceCpuUsed = instanceCpu() - instanceCpuBefore;
   await around.stop?.();
   const echoes = times.single.length + times.broadcast.length * options.instances;
@@ -66,7 +68,12 @@ export async function measureFanout(
     cpuBroadcastSystem: cpu.broadcastSystem / times.broadcast.length,
     instanceCpuPerEcho: instanceCpuUsed / echoes,
     failures,
+    timedWindow: { from, to },
   };
+}
+
+function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 function distribution(values: number[]) {

@@ -94,6 +94,11 @@ export interface FanoutMeasure {
   instanceCpuPerEcho: number;
   /** Calls that did not come back with the right echo from every instance (should be 0). */
   failures: number;
+  /**
+   * When the timed rounds ran, in µs of the monotonic clock (`process.hrtime`, which V8 CPU
+   * profiles use too): profile-summary.ts `--window` keeps only these samples.
+   */
+  timedWindow: { from: number; to: number };
 }
 
 /**
@@ -152,6 +157,8 @@ export interface OnlineResult {
   /** When every shard was online (`whenReady()` / `spawn()` resolved). */
   onlineAt: number;
   elapsedMs: number;
+  /** nestjs-sharding: every IDENTIFY slot the manager granted (`identify$`), epoch ms. */
+  grants?: Array<{ shardId: number; at: number }>;
 }
 
 export type FleetResult = FanoutResult | RestartResult | MemoryResult | OnlineResult;

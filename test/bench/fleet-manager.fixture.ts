@@ -18,6 +18,8 @@ import {
   type InstanceStatusChange,
   type ShardingModuleOptions,
 } from '../../src/index.js';
+import { payloadOf } from './bench-config.js';
+import { measureFanout } from './fanout-loop.js';
 import {
   epochNow,
   scenarioFromEnv,
@@ -33,7 +35,6 @@ import {
   type RestartScenario,
 } from './fleet-config.js';
 import { exitWithParent, fail, report } from './measurements.js';
-import { measureFanout } from './fanout-loop.js';
 import { sampleMemory } from './proc-stats.js';
 
 exitWithParent();
@@ -103,20 +104,19 @@ async function fanout(scenario: FanoutScenario): Promise<FanoutResult> {
     // Let the instances' start-up work (JIT, GC, first heartbeats) die down.
     await delay(1_000);
 
-    const payload = (n: number) => ({ n, text: 'hello' });
     const profiler = await makeProfiler(`fanout-${scenario.instances}-manager`);
     const measure = await measureFanout(
       {
         single: async (n) => {
           try {
-            const reply = await manager.request<{ n: number }>(0, 'echo', payload(n));
+            const reply = await manager.request<{ n: number }>(0, 'echo', payloadOf(n));
             return reply.n === n;
           } catch {
             return false;
           }
         },
         broadcast: async (n) => {
-          const results = await manager.broadcastRequest<{ n: number }>('echo', payload(n));
+          const results = await manager.broadcastRequest<{ n: number }>('echo', payloadOf(n));
           return (
             results.length === scenario.instances &&
             results.every((result) => result.status === 'fulfilled' && result.value.n === n)
@@ -156,7 +156,7 @@ async function restart(scenario: RestartScenario): Promise<RestartResult> {
     const marks: Array<InstanceStatusChange & { t: number }> = [];
     manager.status$.subscribe((change) => marks.push({ ...change, t: performance.now() }));
     const delays: number[] = [];
-    manager.restart$.subscribe((restart) => delays.push(restart.delay));
+    manager.restart$.subscribe((planned) => delays.push(planned.delay));
     const mark = (generation: number, to: string) => {
       const found = marks.find((change) => change.generation === generation && change.to === to);
       if (found === undefined) throw new Error(`no "${to}" for generation ${generation}`);
@@ -235,11 +235,14 @@ async function online(scenario: DiscordScenario): Promise<OnlineResult> {
     env: { EMULATOR_API: scenario.apiBase, DISCORD_TOKEN: scenario.token },
   });
   try {
+    const grants: Array<{ shardId: number; at: number }> = [];
+    // Stamped here rather than with the grant's own `at` (Date.now(), whole ms).
+    manager.identify$.subscribe((grant) => grants.push({ shardId: grant.shardId, at: epochNow() }));
     const startedAt = epochNow();
     await manager.spawn();
     await manager.whenReady(READY_TIMEOUT_MS);
     const onlineAt = epochNow();
-    return { kind: 'online', startedAt, onlineAt, elapsedMs: onlineAt - startedAt };
+    return { kind: 'online', startedAt, onlineAt, elapsedMs: onlineAt - startedAt, grants };
   } finally {
     await close();
   }

@@ -12,10 +12,10 @@
 // Environment (all optional): BENCH_FLEET_SIZES (1,8,32), BENCH_FLEET_WARMUP (200),
 // BENCH_FLEET_ROUNDS (1000), BENCH_RESTART_FLEETS (3), BENCH_RESTART_KILLS (4),
 // BENCH_MEMORY_INSTANCES (4), BENCH_MEMORY_SETTLE (2000 ms).
-import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   createSocketRoot,
   MANAGER_SHARD_ID,
@@ -27,8 +27,17 @@ import {
 import { BenchEnv } from './bench-config.js';
 import { forkBenchChild, nextMessage, spawnNode, stopChild } from './bench-processes.js';
 import type { FanoutResult, KillSample, MemoryResult, RestartResult } from './fleet-config.js';
-import { envInteger, envIntegers, fixed, markdown, mib, ratio, round2 } from './report-format.js';
 import { sampleMemory, type Memory } from './proc-stats.js';
+import {
+  envInteger,
+  envIntegers,
+  fixed,
+  markdown,
+  mib,
+  ratio,
+  round2,
+  toMiB,
+} from './report-format.js';
 import { runScenario } from './scenario-runner.js';
 import { mean, median } from './stats.js';
 
@@ -331,7 +340,6 @@ async function memoryPart() {
       result.mode === 'worker'
         ? (result.managerFleet[field] - result.managerIdle[field]) / result.instances
         : mean(result.instanceMemory.map((memory) => memory[field]));
-    const toMiB = (bytes: number) => round2(bytes / 1024 / 1024);
     return {
       mode: result.mode,
       rssPerInstanceMiB: toMiB(perInstance('rss')),
@@ -392,8 +400,10 @@ async function bareNodeMemory(): Promise<Memory> {
     const [memory] = await sampleMemory([bare.pid!], MEMORY_SAMPLES);
     return memory!;
   } finally {
-    const exited = once(bare, 'exit');
-    bare.kill('SIGKILL');
-    await exited;
+    if (bare.exitCode === null && bare.signalCode === null) {
+      const exited = once(bare, 'exit');
+      bare.kill('SIGKILL');
+      await exited;
+    }
   }
 }

@@ -1,7 +1,10 @@
 // Reads V8 CPU profiles (as written by `BENCH_CPU_PROF=1 npm run bench`) and prints where the time
 // went: self and inclusive time per function (file:line function), and self time per module.
 //
-// Usage: node build/test/bench/profile-summary.js [--top N] <file.cpuprofile>...
+// Usage: node build/test/bench/profile-summary.js [--top N] [--window FROM:TO] <file.cpuprofile>...
+// --window keeps the samples taken between two monotonic clock readings in µs (the profile's own
+// clock, and `process.hrtime` in µs), such as the `timedWindow` of a fan-out result in
+// build/bench-results.json: the timed rounds only, without the boot.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -36,8 +39,11 @@ export interface ProfileSummary {
 
 const ROOT_URL = pathToFileURL(new URL('../../../', import.meta.url).pathname).href;
 
-/** Summarizes one CPU profile. */
-export function summarizeProfile(profile: CpuProfile): ProfileSummary {
+/** Summarizes one CPU profile; with `window` (µs, the profile's clock), only the samples in it. */
+export function summarizeProfile(
+  profile: CpuProfile,
+  window?: { from: number; to: number },
+): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) {
@@ -50,7 +56,10 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   let totalUs = 0;
   let busyUs = 0;
   const { samples, timeDeltas } = profile;
+  let at = profile.startTime;
   for (let index = 0; index < samples.length; index++) {
+    at += timeDeltas[index]!;
+    if (window !== undefined && (at < window.from || at > window.to)) continue;
     // A sample lasts until the next one (DevTools' convention); the last until the profile's end.
     const duration =
       index + 1 < samples.length
@@ -127,19 +136,23 @@ export function printSummary(name: string, summary: ProfileSummary, top: number)
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let top = 25;
+  let window: { from: number; to: number } | undefined;
   const files: string[] = [];
   for (let index = 0; index < args.length; index++) {
     if (args[index] === '--top') top = Number(args[++index]);
-    else files.push(args[index]!);
+    else if (args[index] === '--window') {
+      const [from, to] = args[++index]!.split(':').map(Number);
+      window = { from: from!, to: to! };
+    } else files.push(args[index]!);
   }
   if (files.length === 0) {
-    console.error('usage: profile-summary.js [--top N] <file.cpuprofile>...');
+    console.error('usage: profile-summary.js [--top N] [--window FROM:TO] <file.cpuprofile>...');
     process.exitCode = 2;
     return;
   }
   for (const file of files) {
     const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-    printSummary(basename(file), summarizeProfile(profile), top);
+    printSummary(basename(file), summarizeProfile(profile, window), top);
   }
 }
 

@@ -3,12 +3,19 @@
 // by the runner): what fanning a request out to N processes costs on this machine with no library
 // at all.
 import { connect, type Socket } from 'node:net';
+import { BenchEvent, payloadOf } from './bench-config.js';
 import { measureFanout } from './fanout-loop.js';
 import { scenarioFromEnv, type FanoutResult } from './fleet-config.js';
 import { exitWithParent, fail, report } from './measurements.js';
 import { RawTransport } from './raw-transport.js';
 
 exitWithParent();
+
+/** One echo request; whether the reply is the right one. */
+async function echo(link: RawTransport, n: number): Promise<boolean> {
+  const reply = (await link.request(BenchEvent.ECHO, payloadOf(n))) as { n: number };
+  return reply.n === n;
+}
 
 try {
   const scenario = scenarioFromEnv();
@@ -29,9 +36,6 @@ try {
     socket.setEncoding('utf8');
     return new RawTransport(socket, raw.idTemplate);
   });
-  const payload = (n: number) => ({ n, text: 'hello' });
-  const echo = async (link: RawTransport, n: number) =>
-    ((await link.request('echo', payload(n))) as { n: number }).n === n;
   const measure = await measureFanout(
     {
       single: (n) => echo(links[0]!, n),

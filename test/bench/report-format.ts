@@ -46,6 +46,11 @@ export function mib(bytes: number): string {
   return fixed(bytes / 1024 / 1024);
 }
 
+/** Bytes as MiB, rounded to two decimals, for the JSON file. */
+export function toMiB(bytes: number): number {
+  return round2(bytes / 1024 / 1024);
+}
+
 /** Rounds to two decimals, for the JSON file. */
 export function round2(value: number): number {
   return Math.round(value * 100) / 100;
