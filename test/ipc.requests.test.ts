@@ -84,12 +84,13 @@ describe('requests over one connection', () => {
   });
 
   it('refuses sends under backpressure with a typed error, and the link survives', async () => {
-    const { client } = await startLink();
+    // A long heartbeat span: the burst keeps both event loops busy, and that is not the test.
+    const { client } = await startLink({ heartbeatInterval: 60_000 });
     const chunk = 'b'.repeat(900 * 1024);
     const refused: unknown[] = [];
     for (let i = 0; i < 16; i++) {
       try {
-        client.send('notify', chunk);
+        client.send('sink', chunk);
       } catch (error) {
         refused.push(error);
       }

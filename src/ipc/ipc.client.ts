@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { once } from 'node:events';
 import type { IPCModule, IpcClientConnection } from 'node-ipc';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { DispatchHandler } from '../dispatch/dispatch-context.interface.js';
@@ -282,7 +281,14 @@ export class IpcClient {
     const socket = this.connection?.socket;
     if (socket === undefined || socket === false || socket.destroyed || socket.writableLength === 0)
       return;
-    await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    // Settles on drain, or when the socket ends (its loss is reported through lost$).
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      socket.on('drain', done).on('close', done).on('error', done);
+    });
   }
 
   /**

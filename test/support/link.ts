@@ -77,13 +77,14 @@ export function clientFor(
   return client;
 }
 
-/** Forks an instance and connects a client to it with fast heartbeats. */
+/** Forks an instance and connects a client to it (1 s heartbeats unless given). */
 export async function startLink(
   clientOptions: Partial<IpcClientOptions> = {},
   fixtureEnv: Record<string, string> = {},
 ): Promise<StartedInstance & { client: IpcClient }> {
   const started = await startInstance(fixtureEnv);
-  const client = clientFor(started, { heartbeatInterval: 100, ...clientOptions });
+  // A 3 s silence span by default: busy CI machines must not end links by accident.
+  const client = clientFor(started, { heartbeatInterval: 1_000, ...clientOptions });
   await client.connect();
   return { ...started, client };
 }
