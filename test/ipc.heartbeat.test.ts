@@ -3,7 +3,13 @@ import { afterEach, describe, it } from 'node:test';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { cleanUp } from './support/cleanup.js';
 import { SnowflakeService } from '../src/index.js';
-import { instanceEnv, managerIdentity, startInstance, startLink } from './support/link.js';
+import {
+  clientFor,
+  instanceEnv,
+  managerIdentity,
+  startInstance,
+  startLink,
+} from './support/link.js';
 import { exitOf, forkFixture, isAlive, killAndWait, nextMessage } from './support/processes.js';
 import { waitUntil } from './support/wait.js';
 
@@ -74,7 +80,6 @@ describe('the instance losing its manager', () => {
     await started.client.close();
     assert.equal((await lost).reason, 'socket-closed');
 
-    const { clientFor } = await import('./support/link.js');
     const again = clientFor(started, { heartbeatInterval: 50 });
     await again.connect();
     assert.deepEqual(await again.request('echo', 'back'), 'back');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { access, chmod, mkdtemp, stat } from 'node:fs/promises';
+import { access, chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +96,6 @@ describe('socket directory and socket files', () => {
 
   it('refuses to unlink something that is not a socket', async () => {
     const { socketRoot } = await managerIdentity();
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(join(socketRoot, 'ddoo1234'), 'precious');
     await assert.rejects(serverAt(socketRoot).listen(), UnsafeSocketRootError);
     assert.ok(await exists(join(socketRoot, 'ddoo1234')));

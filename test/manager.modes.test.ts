@@ -103,7 +103,7 @@ for (const mode of ['process', 'worker', 'cluster'] as ShardingMode[]) {
     it('leaves no process and no socket after app.close()', async () => {
       const manager = await startFleet({ mode });
       const pids = manager.status().map((status) => status.pid!);
-      const root = (manager as unknown as { socketRoot: string }).socketRoot;
+      const root = manager.socketDirectory!;
       await access(root);
       await cleanUp(); // closes the application
       if (mode !== 'worker')

@@ -81,7 +81,7 @@ if (instance.server !== undefined) {
 
   console.log('shutting down');
   const pids = manager.status().map((status) => status.pid!);
-  const socketRoot = (manager as unknown as { socketRoot: string }).socketRoot;
+  const socketRoot = manager.socketDirectory!;
   await app.close();
   const alive = pids.filter((pid) => {
     try {

@@ -28,11 +28,6 @@ export class PendingRequests {
     return this.byEventId.size;
   }
 
-  /** Whether a reply with this event id is awaited. */
-  has(eventId: string): boolean {
-    return this.byEventId.has(eventId);
-  }
-
   /** Registers a request; `onTimeout` makes the error it rejects with after `timeout` ms. */
   add<T>(eventId: string, event: string, timeout: number, onTimeout: () => Error): Promise<T> {
     return new Promise<T>((resolve, reject) => {

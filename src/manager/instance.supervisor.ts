@@ -299,7 +299,6 @@ export class InstanceSupervisor {
           `within ${this.context.options.restart.window} ms. Last failure: ${reason}`,
       );
       this.transition('gave-up', reason);
-      this.wakeWaiters();
       return;
     }
     this.context.restarts.next({

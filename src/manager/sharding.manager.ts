@@ -131,6 +131,11 @@ export class ShardingManager
     return this.totalShardCount;
   }
 
+  /** The manager's private socket directory (mode 0700), once spawned; removed on shutdown. */
+  get socketDirectory(): string | undefined {
+    return this.socketRoot;
+  }
+
   /** The instance indexes. */
   get instances(): number[] {
     return this.supervisors.map((supervisor) => supervisor.instance);
