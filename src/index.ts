@@ -7,8 +7,8 @@ export type {
   RestartOptions,
   ShardingMode,
   ShardingModuleOptions,
-  ShardingRole,
 } from './options/sharding-options.interface.js';
+export { SHARDING_ROLE, type ShardingRole } from './common/sharding-role.js';
 export { SHARDING_DEFAULTS } from './options/resolve-options.js';
 export { InvalidShardingOptionError } from './options/invalid-option.error.js';
 export { isShardingInstance, MissingManagerError } from './options/sharding-role.js';
@@ -33,8 +33,8 @@ export {
   InstanceUnavailableError,
   ManagerShutDownError,
   UnknownInstanceError,
-  WrongRoleError,
 } from './manager/manager.errors.js';
+export { WrongRoleError } from './errors/role.error.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
 export { NoHelloError, NoInstanceContextError } from './instance/instance.errors.js';
 

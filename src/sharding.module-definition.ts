@@ -1,10 +1,20 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { ShardingRole } from './common/sharding-role.js';
 import type { ShardingModuleOptions } from './options/sharding-options.interface.js';
+import { detectRole } from './options/sharding-role.js';
+import { ROLE_EXPORTS, roleProviders } from './sharding.providers.js';
 
 /** Extra options of `forRoot`/`forRootAsync` that shape the module itself. */
 export interface ShardingModuleExtras {
   /** Register the module globally, so feature modules need not import it. Default `false`. */
   isGlobal?: boolean;
+  /**
+   * Force the role instead of detecting it. Default: detected when `forRoot` is called: an
+   * instance finds `SHARDING_INSTANCE_IPC` in its environment (or `workerData`), anything else is
+   * the manager. The role decides which providers exist, so it is known before any option
+   * factory of `forRootAsync` runs.
+   */
+  role?: ShardingRole;
 }
 
 export const {
@@ -14,14 +24,10 @@ export const {
   ASYNC_OPTIONS_TYPE: SHARDING_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<ShardingModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras<ShardingModuleExtras>({ isGlobal: false }, (definition, extras) => ({
+  .setExtras<ShardingModuleExtras>({ isGlobal: false, role: undefined }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
+    providers: [...(definition.providers ?? []), ...roleProviders(detectRole(extras.role))],
+    exports: [...(definition.exports ?? []), ...ROLE_EXPORTS],
   }))
   .build();
-
-/** Injection token of the checked options with their defaults (`ResolvedShardingOptions`). */
-export const RESOLVED_SHARDING_OPTIONS = Symbol('RESOLVED_SHARDING_OPTIONS');
-
-/** Injection token of the role of this process (`'manager'` or `'instance'`). */
-export const SHARDING_ROLE = Symbol('SHARDING_ROLE');

@@ -1,19 +1,12 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { DISPATCH_ROLE } from './dispatch/dispatch.constants.js';
 import { DispatchExplorer } from './dispatch/dispatch.explorer.js';
 import { DispatchRegistry } from './dispatch/dispatch.registry.js';
-import { ShardingInstance } from './instance/sharding.instance.js';
-import { IpcServer } from './ipc/ipc.server.js';
-import { ShardingManager } from './manager/sharding.manager.js';
-import { resolveShardingOptions, type ResolvedShardingOptions } from './options/resolve-options.js';
-import type { ShardingModuleOptions, ShardingRole } from './options/sharding-options.interface.js';
-import { detectRole } from './options/sharding-role.js';
-import { SHARDING_INSTANCE_CONTEXT } from './sharding.constants.js';
+import { RESOLVED_SHARDING_OPTIONS } from './options/options.constants.js';
+import { resolveShardingOptions } from './options/resolve-options.js';
+import type { ShardingModuleOptions } from './options/sharding-options.interface.js';
 import {
-  RESOLVED_SHARDING_OPTIONS,
   SHARDING_MODULE_OPTIONS,
-  SHARDING_ROLE,
   ShardingConfigurableModule,
 } from './sharding.module-definition.js';
 import { SnowflakeService } from './snowflake/snowflake.service.js';
@@ -21,12 +14,18 @@ import { SnowflakeService } from './snowflake/snowflake.service.js';
 /**
  * Runs a Discord bot as supervised sharding instances.
  *
- * Import it with `ShardingModule.forRoot(options)` or `forRootAsync({ useFactory, inject })`
- * in the application that is both the manager and, started by the manager, each instance: the
- * role is detected from the environment. It provides {@link ShardingManager} (manager role),
- * {@link ShardingInstance}, the instance context (`SHARDING_INSTANCE_CONTEXT`) and
- * {@link IpcServer} (instance role), and {@link SnowflakeService}; `@OnDispatch` methods of the
- * application's providers receive dispatches in both roles.
+ * Import it once, with `ShardingModule.forRoot(options)` or `forRootAsync({ useFactory, inject })`,
+ * in the application that is both the manager and, started by the manager, each instance. The
+ * role is detected from the environment when `forRoot` is called, and only that role's providers
+ * exist:
+ * - manager: {@link ShardingManager};
+ * - instance: {@link ShardingInstance}, the instance context (`SHARDING_INSTANCE_CONTEXT`, which
+ *   resolves when the manager's HELLO comes: the instance's bootstrap step) and {@link IpcServer}.
+ *
+ * The other role's tokens can still be injected (one entry file serves both roles), but using
+ * them throws `WrongRoleError`. Both roles get {@link SnowflakeService} and
+ * {@link DispatchRegistry}; `@OnDispatch` methods of the application's providers receive
+ * dispatches in both roles.
  *
  * @example
  * ```ts
@@ -42,36 +41,10 @@ import { SnowflakeService } from './snowflake/snowflake.service.js';
       useFactory: (options: ShardingModuleOptions) => resolveShardingOptions(options),
       inject: [SHARDING_MODULE_OPTIONS],
     },
-    {
-      provide: SHARDING_ROLE,
-      useFactory: (options: ResolvedShardingOptions) => detectRole(options.role),
-      inject: [RESOLVED_SHARDING_OPTIONS],
-    },
-    { provide: DISPATCH_ROLE, useExisting: SHARDING_ROLE },
     DispatchRegistry,
     DispatchExplorer,
     SnowflakeService,
-    ShardingManager,
-    ShardingInstance,
-    {
-      provide: SHARDING_INSTANCE_CONTEXT,
-      useFactory: (instance: ShardingInstance, role: ShardingRole) =>
-        role === 'instance' ? instance.start() : null,
-      inject: [ShardingInstance, SHARDING_ROLE],
-    },
-    {
-      provide: IpcServer,
-      useFactory: (instance: ShardingInstance) => instance.server ?? null,
-      inject: [ShardingInstance],
-    },
   ],
-  exports: [
-    ShardingManager,
-    ShardingInstance,
-    SnowflakeService,
-    SHARDING_INSTANCE_CONTEXT,
-    IpcServer,
-    DispatchRegistry,
-  ],
+  exports: [SnowflakeService, DispatchRegistry],
 })
 export class ShardingModule extends ShardingConfigurableModule {}

@@ -11,7 +11,7 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { DispatchContext } from '../src/dispatch/dispatch-context.interface.js';
-import { DISPATCH_ROLE } from '../src/dispatch/dispatch.constants.js';
+import { SHARDING_ROLE } from '../src/common/sharding-role.js';
 import { DispatchExplorer } from '../src/dispatch/dispatch.explorer.js';
 import { DispatchRegistry } from '../src/dispatch/dispatch.registry.js';
 import { OnDispatch } from '../src/dispatch/on-dispatch.decorator.js';
@@ -412,34 +412,31 @@ describe('@OnDispatch handlers in a Nest application', () => {
     it('runs only the handlers of the current role', async () => {
       const { registry } = await start([Sides]);
       assert.equal(registry.currentRole, undefined);
-      // No role yet: nothing is filtered.
+      // No role: nothing is filtered.
       assert.equal(await registry.handle(null, requestContext('SIDE')), 'manager');
 
-      registry.currentRole = 'instance';
-      assert.equal(await registry.handle(null, requestContext('SIDE')), 'instance');
-      assert.equal(registry.has('MANAGER_ONLY'), false);
-      assert.deepEqual(registry.events(), ['SIDE']);
-      await assert.rejects(registry.handle(null, requestContext('MANAGER_ONLY')), NoHandlerError);
+      const { registry: instance } = await start([
+        Sides,
+        { provide: SHARDING_ROLE, useValue: 'instance' },
+      ]);
+      assert.equal(instance.currentRole, 'instance');
+      assert.equal(await instance.handle(null, requestContext('SIDE')), 'instance');
+      assert.equal(instance.has('MANAGER_ONLY'), false);
+      assert.deepEqual(instance.events(), ['SIDE']);
+      await assert.rejects(instance.handle(null, requestContext('MANAGER_ONLY')), NoHandlerError);
 
-      registry.currentRole = 'manager';
-      assert.equal(await registry.handle(null, requestContext('SIDE')), 'manager');
-      assert.equal(await registry.handle(null, requestContext('MANAGER_ONLY')), 'manager only');
+      const { registry: manager } = await start([
+        Sides,
+        { provide: SHARDING_ROLE, useValue: 'manager' },
+      ]);
+      assert.equal(await manager.handle(null, requestContext('SIDE')), 'manager');
+      assert.equal(await manager.handle(null, requestContext('MANAGER_ONLY')), 'manager only');
     });
 
-    it('takes the role from the DISPATCH_ROLE provider', async () => {
-      const { registry } = await start([Sides, { provide: DISPATCH_ROLE, useValue: 'instance' }]);
-      assert.equal(registry.currentRole, 'instance');
-      assert.equal(await registry.handle(null, requestContext('SIDE')), 'instance');
-    });
-
-    it('refuses an unknown role', async () => {
-      const { registry } = await start([]);
-      assert.throws(
-        () => {
-          registry.currentRole = 'both' as never;
-        },
-        { code: 'ERR_SHARDING_INVALID_DISPATCH_HANDLER' },
-      );
+    it('refuses an unknown role', () => {
+      assert.throws(() => new DispatchRegistry('both' as never), {
+        code: 'ERR_SHARDING_INVALID_DISPATCH_HANDLER',
+      });
     });
   });
 

@@ -13,8 +13,10 @@ import {
   MissingManagerError,
   NoHelloError,
   OnDispatch,
+  RemoteHandlerError,
   SHARDING_ENV,
   SHARDING_INSTANCE_CONTEXT,
+  SHARDING_ROLE,
   ShardingError,
   ShardingInstance,
   ShardingManager,
@@ -27,8 +29,9 @@ import {
   type ShardingModuleOptions,
 } from '../src/index.js';
 import type { ResolvedShardingOptions } from '../src/options/resolve-options.js';
-import { RESOLVED_SHARDING_OPTIONS, SHARDING_ROLE } from '../src/sharding.module-definition.js';
+import { RESOLVED_SHARDING_OPTIONS } from '../src/options/options.constants.js';
 import { cleanUp, defer } from './support/cleanup.js';
+import { startFleet } from './support/fleet.js';
 import { exitOf, fixturePath, killAndWait } from './support/processes.js';
 
 afterEach(cleanUp);
@@ -226,38 +229,65 @@ function settle(call: () => Promise<unknown>): Promise<unknown> {
 }
 
 describe('ShardingModule in the manager role', () => {
-  it('detects the manager role and keeps the instance side inert', async () => {
+  it('detects the manager role and provides only its side', async () => {
     withoutManagerEnv();
     const app = await createApp([ShardingModule.forRoot(quiet)]);
     assert.equal(app.get(SHARDING_ROLE), 'manager');
-    assert.equal(app.get(SHARDING_INSTANCE_CONTEXT), null);
-    assert.equal(app.get(IpcServer), null);
+    assert.ok(app.get(ShardingManager) instanceof ShardingManager);
+    // The instance side can be injected (one entry file serves both roles); using it fails
+    // with one clear error that names what was used.
     const instance = app.get(ShardingInstance);
-    assert.equal(instance.server, undefined);
-    assert.equal(instance.context, undefined);
-    for (const call of [() => instance.send('x', 1), () => instance.ready()]) {
-      assert.throws(call, (error: unknown) => {
-        assert.ok(error instanceof WrongRoleError);
+    const context = app.get<{ shards: number[] }>(SHARDING_INSTANCE_CONTEXT);
+    const server = app.get(IpcServer);
+    for (const [use, api] of [
+      [() => instance.send('x', 1), 'ShardingInstance.send'],
+      [() => instance.context, 'ShardingInstance.context'],
+      [() => context.shards, 'SHARDING_INSTANCE_CONTEXT.shards'],
+      [() => server.state, 'IpcServer.state'],
+    ] as const) {
+      assert.throws(use, (error: unknown) => {
+        assert.ok(error instanceof WrongRoleError, String(error));
         assert.equal(error.code, 'ERR_SHARDING_WRONG_ROLE');
-        assert.match(error.message, /ShardingInstance\.\w+\(\).*manager role/);
+        assert.equal(error.api, api);
+        assert.match(
+          error.message,
+          /only available in the instance role, and this process is the manager/,
+        );
         return true;
       });
     }
-    await assert.rejects(instance.request('x'), WrongRoleError);
-    await assert.rejects(instance.start(), WrongRoleError);
   });
 
-  it('injects null as the instance context into user providers', async () => {
-    @Injectable()
-    class NeedsContext {
-      constructor(@Inject(SHARDING_INSTANCE_CONTEXT) readonly context: unknown) {}
-    }
-    // A forced role, so the test does not depend on the environment.
-    const app = await createApp(
-      [ShardingModule.forRoot({ ...quiet, role: 'manager', isGlobal: true })],
-      [NeedsContext],
+  it('gives an instance-only factory one clear error in the manager', async () => {
+    // The README's discord.js recipe in an AppModule that serves both roles: the factory runs
+    // in the manager too, and must say why it cannot work there.
+    const CLIENT = Symbol('CLIENT');
+    const factoryModule = {
+      module: class ClientModule {},
+      providers: [
+        {
+          provide: CLIENT,
+          useFactory: (context: { shards: number[] }) => ({ shards: context.shards }),
+          inject: [SHARDING_INSTANCE_CONTEXT],
+        },
+      ],
+    };
+    await assert.rejects(
+      createFailingApp([
+        ShardingModule.forRoot({ ...quiet, role: 'manager', isGlobal: true }),
+        factoryModule,
+      ]),
+      (error: unknown) =>
+        error instanceof WrongRoleError && error.api === 'SHARDING_INSTANCE_CONTEXT.shards',
     );
-    assert.equal(app.get(NeedsContext).context, null);
+  });
+
+  it('takes a forced role from forRootAsync without running its factory first', async () => {
+    withoutManagerEnv();
+    const app = await createApp([
+      ShardingModule.forRootAsync({ role: 'manager', useFactory: () => quiet }),
+    ]);
+    assert.equal(app.get(SHARDING_ROLE), 'manager');
   });
 
   it('answers ShardingManager calls before spawn without spawning', async () => {
@@ -288,15 +318,19 @@ describe('ShardingModule in the manager role', () => {
   it('rejects the promise-returning calls instead of throwing synchronously', async () => {
     const app = await createApp([ShardingModule.forRoot({ ...quiet, role: 'manager' })]);
     const manager = app.get(ShardingManager);
-    const instance = app.get(ShardingInstance);
     await assert.rejects(
       settle(() => manager.restart(0)),
       UnknownInstanceError,
     );
-    await assert.rejects(
-      settle(() => instance.request('x')),
-      WrongRoleError,
-    );
+  });
+
+  it('gives ShardingManager in an instance one clear error when used', async () => {
+    const manager = await startFleet({ totalShards: 1, shardsPerInstance: 1 });
+    await assert.rejects(manager.request(0, 'use-manager'), (error: unknown) => {
+      assert.ok(error instanceof RemoteHandlerError, String(error));
+      assert.match(error.message, /ShardingManager\.status is only available in the manager role/);
+      return true;
+    });
   });
 
   it('does not spawn a fleet after shutdown()', async () => {

@@ -5,11 +5,5 @@
  */
 export const DISPATCH_HANDLER_METADATA = 'nestjs-sharding:on-dispatch';
 
-/**
- * Injection token of the side of the fleet this application runs on (`'manager'` or
- * `'instance'`). `DispatchRegistry` reads it, when provided, as its initial `currentRole`.
- */
-export const DISPATCH_ROLE = Symbol('nestjs-sharding:dispatch-role');
-
 /** The error code of a misused `@OnDispatch` or an invalid registration. */
 export const INVALID_DISPATCH_HANDLER_CODE = 'ERR_SHARDING_INVALID_DISPATCH_HANDLER';

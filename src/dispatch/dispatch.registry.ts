@@ -2,19 +2,14 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ShardingError } from '../errors/sharding.error.js';
 import { NoHandlerError } from '../ipc/ipc.errors.js';
 import type { DispatchContext, DispatchHandler } from './dispatch-context.interface.js';
-import { DISPATCH_ROLE, INVALID_DISPATCH_HANDLER_CODE } from './dispatch.constants.js';
+import { SHARDING_ROLE, SHARDING_ROLES, type ShardingRole } from '../common/sharding-role.js';
+import { INVALID_DISPATCH_HANDLER_CODE } from './dispatch.constants.js';
 import {
   handlerFailedMessage,
   invalidEventMessage,
   invalidRoleMessage,
 } from './dispatch.messages.js';
-import {
-  ON_DISPATCH_ROLES,
-  type DispatchRole,
-  type OnDispatchRole,
-} from './on-dispatch.decorator.js';
-
-const CURRENT_ROLES: readonly DispatchRole[] = ['manager', 'instance'];
+import { ON_DISPATCH_ROLES, type OnDispatchRole } from './on-dispatch.decorator.js';
 
 /** Options of one registration. */
 export interface DispatchRegistrationOptions {
@@ -58,32 +53,29 @@ export class DispatchRegistry {
   private readonly byEvent = new Map<string, RegisteredHandler[]>();
   // instance → method → events already registered, so discovery can run again harmlessly.
   private readonly boundMethods = new WeakMap<object, Map<string, Set<string>>>();
-  private role: DispatchRole | undefined;
+  private readonly role: ShardingRole | undefined;
 
   /**
-   * @param role the initial `currentRole`, from the optional `DISPATCH_ROLE` provider.
+   * @param role the side of the fleet, from the `SHARDING_ROLE` provider that `ShardingModule`
+   *   gives in both roles. Without it (a registry used on its own) no handler is filtered out.
    */
-  constructor(@Optional() @Inject(DISPATCH_ROLE) role?: DispatchRole) {
-    if (role !== undefined) this.currentRole = role;
+  constructor(@Optional() @Inject(SHARDING_ROLE) role?: ShardingRole) {
+    if (role !== undefined && !SHARDING_ROLES.includes(role)) {
+      throw new ShardingError(
+        INVALID_DISPATCH_HANDLER_CODE,
+        invalidRoleMessage('DispatchRegistry', role, SHARDING_ROLES),
+      );
+    }
+    this.role = role;
   }
 
   /**
    * The side of the fleet this application runs on. Handlers limited to the other side are
-   * skipped by `handle`, `has` and `events`. When `undefined` (the default, before the sharding
-   * module knows its role), no handler is filtered out.
+   * skipped by `handle`, `has` and `events`. `undefined` outside `ShardingModule`: nothing is
+   * filtered out.
    */
-  get currentRole(): DispatchRole | undefined {
+  get currentRole(): ShardingRole | undefined {
     return this.role;
-  }
-
-  set currentRole(role: DispatchRole | undefined) {
-    if (role !== undefined && !CURRENT_ROLES.includes(role)) {
-      throw new ShardingError(
-        INVALID_DISPATCH_HANDLER_CODE,
-        invalidRoleMessage('DispatchRegistry.currentRole', role, CURRENT_ROLES),
-      );
-    }
-    this.role = role;
   }
 
   /**

@@ -1,15 +1,13 @@
 // Loaded for its side effect: the decorator may run before anything has imported @nestjs/common.
 // oxlint-disable-next-line import/no-unassigned-import
 import 'reflect-metadata';
+import type { ShardingRole } from '../common/sharding-role.js';
 import { ShardingError } from '../errors/sharding.error.js';
 import { DISPATCH_HANDLER_METADATA, INVALID_DISPATCH_HANDLER_CODE } from './dispatch.constants.js';
 import { invalidEventMessage, invalidRoleMessage, notAMethodMessage } from './dispatch.messages.js';
 
-/** A side of the fleet: the manager process, or a sharding instance. */
-export type DispatchRole = 'manager' | 'instance';
-
 /** Where a handler runs: on one side of the fleet, or on both. */
-export type OnDispatchRole = DispatchRole | 'both';
+export type OnDispatchRole = ShardingRole | 'both';
 
 /** The values `OnDispatchOptions.role` accepts. */
 export const ON_DISPATCH_ROLES: readonly OnDispatchRole[] = ['manager', 'instance', 'both'];

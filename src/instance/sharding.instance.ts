@@ -6,19 +6,17 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import cluster from 'node:cluster';
-import { EMPTY, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { ShardSession } from '../discord/session-info.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import type { LinkLossReason } from '../ipc/ipc.errors.js';
 import { NoHelloError } from './instance.errors.js';
 import { IpcServer, type InstanceContext } from '../ipc/ipc.server.js';
 import type { RelayOptions, RequestOptions } from '../ipc/packet-channel.js';
-import { WrongRoleError } from '../manager/manager.errors.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
-import type { ShardingRole } from '../options/sharding-options.interface.js';
 import { readInstanceLaunch } from '../options/sharding-role.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
-import { RESOLVED_SHARDING_OPTIONS, SHARDING_ROLE } from '../sharding.module-definition.js';
+import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 
 /**
  * Longest wait for an IDENTIFY slot, in ms: a fleet of thousands of shards at one IDENTIFY per
@@ -34,13 +32,13 @@ export interface ClosableApplication {
 /**
  * The instance's side of the fleet: its context (shards, total, ids), messaging with the manager
  * and, through it, other instances, readiness, and the exit when the manager says DESTROYING or
- * is lost. Provided by `ShardingModule` in both roles; in the manager role it is inert and its
- * calls throw {@link WrongRoleError}.
+ * is lost. Provided by `ShardingModule` in the instance role (in the manager, using it throws
+ * `WrongRoleError`).
  */
 @Injectable()
 export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  /** The IPC server of this instance (undefined in the manager role). */
-  readonly server: IpcServer | undefined;
+  /** The IPC server of this instance. */
+  readonly server: IpcServer;
 
   private readonly logger = new Logger(ShardingInstance.name);
   private starting: Promise<InstanceContext> | undefined;
@@ -50,19 +48,13 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   private sessionFlushScheduled = false;
   private exiting = false;
 
-  /** Emits the reason each time the manager is lost (never in the manager role). */
+  /** Emits the reason each time the manager is lost. */
   readonly managerLost$: Observable<LinkLossReason>;
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
-    @Inject(SHARDING_ROLE) private readonly role: ShardingRole,
     private readonly registry: DispatchRegistry,
   ) {
-    if (role !== 'instance') {
-      this.server = undefined;
-      this.managerLost$ = EMPTY;
-      return;
-    }
     const launch = readInstanceLaunch();
     // In a cluster worker whose primary died, Node's own cluster messages (sent when a server
     // closes) fail with EPIPE on the worker object; the loss itself is handled as manager lost.
@@ -93,9 +85,9 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     this.managerLost$ = this.server.managerLost$;
   }
 
-  /** The instance context, once the manager's HELLO came (undefined before, and in the manager role). */
+  /** The instance context, once the manager's HELLO came (undefined before). */
   get context(): InstanceContext | undefined {
-    return this.server?.context;
+    return this.server.context;
   }
 
   /**
@@ -103,7 +95,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
    * Runs once; `ShardingModule` calls it while the application initialises.
    */
   async start(): Promise<InstanceContext> {
-    const server = this.requireServer('start()');
+    const server = this.server;
     this.starting ??= server.listen().then(
       () =>
         new Promise<InstanceContext>((resolve, reject) => {
@@ -130,7 +122,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
 
   /** Sends CONNECTED: the instance is ready. Automatic at bootstrap unless `readyWhen: 'manual'`. */
   ready(): void {
-    const server = this.requireServer('ready()');
+    const server = this.server;
     if (this.readied) return;
     this.readied = true;
     server.send(LibraryEvent.CONNECTED, { shards: this.context?.shards ?? [] });
@@ -138,7 +130,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
 
   /** Sends an event to the manager, or with `options.to` through it to other instances. */
   send(event: string, data?: unknown, options?: RelayOptions): void {
-    this.requireServer('send()').send(event, data, options);
+    this.server.send(event, data, options);
   }
 
   /**
@@ -151,7 +143,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     data?: unknown,
     options?: RequestOptions & RelayOptions,
   ): Promise<T> {
-    return this.requireServer('request()').request<T>(event, data, options);
+    return this.server.request<T>(event, data, options);
   }
 
   /**
@@ -160,7 +152,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
    * signal's reason and the manager drops the request.
    */
   async waitForIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
-    const server = this.requireServer('waitForIdentify()');
+    const server = this.server;
     signal?.throwIfAborted();
     const granted = server.request(
       LibraryEvent.IDENTIFY_SLOT,
@@ -191,10 +183,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
 
   /** The last gateway session the manager knows for `shardId` (null when none), for RESUME. */
   async retrieveSession(shardId: number): Promise<ShardSession | null> {
-    return this.requireServer('retrieveSession()').request<ShardSession | null>(
-      LibraryEvent.SESSION_GET,
-      { shardId },
-    );
+    return this.server.request<ShardSession | null>(LibraryEvent.SESSION_GET, { shardId });
   }
 
   /**
@@ -202,7 +191,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
    * RESUME. Updates are coalesced per shard within one event-loop turn.
    */
   updateSession(shardId: number, session: ShardSession | null): void {
-    const server = this.requireServer('updateSession()');
+    const server = this.server;
     this.sessionUpdates.set(shardId, session);
     if (this.sessionFlushScheduled) return;
     this.sessionFlushScheduled = true;
@@ -227,14 +216,13 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
 
   /** Reports ready when the application has bootstrapped (`readyWhen: 'bootstrap'`). */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.role !== 'instance') return;
     await this.start();
     if (this.options.readyWhen === 'bootstrap') this.ready();
   }
 
   /** Closes the IPC server when the application closes. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.server?.close();
+    await this.server.close();
   }
 
   private async exit(): Promise<void> {
@@ -242,7 +230,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     this.exiting = true;
     try {
       if (this.application !== undefined) await this.application.close();
-      else await this.server?.close();
+      else await this.server.close();
     } catch (error) {
       this.logger.error(
         `Closing the application failed: ${(error as Error).message}`,
@@ -251,10 +239,5 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
       process.exitCode = 1;
     }
     process.exit();
-  }
-
-  private requireServer(api: string): IpcServer {
-    if (this.server === undefined) throw new WrongRoleError(`ShardingInstance.${api}`, this.role);
-    return this.server;
   }
 }

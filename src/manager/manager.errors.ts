@@ -39,16 +39,6 @@ export class InstanceUnavailableError extends ShardingError {
   }
 }
 
-/** The manager API was used in the instance role. */
-export class WrongRoleError extends ShardingError {
-  constructor(api: string, role: string) {
-    super(
-      'ERR_SHARDING_WRONG_ROLE',
-      `${api} is not available in the ${role} role of ShardingModule.`,
-    );
-  }
-}
-
 /** The manager was shut down; it does not spawn again. */
 export class ManagerShutDownError extends ShardingError {
   constructor() {

@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
+import { DiscoveryService } from '@nestjs/core';
 import { Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
@@ -19,10 +19,10 @@ import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import { serializeError } from '../ipc/packet-channel.js';
 import { createSocketRoot, removeSocketRoot, socketPathFor } from '../ipc/socket-path.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
-import type { ShardingMode, ShardingRole } from '../options/sharding-options.interface.js';
+import type { ShardingMode } from '../options/sharding-options.interface.js';
 import type { DispatchTarget, SerializedError } from '../protocol/ipc-packet.types.js';
 import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.js';
-import { RESOLVED_SHARDING_OPTIONS, SHARDING_ROLE } from '../sharding.module-definition.js';
+import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
 import { InstanceSupervisor } from './instance.supervisor.js';
@@ -32,7 +32,6 @@ import {
   InstanceNotReadyError,
   ManagerShutDownError,
   UnknownInstanceError,
-  WrongRoleError,
 } from './manager.errors.js';
 import { planShards } from './shard-plan.js';
 import type { InstanceSpawner } from './spawn/instance-handle.interface.js';
@@ -72,8 +71,8 @@ export type RelayedInstanceResult<T = unknown> =
 
 /**
  * The manager: plans the shards, spawns and supervises every instance, and talks to them.
- * Provided by `ShardingModule` in both roles; in the instance role its methods throw
- * {@link WrongRoleError}.
+ * Provided by `ShardingModule` in the manager role (in an instance, using it throws
+ * `WrongRoleError`).
  */
 @Injectable()
 export class ShardingManager
@@ -110,20 +109,19 @@ export class ShardingManager
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
-    @Inject(SHARDING_ROLE) private readonly role: ShardingRole,
     private readonly registry: DispatchRegistry,
     private readonly snowflakes: SnowflakeService,
-    private readonly modules: ModulesContainer,
+    private readonly discovery: DiscoveryService,
   ) {
     this.id = snowflakes.generate(MANAGER_SHARD_ID);
   }
 
   /** Fails the start-up when ShardingModule.forRoot() is imported twice (two fleets). */
   onModuleInit(): void {
-    const imports = [...this.modules.values()].filter((module) =>
-      module.providers.has(ShardingManager),
-    );
-    if (imports.length > 1) throw new DuplicateShardingModuleError(imports.length);
+    const imports = this.discovery
+      .getProviders()
+      .filter((wrapper) => wrapper.token === ShardingManager && !wrapper.isAlias).length;
+    if (imports > 1) throw new DuplicateShardingModuleError(imports);
   }
 
   /** The total shard count, once known (after `spawn()` with `totalShards: 'auto'`). */
@@ -143,12 +141,12 @@ export class ShardingManager
 
   /** Spawns the fleet when the application bootstraps, unless `spawnOnBootstrap` is false. */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.role === 'manager' && this.options.spawnOnBootstrap) await this.spawn();
+    if (this.options.spawnOnBootstrap) await this.spawn();
   }
 
   /** Stops every instance before the application's providers shut down. */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.role === 'manager') await this.shutdown();
+    await this.shutdown();
   }
 
   /** Completes the streams. */
@@ -175,7 +173,6 @@ export class ShardingManager
    * see {@link whenReady}). Runs once; later calls return the same promise.
    */
   async spawn(): Promise<void> {
-    this.assertManager('spawn()');
     if (this.shuttingDown !== undefined) throw new ManagerShutDownError();
     this.spawning ??= this.spawnFleet();
     return this.spawning;
@@ -183,7 +180,6 @@ export class ShardingManager
 
   /** Resolves when every instance is ready; rejects after `timeout` ms (default `readyTimeout`). */
   async whenReady(timeout = this.options.readyTimeout): Promise<void> {
-    this.assertManager('whenReady()');
     await this.spawn();
     await Promise.all(this.supervisors.map((supervisor) => supervisor.whenReady(timeout)));
   }
@@ -200,7 +196,6 @@ export class ShardingManager
 
   /** The instance that runs `shardId`. */
   instanceForShard(shardId: number): number {
-    this.assertManager('instanceForShard()');
     const supervisor = this.supervisors.find((candidate) => candidate.shards.includes(shardId));
     if (supervisor === undefined) throw new UnknownInstanceError(`shard ${shardId}`);
     return supervisor.instance;
@@ -208,7 +203,6 @@ export class ShardingManager
 
   /** The instance that runs the shard of `guildId` (`(guild_id >> 22) % totalShards`). */
   instanceForGuild(guildId: string | bigint): number {
-    this.assertManager('instanceForGuild()');
     if (this.totalShardCount === undefined)
       throw new UnknownInstanceError(`guild ${guildId} (not spawned yet)`);
     return this.instanceForShard(this.snowflakes.shardForGuild(guildId, this.totalShardCount));
@@ -231,7 +225,6 @@ export class ShardingManager
     data?: unknown,
     options: ManagerCallOptions = {},
   ): Promise<number[]> {
-    this.assertManager('broadcast()');
     const results = await Promise.allSettled(
       this.instances.map((index) => this.send(index, event, data, options)),
     );
@@ -262,7 +255,6 @@ export class ShardingManager
     data?: unknown,
     options: ManagerCallOptions = {},
   ): Promise<InstanceResult<T>[]> {
-    this.assertManager('broadcastRequest()');
     return this.requestMany<T>(this.instances, event, data, options);
   }
 
@@ -276,7 +268,6 @@ export class ShardingManager
    * Nest on application shutdown; safe to call more than once.
    */
   async shutdown(): Promise<void> {
-    this.assertManager('shutdown()');
     this.shuttingDown ??= (async () => {
       this.stopSpawning.abort();
       await this.spawning?.catch(() => undefined);
@@ -494,13 +485,8 @@ export class ShardingManager
   }
 
   private supervisor(instance: number): InstanceSupervisor {
-    this.assertManager('this call');
     const supervisor = this.supervisors[instance];
     if (supervisor === undefined) throw new UnknownInstanceError(`index ${instance}`);
     return supervisor;
-  }
-
-  private assertManager(api: string): void {
-    if (this.role !== 'manager') throw new WrongRoleError(`ShardingManager.${api}`, this.role);
   }
 }

@@ -4,7 +4,8 @@ import type { ManagerLostPolicy } from '../ipc/ipc.server.js';
 export type ShardingMode = 'process' | 'worker' | 'cluster';
 
 /** Which side of the fleet a process is. */
-export type ShardingRole = 'manager' | 'instance';
+export type { ShardingRole } from '../common/sharding-role.js';
+import type { ShardingRole } from '../common/sharding-role.js';
 
 /** When an instance tells its manager it is ready (the CONNECTED dispatch). */
 export type ReadyWhen = 'bootstrap' | 'manual';
