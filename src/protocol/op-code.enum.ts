@@ -1,8 +1,9 @@
 /**
  * The op codes of the sharding wire protocol (DESIGN.md section 3).
  *
- * 0-6 keep Discordoo's numbering, so a Discordoo child can be driven by this manager; 7 and 8
- * are this project's additions.
+ * 0-6 keep Discordoo's numbers and names; 7 and 8 are this project's additions. This is kinship,
+ * not interoperation: a Discordoo child cannot be driven by this manager, nor the reverse (see the
+ * README, "What matches Discordoo").
  */
 export enum IpcOpCode {
   /** Both directions: an event (`t` names it), a request (`d.reply`), or a reply. */
