@@ -17,9 +17,9 @@ export {
   ShardingManager,
   type InstanceResult,
   type ManagerCallOptions,
-  type RelayedInstanceResult,
   type WhenNotReady,
 } from './manager/sharding.manager.js';
+export type { RelayedInstanceResult } from './protocol/relayed-result.types.js';
 export type {
   InstanceRestart,
   InstanceState,

@@ -16,6 +16,7 @@ import type { RelayOptions, RequestOptions } from '../ipc/packet-channel.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import { readInstanceLaunch } from '../options/sharding-role.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
+import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 
 /**
@@ -134,16 +135,28 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /**
-   * Sends a request to the manager, or with `options.to` to other instances through it. A single
-   * target (`{ shard }`, `{ guild }`) resolves with its reply; `'all'` or a list of indexes
-   * resolves with one settled result per instance.
+   * Sends a request to the manager, or with `options.to` through it to other instances. Without
+   * `to`, or with a single target (`{ shard }`, `{ guild }`), it resolves with the reply; with
+   * `'all'` or a list of indexes, with one settled result per instance (partial results are
+   * normal). Rejects on timeout (default `requestTimeout`), at once when the manager is lost, or
+   * with the handler's error.
    */
-  async request<T = unknown>(
+  request<T = unknown>(
+    event: string,
+    data?: unknown,
+    options?: RequestOptions & { to?: { shard: number } | { guild: string } },
+  ): Promise<T>;
+  request<T = unknown>(
+    event: string,
+    data: unknown,
+    options: RequestOptions & { to: 'all' | number[] },
+  ): Promise<RelayedInstanceResult<T>[]>;
+  request(
     event: string,
     data?: unknown,
     options?: RequestOptions & RelayOptions,
-  ): Promise<T> {
-    return this.server.request<T>(event, data, options);
+  ): Promise<unknown> {
+    return this.server.request(event, data, options);
   }
 
   /**

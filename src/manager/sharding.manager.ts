@@ -20,7 +20,8 @@ import { serializeError } from '../ipc/packet-channel.js';
 import { createSocketRoot, removeSocketRoot, socketPathFor } from '../ipc/socket-path.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import type { ShardingMode } from '../options/sharding-options.interface.js';
-import type { DispatchTarget, SerializedError } from '../protocol/ipc-packet.types.js';
+import type { DispatchTarget } from '../protocol/ipc-packet.types.js';
+import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
 import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
@@ -63,11 +64,6 @@ export interface ManagerCallOptions {
 export type InstanceResult<T> =
   | { instance: number; status: 'fulfilled'; value: T }
   | { instance: number; status: 'rejected'; reason: Error };
-
-/** An instance result as it travels back to an instance that asked for a relay. */
-export type RelayedInstanceResult<T = unknown> =
-  | { instance: number; status: 'fulfilled'; value: T }
-  | { instance: number; status: 'rejected'; reason: SerializedError };
 
 /**
  * The manager: plans the shards, spawns and supervises every instance, and talks to them.
