@@ -66,6 +66,8 @@ export {
 } from './discord/discordjs-client.options.js';
 export { fetchGatewayBot, type GatewayBotInfo } from './discord/gateway-bot.fetcher.js';
 export { ShardingError } from './errors/sharding.error.js';
+export { SHARDING_ERROR_CODES, type ShardingErrorCode } from './errors/error-codes.js';
+export { InvalidDispatchHandlerError, NoHandlerError } from './dispatch/dispatch.errors.js';
 
 export { IpcOpCode } from './protocol/op-code.enum.js';
 export type {
@@ -115,7 +117,6 @@ export {
   ConnectionLostError,
   HelloTimeoutError,
   InvalidSessionError,
-  NoHandlerError,
   NotConnectedError,
   PayloadTooLargeError,
   RemoteHandlerError,

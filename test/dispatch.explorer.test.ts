@@ -15,7 +15,7 @@ import { SHARDING_ROLE } from '../src/common/sharding-role.js';
 import { DispatchExplorer } from '../src/dispatch/dispatch.explorer.js';
 import { DispatchRegistry } from '../src/dispatch/dispatch.registry.js';
 import { OnDispatch } from '../src/dispatch/on-dispatch.decorator.js';
-import { NoHandlerError } from '../src/ipc/ipc.errors.js';
+import { NoHandlerError } from '../src/dispatch/dispatch.errors.js';
 
 type Level = 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
 
@@ -456,7 +456,10 @@ describe('@OnDispatch handlers in a Nest application', () => {
 });
 
 describe('@OnDispatch misuse', () => {
-  const invalid = { name: 'ShardingError', code: 'ERR_SHARDING_INVALID_DISPATCH_HANDLER' };
+  const invalid = {
+    name: 'InvalidDispatchHandlerError',
+    code: 'ERR_SHARDING_INVALID_DISPATCH_HANDLER',
+  };
 
   it('refuses an empty event name or list', () => {
     assert.throws(() => {

@@ -1,9 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { ShardingError } from '../errors/sharding.error.js';
-import { NoHandlerError } from '../ipc/ipc.errors.js';
 import type { DispatchContext, DispatchHandler } from './dispatch-context.interface.js';
 import { SHARDING_ROLE, SHARDING_ROLES, type ShardingRole } from '../common/sharding-role.js';
-import { INVALID_DISPATCH_HANDLER_CODE } from './dispatch.constants.js';
+import { InvalidDispatchHandlerError, NoHandlerError } from './dispatch.errors.js';
 import {
   handlerFailedMessage,
   invalidEventMessage,
@@ -61,8 +59,7 @@ export class DispatchRegistry {
    */
   constructor(@Optional() @Inject(SHARDING_ROLE) role?: ShardingRole) {
     if (role !== undefined && !SHARDING_ROLES.includes(role)) {
-      throw new ShardingError(
-        INVALID_DISPATCH_HANDLER_CODE,
+      throw new InvalidDispatchHandlerError(
         invalidRoleMessage('DispatchRegistry', role, SHARDING_ROLES),
       );
     }
@@ -95,12 +92,11 @@ export class DispatchRegistry {
     options: DispatchRegistrationOptions = {},
   ): boolean {
     if (typeof event !== 'string' || event === '') {
-      throw new ShardingError(INVALID_DISPATCH_HANDLER_CODE, invalidEventMessage(source, event));
+      throw new InvalidDispatchHandlerError(invalidEventMessage(source, event));
     }
     const role = options.role ?? 'both';
     if (!ON_DISPATCH_ROLES.includes(role)) {
-      throw new ShardingError(
-        INVALID_DISPATCH_HANDLER_CODE,
+      throw new InvalidDispatchHandlerError(
         invalidRoleMessage(`The handler ${source}`, role, ON_DISPATCH_ROLES),
       );
     }

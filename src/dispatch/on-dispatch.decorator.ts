@@ -2,8 +2,8 @@
 // oxlint-disable-next-line import/no-unassigned-import
 import 'reflect-metadata';
 import type { ShardingRole } from '../common/sharding-role.js';
-import { ShardingError } from '../errors/sharding.error.js';
-import { DISPATCH_HANDLER_METADATA, INVALID_DISPATCH_HANDLER_CODE } from './dispatch.constants.js';
+import { DISPATCH_HANDLER_METADATA } from './dispatch.constants.js';
+import { InvalidDispatchHandlerError } from './dispatch.errors.js';
 import { invalidEventMessage, invalidRoleMessage, notAMethodMessage } from './dispatch.messages.js';
 
 /** Where a handler runs: on one side of the fleet, or on both. */
@@ -79,18 +79,17 @@ export function OnDispatch(
   return (target, key, descriptor) => {
     const where = `${describeTarget(target)}.${String(key)}`;
     if (events.length === 0 || events.some((name) => typeof name !== 'string' || name === '')) {
-      throw new ShardingError(INVALID_DISPATCH_HANDLER_CODE, invalidEventMessage(where, event));
+      throw new InvalidDispatchHandlerError(invalidEventMessage(where, event));
     }
     if (options.role !== undefined && !ON_DISPATCH_ROLES.includes(options.role)) {
-      throw new ShardingError(
-        INVALID_DISPATCH_HANDLER_CODE,
+      throw new InvalidDispatchHandlerError(
         invalidRoleMessage(`@OnDispatch on ${where}`, options.role, ON_DISPATCH_ROLES),
       );
     }
     const method: unknown = descriptor.value;
     // Discovery scans prototypes, so a static method would silently never be called.
     if (typeof target === 'function' || typeof method !== 'function') {
-      throw new ShardingError(INVALID_DISPATCH_HANDLER_CODE, notAMethodMessage(where));
+      throw new InvalidDispatchHandlerError(notAMethodMessage(where));
     }
     // Decorators run bottom-up; prepending keeps the stored list in source order.
     const existing: OnDispatchMetadata[] =

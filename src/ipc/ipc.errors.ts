@@ -83,27 +83,25 @@ export class BackpressureError extends ShardingError {
   }
 }
 
-/** The receiver's handler failed; this carries its error. */
+/**
+ * The receiver's handler failed; this carries its error. Its own code is always
+ * `ERR_SHARDING_REMOTE_HANDLER`, so that a remote timeout is never mistaken for a local one; the
+ * other side's name and code are `remoteName` and `remoteCode`.
+ */
 export class RemoteHandlerError extends ShardingError {
   /** The `name` of the error on the other side. */
   readonly remoteName: string;
+  /** The `code` of the error on the other side, if it had one. */
+  readonly remoteCode: string | undefined;
 
   constructor(event: string, peer: string, error: SerializedError) {
     super(
-      error.code ?? 'ERR_SHARDING_REMOTE_HANDLER',
-      `The handler of "${event}" on ${peer} failed: ${error.name}: ${error.message}`,
+      'ERR_SHARDING_REMOTE_HANDLER',
+      `The handler of "${event}" on ${peer} failed: ${error.name}: ${error.message}` +
+        (error.code === undefined ? '' : ` (${error.code})`),
     );
     this.remoteName = error.name;
-  }
-}
-
-/** No handler is registered for a requested event. */
-export class NoHandlerError extends ShardingError {
-  constructor(event: string) {
-    super(
-      'ERR_SHARDING_NO_HANDLER',
-      `No handler is registered for "${event}". Decorate a provider method with @OnDispatch('${event}').`,
-    );
+    this.remoteCode = error.code;
   }
 }
 

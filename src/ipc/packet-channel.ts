@@ -12,7 +12,8 @@ import type {
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { decodePacket } from '../protocol/packet.decoder.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
-import { NoHandlerError, RemoteHandlerError, RequestTimeoutError } from './ipc.errors.js';
+import { NoHandlerError } from '../dispatch/dispatch.errors.js';
+import { RemoteHandlerError, RequestTimeoutError } from './ipc.errors.js';
 import { PendingRequests } from './pending-requests.js';
 import type { RejectionLog } from './rejection-log.js';
 
