@@ -8,6 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import { access } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  isShardingInstance,
   OnDispatch,
   SHARDING_INSTANCE_CONTEXT,
   ShardingInstance,
@@ -45,10 +46,9 @@ class PingHandler {
 class DemoModule {}
 
 const app = await NestFactory.createApplicationContext(DemoModule, { logger: ['error', 'warn'] });
-const instance = app.get(ShardingInstance);
-
-if (instance.server !== undefined) {
+if (isShardingInstance()) {
   // Instance role: close the app gracefully when the manager says DESTROYING.
+  const instance = app.get(ShardingInstance);
   instance.attach(app);
   const { instance: index, shards, totalShards } = instance.context!;
   console.log(
