@@ -1,44 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { RestartPolicy } from '../src/manager/restart-policy.js';
-import { planShards } from '../src/manager/shard-plan.js';
-import {
-  IPC_DEFAULTS,
-  InvalidShardingOptionError,
-  SHARDING_DEFAULTS,
-  type RestartOptions,
-  type ShardingModuleOptions,
-} from '../src/index.js';
+import { IPC_DEFAULTS, SHARDING_DEFAULTS, type ShardingModuleOptions } from '../src/index.js';
 import { resolveShardingOptions } from '../src/options/resolve-options.js';
-import { cleanUp, defer } from './support/cleanup.js';
+import { cleanUp } from './support/cleanup.js';
+import { invalidOption, withEnv } from './support/options.js';
 
 afterEach(cleanUp);
-
-// Sets (or removes) an environment variable for the current test only.
-function withEnv(name: string, value: string | undefined): void {
-  const before = process.env[name];
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
-  defer(() => {
-    if (before === undefined) delete process.env[name];
-    else process.env[name] = before;
-  });
-}
-
-// Runs `resolve` and returns the InvalidShardingOptionError it must throw.
-function invalidOption(resolve: () => unknown): InvalidShardingOptionError {
-  try {
-    resolve();
-  } catch (error) {
-    assert.ok(
-      error instanceof InvalidShardingOptionError,
-      `expected InvalidShardingOptionError, got ${String(error)}`,
-    );
-    assert.equal(error.code, 'ERR_SHARDING_INVALID_OPTION');
-    return error;
-  }
-  assert.fail('the options were accepted');
-}
 
 describe('resolveShardingOptions', () => {
   it('fills in the defaults of DESIGN.md section 7', () => {
@@ -222,131 +189,5 @@ describe('resolveShardingOptions', () => {
       invalidOption(() => resolveShardingOptions({ env: ['A=b'] as never })).option,
       'env',
     );
-  });
-});
-
-describe('planShards', () => {
-  it('splits every shard into contiguous chunks, the last one smaller', () => {
-    assert.deepEqual(planShards(10, undefined, 4), [
-      [0, 1, 2, 3],
-      [4, 5, 6, 7],
-      [8, 9],
-    ]);
-    assert.deepEqual(planShards(4, undefined, 2), [
-      [0, 1],
-      [2, 3],
-    ]);
-    assert.deepEqual(planShards(3, undefined, 1), [[0], [1], [2]]);
-    // More per instance than there are shards: one instance runs them all.
-    assert.deepEqual(planShards(3, undefined, 8), [[0, 1, 2]]);
-  });
-
-  it('plans only the given subset, in shard order', () => {
-    assert.deepEqual(planShards(16, [9, 8, 12, 10, 11], 2), [[8, 9], [10, 11], [12]]);
-    assert.deepEqual(planShards(16, [15], 4), [[15]]);
-  });
-
-  it('does not change the caller\u2019s shard list', () => {
-    const shards = [3, 1, 2];
-    planShards(4, shards, 2);
-    assert.deepEqual(shards, [3, 1, 2]);
-  });
-
-  it('rejects shards outside the total (the auto case, known only at spawn)', () => {
-    const error = invalidOption(() => planShards(4, [2, 4], 2));
-    assert.equal(error.option, 'shards');
-    assert.ok(error.message.includes('[2, 4]'), error.message);
-    assert.ok(error.message.includes('(4)'), error.message);
-  });
-});
-
-// RestartPolicy options with a low maxDelay, so the cap shows after four restarts.
-const policyOptions = (overrides: RestartOptions = {}): Required<RestartOptions> => ({
-  initialDelay: 1_000,
-  maxDelay: 8_000,
-  multiplier: 2,
-  jitter: 0.2,
-  maxRestarts: 100,
-  window: 600_000,
-  ...overrides,
-});
-
-// Delays of consecutive restarts one millisecond apart (well inside the window).
-const delays = (policy: RestartPolicy, count: number): number[] =>
-  Array.from({ length: count }, (_, index) => {
-    const decision = policy.next(index);
-    assert.equal(decision.giveUp, false);
-    assert.equal(decision.attempt, index + 1);
-    return (decision as { delay: number }).delay;
-  });
-
-describe('RestartPolicy', () => {
-  it('doubles the delay up to maxDelay (no jitter at random() = 0.5)', () => {
-    assert.deepEqual(
-      delays(new RestartPolicy(policyOptions(), () => 0.5), 6),
-      [1_000, 2_000, 4_000, 8_000, 8_000, 8_000],
-    );
-  });
-
-  it('spreads each delay by at most \u00b1jitter', () => {
-    // random() = 0 is the low edge (-20%), values near 1 the high edge (+20%).
-    assert.deepEqual(
-      delays(new RestartPolicy(policyOptions(), () => 0), 5),
-      [800, 1_600, 3_200, 6_400, 6_400],
-    );
-    assert.deepEqual(
-      delays(new RestartPolicy(policyOptions(), () => 1), 5),
-      [1_200, 2_400, 4_800, 9_600, 9_600],
-    );
-    const sequence = [0.1, 0.9, 0.25, 0.75, 0.6];
-    let call = 0;
-    const spread = delays(new RestartPolicy(policyOptions(), () => sequence[call++]!), 5);
-    const base = [1_000, 2_000, 4_000, 8_000, 8_000];
-    spread.forEach((delay, index) => {
-      assert.ok(delay >= base[index]! * 0.8 && delay <= base[index]! * 1.2, `${delay}`);
-    });
-    assert.deepEqual(spread, [840, 2_320, 3_600, 8_800, 8_320]);
-  });
-
-  it('gives up after maxRestarts within the window, without recording the refusal', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 3, window: 1_000 }), () => 0.5);
-    assert.deepEqual(policy.next(0), { giveUp: false, attempt: 1, delay: 1_000 });
-    assert.deepEqual(policy.next(100), { giveUp: false, attempt: 2, delay: 2_000 });
-    assert.deepEqual(policy.next(200), { giveUp: false, attempt: 3, delay: 4_000 });
-    assert.deepEqual(policy.next(300), { giveUp: true, attempt: 4 });
-    assert.deepEqual(policy.next(400), { giveUp: true, attempt: 4 });
-  });
-
-  it('forgets restarts older than the window', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 3, window: 1_000 }), () => 0.5);
-    policy.next(0);
-    policy.next(100);
-    policy.next(200);
-    assert.equal(policy.next(999).giveUp, true);
-    // At 1150 the restarts at 0 and 100 are older than the window; the one at 200 still counts.
-    assert.deepEqual(policy.next(1_150), { giveUp: false, attempt: 2, delay: 2_000 });
-  });
-
-  it('starts the backoff over after a quiet window', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 3, window: 1_000 }), () => 0.5);
-    policy.next(0);
-    policy.next(10);
-    policy.next(20);
-    assert.deepEqual(policy.next(5_000), { giveUp: false, attempt: 1, delay: 1_000 });
-  });
-
-  it('starts over after reset()', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 2 }), () => 0.5);
-    policy.next(0);
-    policy.next(1);
-    assert.equal(policy.next(2).giveUp, true);
-    policy.reset();
-    assert.deepEqual(policy.next(3), { giveUp: false, attempt: 1, delay: 1_000 });
-  });
-
-  it('with the default options, allows 5 restarts in 10 minutes at 1, 2, 4, 8, 16 s', () => {
-    const policy = new RestartPolicy(resolveShardingOptions().restart, () => 0.5);
-    assert.deepEqual(delays(policy, 5), [1_000, 2_000, 4_000, 8_000, 16_000]);
-    assert.equal(policy.next(599_999).giveUp, true);
   });
 });
