@@ -1,6 +1,17 @@
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
-import { IPC_DEFAULTS, SHARDING_DEFAULTS, type ShardingModuleOptions } from '../src/index.js';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  IPC_DEFAULTS,
+  InvalidShardingOptionError,
+  SHARDING_DEFAULTS,
+  ShardingModule,
+  type ShardingModuleOptions,
+} from '../src/index.js';
+import { OPTION_RULES } from '../src/options/option-rules.js';
 import { resolveShardingOptions } from '../src/options/resolve-options.js';
 import { cleanUp } from './support/cleanup.js';
 import { invalidOption, withEnv } from './support/options.js';
@@ -22,6 +33,7 @@ describe('resolveShardingOptions', () => {
         requestTimeout: resolved.requestTimeout,
         killGrace: resolved.killGrace,
         restart: resolved.restart,
+        identifyWindow: resolved.identifyWindow,
       },
       {
         helloInterval: 1_000,
@@ -38,6 +50,7 @@ describe('resolveShardingOptions', () => {
           maxRestarts: 5,
           window: 600_000,
         },
+        identifyWindow: 5_000,
       },
     );
     // Section 1, 2 and 4: process mode, one shard by default, 'exit' on manager loss, spawn at
@@ -189,5 +202,124 @@ describe('resolveShardingOptions', () => {
       invalidOption(() => resolveShardingOptions({ env: ['A=b'] as never })).option,
       'env',
     );
+  });
+});
+
+// A failed start of a real application (abortOnError: false makes it a rejection).
+async function failedStart(sharding: DynamicModule): Promise<InvalidShardingOptionError> {
+  @Module({ imports: [sharding] })
+  class AppModule {}
+  try {
+    const app = await NestFactory.createApplicationContext(AppModule, {
+      logger: false,
+      abortOnError: false,
+    });
+    await app.close();
+  } catch (error) {
+    assert.ok(error instanceof InvalidShardingOptionError, String(error));
+    return error;
+  }
+  assert.fail('the application started');
+}
+
+describe('unknown options', () => {
+  // Each case: the options, the unknown option the error must name, and the suggestion.
+  const cases: Array<[string, object, string, string | undefined]> = [
+    ['a typo', { heartbeatIntervall: 500 }, 'heartbeatIntervall', 'heartbeatInterval'],
+    ['a swap of two letters', { shardsPerInstnace: 2 }, 'shardsPerInstnace', 'shardsPerInstance'],
+    ['another case', { HeartbeatInterval: 500 }, 'HeartbeatInterval', 'heartbeatInterval'],
+    [
+      'a typo in restart',
+      { restart: { maxRestart: 3 } },
+      'restart.maxRestart',
+      'restart.maxRestarts',
+    ],
+    ['nothing close', { colour: 'red' }, 'colour', undefined],
+    ['a restart option at the top level', { maxRestarts: 3 }, 'maxRestarts', undefined],
+  ];
+  for (const [name, options, option, suggestion] of cases) {
+    it(`rejects ${name}, naming the option${suggestion ? ' and the closest known one' : ''}`, () => {
+      const error = invalidOption(() => resolveShardingOptions(options as ShardingModuleOptions));
+      assert.equal(error.option, option);
+      assert.equal(error.suggestion, suggestion);
+      assert.ok(error.message.includes(`unknown option "${option}"`), error.message);
+      if (suggestion === undefined)
+        assert.ok(!error.message.includes('did you mean'), error.message);
+      else assert.ok(error.message.includes(`; did you mean "${suggestion}"?`), error.message);
+    });
+  }
+
+  it('rejects an unknown option even when its value is undefined', () => {
+    const error = invalidOption(() =>
+      resolveShardingOptions({ heartbeatIntervall: undefined } as ShardingModuleOptions),
+    );
+    assert.equal(error.option, 'heartbeatIntervall');
+  });
+
+  it('never shows the value of an unknown option (it may be a secret)', () => {
+    const secret = 'MTIz.secret-token-value.abc';
+    const error = invalidOption(() =>
+      resolveShardingOptions({ tokn: secret } as ShardingModuleOptions),
+    );
+    assert.equal(error.suggestion, 'token');
+    assert.ok(!error.message.includes(secret), error.message);
+    assert.ok(!JSON.stringify(error).includes(secret));
+  });
+
+  it('fails the start of a Nest application given a typo, in forRoot and forRootAsync', async () => {
+    const typo = { spawnOnBootstrap: false, heartbeatIntervall: 500 } as ShardingModuleOptions;
+    for (const sharding of [
+      ShardingModule.forRoot(typo),
+      ShardingModule.forRootAsync({ useFactory: () => typo }),
+    ]) {
+      const error = await failedStart(sharding);
+      assert.equal(error.option, 'heartbeatIntervall');
+      assert.equal(error.suggestion, 'heartbeatInterval');
+    }
+  });
+});
+
+// The rows of the table in the README's "Options" section: option name to default column.
+async function readmeRows(): Promise<Map<string, string>> {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Options\n'));
+  assert.ok(section, 'the README has no "Options" section');
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const cells = /^\|\s*`([^`]+)`\s*\|([^|]*)\|/.exec(line);
+    if (cells === null) continue;
+    assert.ok(!rows.has(cells[1]!), `the README lists ${cells[1]} twice`);
+    rows.set(cells[1]!, cells[2]!.trim());
+  }
+  return rows;
+}
+
+// A default as the README's table writes it.
+const shownDefault = (value: unknown): string =>
+  `\`${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)}\``;
+
+describe('the README options table', () => {
+  // Every option as the README names it: restart's fields one by one.
+  const knownOptions = Object.entries(OPTION_RULES).flatMap(([name, rule]) =>
+    rule.fields === undefined
+      ? [name]
+      : Object.keys(rule.fields).map((field) => `${name}.${field}`),
+  );
+
+  it('lists every option, and no other', async () => {
+    const rows = await readmeRows();
+    assert.deepEqual([...rows.keys()].toSorted(), knownOptions.toSorted());
+  });
+
+  it('shows every default of SHARDING_DEFAULTS as it is', async () => {
+    const rows = await readmeRows();
+    const defaults = Object.entries(SHARDING_DEFAULTS).flatMap(([name, value]) =>
+      name === 'restart'
+        ? Object.entries(value).map(([field, inner]) => [`restart.${field}`, inner] as const)
+        : [[name, value] as const],
+    );
+    for (const [name, value] of defaults) {
+      assert.equal(rows.get(name), shownDefault(value), `the README's default of ${name}`);
+    }
   });
 });
