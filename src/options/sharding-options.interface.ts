@@ -76,7 +76,9 @@ export interface ShardingModuleOptions {
   /** Grace of each stage of a kill (DESTROYING, then SIGTERM, then SIGKILL), in ms. Default 5000. */
   killGrace?: number;
   /**
-   * Parent of the manager's private socket directory. Default: the system's temporary directory.
+   * Parent of the manager's private socket directory (`nss-…`, mode 0700, with an `.owner` file
+   * naming the manager's process). A starting manager removes the directories there of managers
+   * that ended without a shutdown (SIGKILL, a crash). Default: the system's temporary directory.
    * Keep it short: socket paths must fit 107 bytes.
    */
   socketRoot?: string;
