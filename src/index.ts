@@ -9,7 +9,7 @@ export type {
   ShardingModuleOptions,
 } from './options/sharding-options.interface.js';
 export { SHARDING_ROLE, type ShardingRole } from './common/sharding-role.js';
-export { SHARDING_DEFAULTS } from './options/resolve-options.js';
+export { SHARDING_DEFAULTS } from './options/sharding.defaults.js';
 export { InvalidShardingOptionError } from './options/invalid-option.error.js';
 export { isShardingInstance, MissingManagerError } from './options/sharding-role.js';
 
@@ -46,8 +46,8 @@ export {
 export { DispatchRegistry } from './dispatch/dispatch.registry.js';
 
 export { GatewayUnavailableError, TokenInvalidError } from './discord/discord.errors.js';
+export { DISCORD_IDENTIFY_WINDOW } from './common/discord.constants.js';
 export {
-  DISCORD_IDENTIFY_WINDOW,
   IdentifyBudgetExhaustedError,
   IdentifyCancelledError,
   IdentifyQueue,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { access, chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   SocketPathTooLongError,
   UnsafeSocketRootError,
 } from '../src/index.js';
+import { SOCKET_ROOT_OWNER_FILE } from '../src/ipc/socket-path.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { exitOf, forkFixture, nextMessage } from './support/processes.js';
 import { instanceEnv, managerIdentity } from './support/link.js';
@@ -42,6 +43,10 @@ describe('socket directory and socket files', () => {
     const root = await createSocketRoot();
     defer(() => removeSocketRoot(root));
     assert.equal((await stat(root)).mode & 0o777, 0o700);
+    // The owner file, which lets a later manager remove the directory should this one be killed.
+    const ownerFile = join(root, SOCKET_ROOT_OWNER_FILE);
+    assert.equal((await stat(ownerFile)).mode & 0o777, 0o600);
+    assert.equal(JSON.parse(await readFile(ownerFile, 'utf8')).pid, process.pid);
     assert.notEqual(
       root,
       await createSocketRoot().then((other) => (defer(() => removeSocketRoot(other)), other)),

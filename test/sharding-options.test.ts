@@ -1,44 +1,22 @@
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, it } from 'node:test';
-import { RestartPolicy } from '../src/manager/restart-policy.js';
-import { planShards } from '../src/manager/shard-plan.js';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import {
   IPC_DEFAULTS,
   InvalidShardingOptionError,
   SHARDING_DEFAULTS,
-  type RestartOptions,
+  ShardingModule,
   type ShardingModuleOptions,
 } from '../src/index.js';
+import { OPTION_RULES } from '../src/options/option-rules.js';
 import { resolveShardingOptions } from '../src/options/resolve-options.js';
-import { cleanUp, defer } from './support/cleanup.js';
+import { cleanUp } from './support/cleanup.js';
+import { invalidOption, withEnv } from './support/options.js';
 
 afterEach(cleanUp);
-
-// Sets (or removes) an environment variable for the current test only.
-function withEnv(name: string, value: string | undefined): void {
-  const before = process.env[name];
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
-  defer(() => {
-    if (before === undefined) delete process.env[name];
-    else process.env[name] = before;
-  });
-}
-
-// Runs `resolve` and returns the InvalidShardingOptionError it must throw.
-function invalidOption(resolve: () => unknown): InvalidShardingOptionError {
-  try {
-    resolve();
-  } catch (error) {
-    assert.ok(
-      error instanceof InvalidShardingOptionError,
-      `expected InvalidShardingOptionError, got ${String(error)}`,
-    );
-    assert.equal(error.code, 'ERR_SHARDING_INVALID_OPTION');
-    return error;
-  }
-  assert.fail('the options were accepted');
-}
 
 describe('resolveShardingOptions', () => {
   it('fills in the defaults of DESIGN.md section 7', () => {
@@ -55,6 +33,7 @@ describe('resolveShardingOptions', () => {
         requestTimeout: resolved.requestTimeout,
         killGrace: resolved.killGrace,
         restart: resolved.restart,
+        identifyWindow: resolved.identifyWindow,
       },
       {
         helloInterval: 1_000,
@@ -71,11 +50,11 @@ describe('resolveShardingOptions', () => {
           maxRestarts: 5,
           window: 600_000,
         },
+        identifyWindow: 5_000,
       },
     );
     // Section 1, 2 and 4: process mode, one shard by default, 'exit' on manager loss, spawn at
     // bootstrap, the manager's own entry as instance file, Discord's v10 API.
-    assert.equal(resolved.role, undefined);
     assert.equal(resolved.mode, 'process');
     assert.equal(resolved.totalShards, 1);
     assert.equal(resolved.shards, undefined);
@@ -113,7 +92,6 @@ describe('resolveShardingOptions', () => {
       spawnOnBootstrap: false,
       onManagerLost: 'continue',
       readyWhen: 'manual',
-      role: 'manager',
     });
     assert.equal(resolved.mode, 'worker');
     assert.equal(resolved.file, '/srv/bot/instance.js');
@@ -128,7 +106,6 @@ describe('resolveShardingOptions', () => {
     assert.equal(resolved.spawnOnBootstrap, false);
     assert.equal(resolved.onManagerLost, 'continue');
     assert.equal(resolved.readyWhen, 'manual');
-    assert.equal(resolved.role, 'manager');
     // The token falls back to DISCORD_TOKEN.
     assert.equal(resolved.token, 'from-env');
   });
@@ -166,7 +143,8 @@ describe('resolveShardingOptions', () => {
     ['api not http(s)', { api: 'ftp://discord.com/api' }, 'api', '"ftp://discord.com/api"'],
     ['onManagerLost restart', { onManagerLost: 'restart' as never }, 'onManagerLost', '"restart"'],
     ['readyWhen later', { readyWhen: 'later' as never }, 'readyWhen', '"later"'],
-    ['role worker', { role: 'worker' as never }, 'role', '"worker"'],
+    // `role` is an extra of forRoot/forRootAsync, never an option a factory returns.
+    ['role from a factory', { role: 'instance' } as never, 'role', '"instance"'],
   ];
   for (const [name, options, option, shown] of cases) {
     it(`rejects ${name}, naming the option and the value`, () => {
@@ -225,128 +203,121 @@ describe('resolveShardingOptions', () => {
   });
 });
 
-describe('planShards', () => {
-  it('splits every shard into contiguous chunks, the last one smaller', () => {
-    assert.deepEqual(planShards(10, undefined, 4), [
-      [0, 1, 2, 3],
-      [4, 5, 6, 7],
-      [8, 9],
-    ]);
-    assert.deepEqual(planShards(4, undefined, 2), [
-      [0, 1],
-      [2, 3],
-    ]);
-    assert.deepEqual(planShards(3, undefined, 1), [[0], [1], [2]]);
-    // More per instance than there are shards: one instance runs them all.
-    assert.deepEqual(planShards(3, undefined, 8), [[0, 1, 2]]);
-  });
-
-  it('plans only the given subset, in shard order', () => {
-    assert.deepEqual(planShards(16, [9, 8, 12, 10, 11], 2), [[8, 9], [10, 11], [12]]);
-    assert.deepEqual(planShards(16, [15], 4), [[15]]);
-  });
-
-  it('does not change the caller\u2019s shard list', () => {
-    const shards = [3, 1, 2];
-    planShards(4, shards, 2);
-    assert.deepEqual(shards, [3, 1, 2]);
-  });
-
-  it('rejects shards outside the total (the auto case, known only at spawn)', () => {
-    const error = invalidOption(() => planShards(4, [2, 4], 2));
-    assert.equal(error.option, 'shards');
-    assert.ok(error.message.includes('[2, 4]'), error.message);
-    assert.ok(error.message.includes('(4)'), error.message);
-  });
-});
-
-// RestartPolicy options with a low maxDelay, so the cap shows after four restarts.
-const policyOptions = (overrides: RestartOptions = {}): Required<RestartOptions> => ({
-  initialDelay: 1_000,
-  maxDelay: 8_000,
-  multiplier: 2,
-  jitter: 0.2,
-  maxRestarts: 100,
-  window: 600_000,
-  ...overrides,
-});
-
-// Delays of consecutive restarts one millisecond apart (well inside the window).
-const delays = (policy: RestartPolicy, count: number): number[] =>
-  Array.from({ length: count }, (_, index) => {
-    const decision = policy.next(index);
-    assert.equal(decision.giveUp, false);
-    assert.equal(decision.attempt, index + 1);
-    return (decision as { delay: number }).delay;
-  });
-
-describe('RestartPolicy', () => {
-  it('doubles the delay up to maxDelay (no jitter at random() = 0.5)', () => {
-    assert.deepEqual(
-      delays(new RestartPolicy(policyOptions(), () => 0.5), 6),
-      [1_000, 2_000, 4_000, 8_000, 8_000, 8_000],
-    );
-  });
-
-  it('spreads each delay by at most \u00b1jitter', () => {
-    // random() = 0 is the low edge (-20%), values near 1 the high edge (+20%).
-    assert.deepEqual(
-      delays(new RestartPolicy(policyOptions(), () => 0), 5),
-      [800, 1_600, 3_200, 6_400, 6_400],
-    );
-    assert.deepEqual(
-      delays(new RestartPolicy(policyOptions(), () => 1), 5),
-      [1_200, 2_400, 4_800, 9_600, 9_600],
-    );
-    const sequence = [0.1, 0.9, 0.25, 0.75, 0.6];
-    let call = 0;
-    const spread = delays(new RestartPolicy(policyOptions(), () => sequence[call++]!), 5);
-    const base = [1_000, 2_000, 4_000, 8_000, 8_000];
-    spread.forEach((delay, index) => {
-      assert.ok(delay >= base[index]! * 0.8 && delay <= base[index]! * 1.2, `${delay}`);
+// A failed start of a real application (abortOnError: false makes it a rejection).
+async function failedStart(sharding: DynamicModule): Promise<InvalidShardingOptionError> {
+  @Module({ imports: [sharding] })
+  class AppModule {}
+  try {
+    const app = await NestFactory.createApplicationContext(AppModule, {
+      logger: false,
+      abortOnError: false,
     });
-    assert.deepEqual(spread, [840, 2_320, 3_600, 8_800, 8_320]);
+    await app.close();
+  } catch (error) {
+    assert.ok(error instanceof InvalidShardingOptionError, String(error));
+    return error;
+  }
+  assert.fail('the application started');
+}
+
+describe('unknown options', () => {
+  // Each case: the options, the unknown option the error must name, and the suggestion.
+  const cases: Array<[string, object, string, string | undefined]> = [
+    ['a typo', { heartbeatIntervall: 500 }, 'heartbeatIntervall', 'heartbeatInterval'],
+    ['a swap of two letters', { shardsPerInstnace: 2 }, 'shardsPerInstnace', 'shardsPerInstance'],
+    ['another case', { HeartbeatInterval: 500 }, 'HeartbeatInterval', 'heartbeatInterval'],
+    [
+      'a typo in restart',
+      { restart: { maxRestart: 3 } },
+      'restart.maxRestart',
+      'restart.maxRestarts',
+    ],
+    ['nothing close', { colour: 'red' }, 'colour', undefined],
+    ['a restart option at the top level', { maxRestarts: 3 }, 'maxRestarts', undefined],
+  ];
+  for (const [name, options, option, suggestion] of cases) {
+    it(`rejects ${name}, naming the option${suggestion ? ' and the closest known one' : ''}`, () => {
+      const error = invalidOption(() => resolveShardingOptions(options as ShardingModuleOptions));
+      assert.equal(error.option, option);
+      assert.equal(error.suggestion, suggestion);
+      assert.ok(error.message.includes(`unknown option "${option}"`), error.message);
+      if (suggestion === undefined)
+        assert.ok(!error.message.includes('did you mean'), error.message);
+      else assert.ok(error.message.includes(`; did you mean "${suggestion}"?`), error.message);
+    });
+  }
+
+  it('rejects an unknown option even when its value is undefined', () => {
+    const error = invalidOption(() =>
+      resolveShardingOptions({ heartbeatIntervall: undefined } as ShardingModuleOptions),
+    );
+    assert.equal(error.option, 'heartbeatIntervall');
   });
 
-  it('gives up after maxRestarts within the window, without recording the refusal', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 3, window: 1_000 }), () => 0.5);
-    assert.deepEqual(policy.next(0), { giveUp: false, attempt: 1, delay: 1_000 });
-    assert.deepEqual(policy.next(100), { giveUp: false, attempt: 2, delay: 2_000 });
-    assert.deepEqual(policy.next(200), { giveUp: false, attempt: 3, delay: 4_000 });
-    assert.deepEqual(policy.next(300), { giveUp: true, attempt: 4 });
-    assert.deepEqual(policy.next(400), { giveUp: true, attempt: 4 });
+  it('never shows the value of an unknown option (it may be a secret)', () => {
+    const secret = 'MTIz.secret-token-value.abc';
+    const error = invalidOption(() =>
+      resolveShardingOptions({ tokn: secret } as ShardingModuleOptions),
+    );
+    assert.equal(error.suggestion, 'token');
+    assert.ok(!error.message.includes(secret), error.message);
+    assert.ok(!JSON.stringify(error).includes(secret));
   });
 
-  it('forgets restarts older than the window', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 3, window: 1_000 }), () => 0.5);
-    policy.next(0);
-    policy.next(100);
-    policy.next(200);
-    assert.equal(policy.next(999).giveUp, true);
-    // At 1150 the restarts at 0 and 100 are older than the window; the one at 200 still counts.
-    assert.deepEqual(policy.next(1_150), { giveUp: false, attempt: 2, delay: 2_000 });
+  it('fails the start of a Nest application given a typo, in forRoot and forRootAsync', async () => {
+    const typo = { spawnOnBootstrap: false, heartbeatIntervall: 500 } as ShardingModuleOptions;
+    for (const sharding of [
+      ShardingModule.forRoot(typo),
+      ShardingModule.forRootAsync({ useFactory: () => typo }),
+    ]) {
+      const error = await failedStart(sharding);
+      assert.equal(error.option, 'heartbeatIntervall');
+      assert.equal(error.suggestion, 'heartbeatInterval');
+    }
+  });
+});
+
+// The rows of the table in the README's "Options" section: option name to default column.
+async function readmeRows(): Promise<Map<string, string>> {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Options\n'));
+  assert.ok(section, 'the README has no "Options" section');
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n')) {
+    const cells = /^\|\s*`([^`]+)`\s*\|([^|]*)\|/.exec(line);
+    if (cells === null) continue;
+    assert.ok(!rows.has(cells[1]!), `the README lists ${cells[1]} twice`);
+    rows.set(cells[1]!, cells[2]!.trim());
+  }
+  return rows;
+}
+
+// A default as the README's table writes it.
+const shownDefault = (value: unknown): string =>
+  `\`${typeof value === 'string' ? `'${value}'` : JSON.stringify(value)}\``;
+
+describe('the README options table', () => {
+  // Every option as the README names it: restart's fields one by one.
+  const knownOptions = Object.entries(OPTION_RULES).flatMap(([name, rule]) =>
+    rule.fields === undefined
+      ? [name]
+      : Object.keys(rule.fields).map((field) => `${name}.${field}`),
+  );
+
+  it('lists every option, and no other', async () => {
+    const rows = await readmeRows();
+    assert.deepEqual([...rows.keys()].toSorted(), knownOptions.toSorted());
   });
 
-  it('starts the backoff over after a quiet window', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 3, window: 1_000 }), () => 0.5);
-    policy.next(0);
-    policy.next(10);
-    policy.next(20);
-    assert.deepEqual(policy.next(5_000), { giveUp: false, attempt: 1, delay: 1_000 });
-  });
-
-  it('starts over after reset()', () => {
-    const policy = new RestartPolicy(policyOptions({ maxRestarts: 2 }), () => 0.5);
-    policy.next(0);
-    policy.next(1);
-    assert.equal(policy.next(2).giveUp, true);
-    policy.reset();
-    assert.deepEqual(policy.next(3), { giveUp: false, attempt: 1, delay: 1_000 });
-  });
-
-  it('with the default options, allows 5 restarts in 10 minutes at 1, 2, 4, 8, 16 s', () => {
-    const policy = new RestartPolicy(resolveShardingOptions().restart, () => 0.5);
-    assert.deepEqual(delays(policy, 5), [1_000, 2_000, 4_000, 8_000, 16_000]);
-    assert.equal(policy.next(599_999).giveUp, true);
+  it('shows every default of SHARDING_DEFAULTS as it is', async () => {
+    const rows = await readmeRows();
+    const defaults = Object.entries(SHARDING_DEFAULTS).flatMap(([name, value]) =>
+      name === 'restart'
+        ? Object.entries(value).map(([field, inner]) => [`restart.${field}`, inner] as const)
+        : [[name, value] as const],
+    );
+    for (const [name, value] of defaults) {
+      assert.equal(rows.get(name), shownDefault(value), `the README's default of ${name}`);
+    }
   });
 });

@@ -1,10 +1,8 @@
 import { Subject, type Observable } from 'rxjs';
+import { DISCORD_IDENTIFY_WINDOW } from '../common/discord.constants.js';
 import { ShardingError } from '../errors/sharding.error.js';
 
 const DAY = 24 * 60 * 60 * 1000;
-
-/** Discord's window for one IDENTIFY per bucket, in ms. */
-export const DISCORD_IDENTIFY_WINDOW = 5_000;
 
 /** Options of an {@link IdentifyQueue}. */
 export interface IdentifyQueueOptions {

@@ -1,9 +1,10 @@
+import { describeValue } from '../common/describe-value.js';
 import type { DispatchContext } from './dispatch-context.interface.js';
 
 /** `@OnDispatch` was given no event, an empty name, or something that is not a string. */
 export function invalidEventMessage(where: string, event: unknown): string {
   return (
-    `@OnDispatch on ${where} needs one or more non-empty event names; got ${describe(event)}. ` +
+    `@OnDispatch on ${where} needs one or more non-empty event names; got ${describeValue(event)}. ` +
     "Pass a string such as 'STATS' or an array of them."
   );
 }
@@ -22,7 +23,7 @@ export function invalidRoleMessage(
   role: unknown,
   allowed: readonly string[],
 ): string {
-  return `${where} has role ${describe(role)}; expected one of ${allowed.map((r) => `'${r}'`).join(', ')}.`;
+  return `${where} has role ${describeValue(role)}; expected one of ${allowed.map((r) => `'${r}'`).join(', ')}.`;
 }
 
 /** A provider with `@OnDispatch` methods cannot be registered because it is not a singleton. */
@@ -42,13 +43,7 @@ export function handlerFailedMessage(
   error: unknown,
 ): string {
   const kind = context.isRequest ? 'request' : 'event';
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : describe(error);
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
   const sender = typeof context.from === 'number' ? `instance ${context.from}` : context.from;
   return `${source} failed on ${kind} "${context.event}" from ${sender}: ${reason}`;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
-  return String(value);
 }

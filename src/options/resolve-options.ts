@@ -1,7 +1,9 @@
+import { closestName } from '../common/closest-name.js';
 import { withoutUndefined } from '../common/without-undefined.js';
-import { IPC_DEFAULTS } from '../ipc/ipc.constants.js';
 import type { ManagerLostPolicy } from '../ipc/ipc.server.js';
 import { InvalidShardingOptionError } from './invalid-option.error.js';
+import { OPTION_RULES, type OptionRule, type OptionRules } from './option-rules.js';
+import { SHARDING_DEFAULTS } from './sharding.defaults.js';
 import type {
   ReadyWhen,
   RestartOptions,
@@ -11,7 +13,6 @@ import type {
 
 /** The options with every default filled in and every value checked. */
 export interface ResolvedShardingOptions {
-  role: ShardingModuleOptions['role'];
   mode: ShardingMode;
   file: string;
   totalShards: number | 'auto';
@@ -38,196 +39,81 @@ export interface ResolvedShardingOptions {
   readyWhen: ReadyWhen;
 }
 
-/** Defaults of the options (DESIGN.md section 7). */
-export const SHARDING_DEFAULTS = {
-  mode: 'process' as ShardingMode,
-  totalShards: 1,
-  shardsPerInstance: 1,
-  api: 'https://discord.com/api/v10',
-  readyTimeout: 300_000,
-  killGrace: 5_000,
-  identifyWindow: 5_000,
-  identifyMargin: 100,
-  restart: {
-    initialDelay: 1_000,
-    maxDelay: 60_000,
-    multiplier: 2,
-    jitter: 0.2,
-    maxRestarts: 5,
-    window: 600_000,
-  } satisfies Required<RestartOptions>,
-};
+type Level = Record<string, unknown>;
 
-const positiveInteger = (option: string, value: unknown): number => {
-  if (!Number.isSafeInteger(value) || (value as number) < 1) {
-    throw new InvalidShardingOptionError(option, value, 'a positive integer');
-  }
-  return value as number;
-};
-
-const nonNegativeInteger = (option: string, value: unknown): number => {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) {
-    throw new InvalidShardingOptionError(option, value, 'an integer >= 0');
-  }
-  return value as number;
-};
-
-const oneOf = <T extends string>(option: string, value: unknown, allowed: readonly T[]): T => {
-  if (!allowed.includes(value as T)) {
-    throw new InvalidShardingOptionError(
-      option,
-      value,
-      `one of ${allowed.map((a) => `'${a}'`).join(', ')}`,
-    );
-  }
-  return value as T;
-};
-
-/** Checks `options` and fills in the defaults; throws {@link InvalidShardingOptionError}. */
+/**
+ * Checks `options` against {@link OPTION_RULES} and fills in {@link SHARDING_DEFAULTS}; throws
+ * {@link InvalidShardingOptionError} for an unknown option or a bad value. An option given as
+ * `undefined` takes its default.
+ */
 export function resolveShardingOptions(
   options: ShardingModuleOptions = {},
 ): ResolvedShardingOptions {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidShardingOptionError('options', options, 'an object');
   }
-  const pick = <K extends keyof ShardingModuleOptions>(key: K) => options[key];
-  const optionalInteger = (key: keyof ShardingModuleOptions, fallback: number) =>
-    pick(key) === undefined ? fallback : positiveInteger(key, pick(key));
+  if (Object.hasOwn(options, 'role')) {
+    // forRoot() takes `role` out of its options; only a forRootAsync factory can return it.
+    throw new InvalidShardingOptionError(
+      'role',
+      (options as { role?: unknown }).role,
+      'given to forRootAsync({ role, useFactory }) itself, not returned by its factory: the ' +
+        'role decides which providers exist, before any factory runs',
+    );
+  }
+  // Read when resolving, not at import: the entry and the environment are the caller's.
+  const computed = { file: process.argv[1], token: process.env.DISCORD_TOKEN };
+  const resolved = resolveLevel(options, { ...SHARDING_DEFAULTS, ...computed }, OPTION_RULES, '');
+  resolved.api = (resolved.api as string).replace(/\/+$/, '');
+  return resolved as unknown as ResolvedShardingOptions;
+}
 
-  const role =
-    pick('role') === undefined ? undefined : oneOf('role', pick('role'), ['manager', 'instance']);
-  const totalShards =
-    pick('totalShards') === undefined
-      ? SHARDING_DEFAULTS.totalShards
-      : pick('totalShards') === 'auto'
-        ? 'auto'
-        : positiveInteger('totalShards', pick('totalShards'));
-  const shards = pick('shards');
-  if (shards !== undefined) {
-    if (
-      !Array.isArray(shards) ||
-      shards.length === 0 ||
-      !shards.every((id) => Number.isSafeInteger(id) && id >= 0)
-    ) {
+// Checks one level (the options, or the fields of an object option) and returns it merged over
+// its defaults, with every array and object copied so that later changes by the caller do not
+// leak in.
+function resolveLevel(given: object, defaults: Level, rules: OptionRules<object>, path: string) {
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(rules, key)) {
+      const suggestion = closestName(key, Object.keys(rules));
       throw new InvalidShardingOptionError(
-        'shards',
-        shards,
-        'a non-empty array of shard ids (integers >= 0)',
-      );
-    }
-    if (new Set(shards).size !== shards.length) {
-      throw new InvalidShardingOptionError('shards', shards, 'free of duplicates');
-    }
-    if (typeof totalShards === 'number' && shards.some((id) => id >= totalShards)) {
-      throw new InvalidShardingOptionError(
-        'shards',
-        shards,
-        `shard ids below totalShards (${totalShards})`,
+        `${path}${key}`,
+        undefined,
+        undefined,
+        suggestion === undefined ? undefined : `${path}${suggestion}`,
       );
     }
   }
-  const file = pick('file') ?? process.argv[1];
-  if (typeof file !== 'string' || file.length === 0) {
-    throw new InvalidShardingOptionError('file', file, 'the path of the instance entry file');
-  }
-  const restart = { ...SHARDING_DEFAULTS.restart, ...withoutUndefined(pick('restart') ?? {}) };
-  for (const key of ['initialDelay', 'maxDelay', 'maxRestarts', 'window'] as const) {
-    positiveInteger(`restart.${key}`, restart[key]);
-  }
-  if (restart.maxDelay < restart.initialDelay) {
-    throw new InvalidShardingOptionError(
-      'restart.maxDelay',
-      restart.maxDelay,
-      `at least restart.initialDelay (${restart.initialDelay})`,
-    );
-  }
-  if (typeof restart.multiplier !== 'number' || !(restart.multiplier >= 1)) {
-    throw new InvalidShardingOptionError('restart.multiplier', restart.multiplier, 'a number >= 1');
-  }
-  if (typeof restart.jitter !== 'number' || !(restart.jitter >= 0 && restart.jitter < 1)) {
-    throw new InvalidShardingOptionError(
-      'restart.jitter',
-      restart.jitter,
-      'a fraction from 0 to below 1',
-    );
-  }
-  const env = pick('env') ?? {};
-  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
-    throw new InvalidShardingOptionError(
-      'env',
-      Array.isArray(env) ? 'an array' : env,
-      'an object of string values',
-    );
-  }
-  for (const [key, value] of Object.entries(env)) {
-    // Name only the bad entry: the others may be secrets.
-    if (typeof value !== 'string') {
-      const kind =
-        value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-      throw new InvalidShardingOptionError(`env.${key}`, kind, 'a string');
+  const merged: Level = { ...defaults, ...withoutUndefined(given) };
+  for (const [key, rule] of Object.entries(rules) as Array<[string, OptionRule]>) {
+    const value = merged[key];
+    if (value === undefined && rule.required !== true) continue;
+    checkValue(`${path}${key}`, value, rule, merged);
+    if (rule.fields !== undefined) {
+      merged[key] = resolveLevel(
+        value as object,
+        defaults[key] as Level,
+        rule.fields,
+        `${path}${key}.`,
+      );
+    } else if (rule.entries !== undefined) {
+      for (const [name, entry] of Object.entries(value as Level)) {
+        checkValue(`${path}${key}.${name}`, entry, rule.entries, value as Level);
+      }
+      merged[key] = { ...(value as Level) };
+    } else if (Array.isArray(value)) {
+      merged[key] = [...(value as unknown[])];
     }
   }
-  const execArgv = pick('execArgv') ?? [];
-  if (!Array.isArray(execArgv) || execArgv.some((arg) => typeof arg !== 'string')) {
-    throw new InvalidShardingOptionError('execArgv', execArgv, 'an array of strings');
-  }
-  const socketRoot = pick('socketRoot');
-  if (socketRoot !== undefined && (typeof socketRoot !== 'string' || socketRoot.length === 0)) {
-    throw new InvalidShardingOptionError('socketRoot', socketRoot, 'a directory path');
-  }
-  const api = pick('api') ?? SHARDING_DEFAULTS.api;
-  if (typeof api !== 'string' || !/^https?:\/\//.test(api)) {
-    throw new InvalidShardingOptionError('api', api, 'an http(s) URL');
-  }
-  const token = pick('token') ?? process.env.DISCORD_TOKEN;
-  if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
-    throw new InvalidShardingOptionError('token', '(hidden)', 'a non-empty string');
-  }
-  const spawnOnBootstrap = pick('spawnOnBootstrap') ?? true;
-  if (typeof spawnOnBootstrap !== 'boolean') {
-    throw new InvalidShardingOptionError('spawnOnBootstrap', spawnOnBootstrap, 'true or false');
-  }
+  return merged;
+}
 
-  return {
-    role,
-    mode:
-      pick('mode') === undefined
-        ? SHARDING_DEFAULTS.mode
-        : oneOf('mode', pick('mode'), ['process', 'worker', 'cluster']),
-    file,
-    totalShards,
-    shards: shards === undefined ? undefined : [...shards],
-    shardsPerInstance: optionalInteger('shardsPerInstance', SHARDING_DEFAULTS.shardsPerInstance),
-    token,
-    api: api.replace(/\/+$/, ''),
-    maxConcurrency:
-      pick('maxConcurrency') === undefined
-        ? undefined
-        : positiveInteger('maxConcurrency', pick('maxConcurrency')),
-    identifyWindow: optionalInteger('identifyWindow', SHARDING_DEFAULTS.identifyWindow),
-    identifyMargin:
-      pick('identifyMargin') === undefined
-        ? SHARDING_DEFAULTS.identifyMargin
-        : nonNegativeInteger('identifyMargin', pick('identifyMargin')),
-    heartbeatInterval: optionalInteger('heartbeatInterval', IPC_DEFAULTS.heartbeatInterval),
-    missedHeartbeats: optionalInteger('missedHeartbeats', IPC_DEFAULTS.missedHeartbeats),
-    helloInterval: optionalInteger('helloInterval', IPC_DEFAULTS.helloInterval),
-    helloTimeout: optionalInteger('helloTimeout', IPC_DEFAULTS.helloTimeout),
-    readyTimeout: optionalInteger('readyTimeout', SHARDING_DEFAULTS.readyTimeout),
-    requestTimeout: optionalInteger('requestTimeout', IPC_DEFAULTS.requestTimeout),
-    restart,
-    killGrace: optionalInteger('killGrace', SHARDING_DEFAULTS.killGrace),
-    socketRoot,
-    env: { ...env },
-    execArgv: [...execArgv],
-    spawnOnBootstrap,
-    onManagerLost:
-      pick('onManagerLost') === undefined
-        ? 'exit'
-        : oneOf('onManagerLost', pick('onManagerLost'), ['exit', 'continue']),
-    readyWhen:
-      pick('readyWhen') === undefined
-        ? 'bootstrap'
-        : oneOf('readyWhen', pick('readyWhen'), ['bootstrap', 'manual']),
-  };
+function checkValue(option: string, value: unknown, rule: OptionRule, siblings: Level): void {
+  for (const { test, expectation } of rule.checks) {
+    if (test(value, siblings)) continue;
+    throw new InvalidShardingOptionError(
+      option,
+      rule.shown === undefined ? value : rule.shown(value),
+      typeof expectation === 'string' ? expectation : expectation(siblings),
+    );
+  }
 }

@@ -3,10 +3,6 @@ import type { ManagerLostPolicy } from '../ipc/ipc.server.js';
 /** How instances are run. */
 export type ShardingMode = 'process' | 'worker' | 'cluster';
 
-/** Which side of the fleet a process is. */
-export type { ShardingRole } from '../common/sharding-role.js';
-import type { ShardingRole } from '../common/sharding-role.js';
-
 /** When an instance tells its manager it is ready (the CONNECTED dispatch). */
 export type ReadyWhen = 'bootstrap' | 'manual';
 
@@ -28,8 +24,6 @@ export interface RestartOptions {
 
 /** Options of `ShardingModule.forRoot()`. All are optional. */
 export interface ShardingModuleOptions {
-  /** Force the role instead of detecting it from the environment. Default: detected. */
-  role?: ShardingRole;
   /** How instances run: child processes, worker threads or cluster workers. Default `'process'`. */
   mode?: ShardingMode;
   /** The entry file each instance runs. Default: the manager's own entry (`process.argv[1]`). */
@@ -77,7 +71,9 @@ export interface ShardingModuleOptions {
   /** Grace of each stage of a kill (DESTROYING, then SIGTERM, then SIGKILL), in ms. Default 5000. */
   killGrace?: number;
   /**
-   * Parent of the manager's private socket directory. Default: the system's temporary directory.
+   * Parent of the manager's private socket directory (`nss-…`, mode 0700, with an `.owner` file
+   * naming the manager's process). A starting manager removes the directories there of managers
+   * that ended without a shutdown (SIGKILL, a crash). Default: the system's temporary directory.
    * Keep it short: socket paths must fit 107 bytes.
    */
   socketRoot?: string;

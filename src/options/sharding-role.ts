@@ -1,7 +1,7 @@
 import { isMainThread, workerData } from 'node:worker_threads';
 import { ShardingError } from '../errors/sharding.error.js';
 import { SHARDING_ENV } from '../sharding.constants.js';
-import type { ShardingRole } from './sharding-options.interface.js';
+import type { ShardingRole } from '../common/sharding-role.js';
 
 /** What an instance was given by the manager that spawned it. */
 export interface InstanceLaunch {
