@@ -2,10 +2,17 @@ import type { InstanceHeartbeat } from '../ipc/ipc.client.js';
 import type { InstanceExit } from './spawn/instance-handle.interface.js';
 
 /**
- * The life of one instance, as its supervisor sees it:
- * `spawning` → `connecting` (HELLO until IDENTIFY) → `identified` → `ready` (it sent CONNECTED);
- * on death `stopping` (staged kill) → `exited` → `restarting` (backoff) → `spawning` again, or
- * `gave-up` when the restart limit is reached. `exited` is also the end after `shutdown()`.
+ * The life of one instance, as its supervisor sees it (the transitions are exactly
+ * {@link INSTANCE_TRANSITIONS}):
+ * - `idle` → `spawning` (start or `restart()`), or → `exited` (stopped before it started);
+ * - `spawning` → `connecting` (HELLO until IDENTIFY) → `identified` → `ready` (it sent CONNECTED);
+ * - from `spawning`, `connecting`, `identified` or `ready` → `stopping` on death, `restart()` or
+ *   `stop()` (the staged kill) → `exited` once the exit is known;
+ * - `exited` → `restarting` (backoff) → `spawning`; or `exited` → `gave-up` when the restart limit
+ *   is reached; or `exited` → `spawning` at once for `restart()`;
+ * - `restarting` and `gave-up` → `spawning` for `restart()`, or → `exited` for `stop()`.
+ *
+ * `exited` is also the end after `stop()` (the manager's `shutdown()`).
  */
 export type InstanceState =
   | 'idle'
@@ -17,6 +24,22 @@ export type InstanceState =
   | 'exited'
   | 'restarting'
   | 'gave-up';
+
+/**
+ * The allowed transitions of {@link InstanceState}: the supervisor refuses any other (a bug,
+ * reported with `IllegalTransitionError`).
+ */
+export const INSTANCE_TRANSITIONS: Readonly<Record<InstanceState, readonly InstanceState[]>> = {
+  idle: ['spawning', 'exited'],
+  spawning: ['connecting', 'stopping'],
+  connecting: ['identified', 'stopping'],
+  identified: ['ready', 'stopping'],
+  ready: ['stopping'],
+  stopping: ['exited'],
+  exited: ['restarting', 'gave-up', 'spawning'],
+  restarting: ['spawning', 'exited'],
+  'gave-up': ['spawning', 'exited'],
+};
 
 /** One state transition of one instance (the items of `ShardingManager.status$`). */
 export interface InstanceStatusChange {
