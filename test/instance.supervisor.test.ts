@@ -147,6 +147,18 @@ describe('InstanceSupervisor (fake handles, links and timers)', () => {
     await assert.rejects(fleet.supervisor.restart(), { code: 'ERR_SHARDING_INSTANCE_UNAVAILABLE' });
   });
 
+  it('kills a generation that missed its heartbeats with SIGKILL first, without waiting for killGrace', async (t) => {
+    // A stopped or busy process: only SIGKILL ends it.
+    const fleet = await readyFleet(t, { killGrace: 60_000 }, ['SIGKILL']);
+    fleet.links[0]!.lose('heartbeat-timeout');
+    await run(t);
+    assert.deepEqual(fleet.handles[0]!.signals, ['SIGKILL']);
+    assert.deepEqual(fleet.links[0]!.requests, [], 'no DESTROYING to a hung instance');
+    assert.equal(fleet.supervisor.state, 'restarting');
+    await run(t, 1_000);
+    assert.equal(fleet.handles.length, 2, 'replaced after the restart delay alone');
+  });
+
   it('ignores the signals of a generation that is being ended', async (t) => {
     const fleet = await readyFleet(t);
     fleet.links[0]!.lose('socket-closed');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { filter, firstValueFrom, take, toArray } from 'rxjs';
+import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import {
   ConnectionLostError,
   InstanceNotReadyError,
@@ -55,6 +55,25 @@ describe('supervision', () => {
     assert.equal((await restart).reason, 'heartbeat-timeout');
     await readyAgain;
     assert.equal(isAlive(pid!), false, 'the hung process was killed before its replacement');
+  });
+
+  it('does not wait killGrace for a hung instance: SIGKILL first', async () => {
+    // A stopped process cannot act on DESTROYING or SIGTERM; with a 60 s killGrace, waiting on
+    // either would hold the replacement back far beyond the 30 s allowed here.
+    const manager = await startFleet({
+      heartbeatInterval: 200,
+      missedHeartbeats: 3,
+      killGrace: 60_000,
+    });
+    const { pid } = manager.status()[0]!;
+    const readyAgain = firstValueFrom(
+      manager.status$.pipe(becomes(0, 'ready'), timeout({ first: 30_000 })),
+    );
+    process.kill(pid!, 'SIGSTOP');
+    const ready = await readyAgain;
+    assert.equal(ready.generation, 2);
+    assert.equal(isAlive(pid!), false);
+    assert.equal(manager.status()[0]!.lastExit?.signal, 'SIGKILL');
   });
 
   it('rejects a pending request at once when its instance dies', async () => {

@@ -45,9 +45,10 @@ export interface SupervisorContext<Link extends SupervisedLink = IpcClient> {
 
 /**
  * How a generation is ended: `graceful` asks it first (DESTROYING), then SIGTERM, then SIGKILL;
- * `terminate` starts at SIGTERM.
+ * `terminate` starts at SIGTERM; `kill` sends SIGKILL at once, for an instance that cannot act on
+ * anything else (missed heartbeats: it is stopped or its event loop is stuck).
  */
-type KillMode = 'graceful' | 'terminate';
+type KillMode = 'graceful' | 'terminate' | 'kill';
 
 /** The end of one generation, and who decides what follows it. */
 interface Ending {
@@ -259,11 +260,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       }),
       link.lost$.subscribe(
         ({ reason }) =>
-          void this.fail(
-            generation,
-            reason,
-            reason === 'heartbeat-timeout' ? 'terminate' : 'graceful',
-          ),
+          void this.fail(generation, reason, reason === 'heartbeat-timeout' ? 'kill' : 'graceful'),
       ),
     );
     void handle.exited.then((exit) => void this.fail(generation, describeExit(exit), 'terminate'));
@@ -387,7 +384,11 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
         // The exit (or the next stage) is what counts.
       });
     }
-    if (!(await exitsWithin(handle, destroying ? grace : 0))) {
+    if (mode === 'kill') {
+      // Waiting for a hung instance's cooperation would only delay its replacement by killGrace.
+      handle.kill('SIGKILL');
+      await handle.exited;
+    } else if (!(await exitsWithin(handle, destroying ? grace : 0))) {
       handle.kill('SIGTERM');
       if (!(await exitsWithin(handle, grace))) {
         handle.kill('SIGKILL');
