@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { INSTANCE_TRANSITIONS, type InstanceState } from '../src/manager/instance-state.js';
+import {
+  INSTANCE_TRANSITIONS,
+  type InstanceRestart,
+  type InstanceState,
+} from '../src/manager/instance-state.js';
 import { superviseFakes, type FakeSupervision } from './support/fake-instance.js';
 
 /**
@@ -157,6 +161,48 @@ describe('InstanceSupervisor (fake handles, links and timers)', () => {
     assert.equal(fleet.supervisor.state, 'restarting');
     await run(t, 1_000);
     assert.equal(fleet.handles.length, 2, 'replaced after the restart delay alone');
+  });
+
+  it('reports the exit and the first cause noticed, in restart$, status$ and the logs', async (t) => {
+    const fleet = await readyFleet(t, { restart: { maxRestarts: 1 } });
+    const restarts: InstanceRestart[] = [];
+    fleet.supervisor.restart$.subscribe((restart) => restarts.push(restart));
+    // The socket closes before the exit is known, as it mostly does for a SIGKILL.
+    fleet.links[0]!.lose('socket-closed');
+    fleet.handles[0]!.exit({ code: null, signal: 'SIGKILL' });
+    await run(t);
+    await run(t, 1_000);
+    fleet.links[1]!.identify();
+    await run(t);
+    fleet.links[1]!.lose('socket-closed');
+    fleet.handles[1]!.exit({ code: 1, signal: null });
+    await run(t);
+
+    const first = { reason: 'exited (signal SIGKILL)', cause: 'socket-closed' };
+    assert.deepEqual(
+      restarts.map(({ reason, cause, exit }) => ({ reason, cause, exit })),
+      [{ ...first, exit: { code: null, signal: 'SIGKILL' } }],
+    );
+    const why = (to: string) =>
+      fleet.changes
+        .filter((change) => change.to === to)
+        .map(({ reason, cause, exit }) => ({ reason, cause, exit }));
+    assert.deepEqual(why('stopping'), [
+      { reason: 'socket-closed', cause: 'socket-closed', exit: undefined },
+      { reason: 'socket-closed', cause: 'socket-closed', exit: undefined },
+    ]);
+    assert.deepEqual(why('restarting'), [{ ...first, exit: { code: null, signal: 'SIGKILL' } }]);
+    assert.deepEqual(why('gave-up'), [
+      { reason: 'exited (code 1)', cause: 'socket-closed', exit: { code: 1, signal: null } },
+    ]);
+    assert.match(fleet.warnings[0]!, /exited \(signal SIGKILL\) \(first noticed: socket-closed\)/);
+    assert.match(fleet.errors[0]!, /gave up.*exited \(code 1\) \(first noticed: socket-closed\)/);
+    assert.deepEqual(fleet.supervisor.status().lastExit, {
+      code: 1,
+      signal: null,
+      reason: 'exited (code 1)',
+      cause: 'socket-closed',
+    });
   });
 
   it('ignores the signals of a generation that is being ended', async (t) => {

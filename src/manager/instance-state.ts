@@ -48,8 +48,20 @@ export interface InstanceStatusChange {
   generation: number;
   from: InstanceState;
   to: InstanceState;
-  /** Why, for transitions caused by a failure (e.g. `exited (code 1)`, `heartbeat-timeout`). */
+  /**
+   * Why. On `exited`, `restarting` and `gave-up`: how the generation ended, e.g.
+   * `exited (signal SIGKILL)` or `exited (code 1)`; on `stopping` (the exit is not known yet): the
+   * {@link cause}.
+   */
   reason?: string;
+  /**
+   * The first thing noticed that ended the generation: `socket-closed`, `heartbeat-timeout`,
+   * `protocol-error`, `handshake failed: …`, `not ready within … ms`, the exit itself, or
+   * `manual restart` / `shutdown`. Set on `stopping`, `exited`, `restarting` and `gave-up`.
+   */
+  cause?: string;
+  /** The exit code and signal, on `exited`, `restarting` and `gave-up` after a generation ended. */
+  exit?: InstanceExit;
   /** When, in ms since the Unix epoch. */
   at: number;
 }
@@ -59,8 +71,12 @@ export interface InstanceRestart {
   instance: number;
   /** The generation that died. */
   generation: number;
-  /** Why it is restarted. */
+  /** How the generation ended: `exited (signal SIGKILL)`, `exited (code 1)`. */
   reason: string;
+  /** The first thing noticed: `socket-closed`, `heartbeat-timeout`, `handshake failed: …`, the exit. */
+  cause: string;
+  /** The exit code and signal. */
+  exit: InstanceExit;
   /** Restarts within the current window, this one included. */
   attempt: number;
   /** Backoff before the respawn, in ms. */
@@ -80,8 +96,8 @@ export interface InstanceStatus {
   instanceId?: string;
   /** The latest heartbeat. */
   lastHeartbeat?: InstanceHeartbeat & { at: number };
-  /** How the previous generation ended. */
-  lastExit?: InstanceExit & { reason: string };
+  /** How the previous generation ended: the exit, described (`reason`), and the first `cause` noticed. */
+  lastExit?: InstanceExit & { reason: string; cause: string };
   /** Restarts within the current window. */
   restarts: number;
 }

@@ -58,7 +58,16 @@ interface Ending {
    */
   by: 'failure' | 'restart' | 'stop';
   /** The staged kill, settled once the generation has exited and its link is closed. */
-  done: Promise<void>;
+  done: Promise<EndReport>;
+}
+
+/** How a generation ended, as `restart$`, `status$` and the logs report it. */
+interface EndReport {
+  /** The exit, described: `exited (signal SIGKILL)`, `exited (code 1)`. */
+  reason: string;
+  /** The first thing noticed (a link loss, a failed handshake, the exit itself, a restart). */
+  cause: string;
+  exit: InstanceExit;
 }
 
 /** One generation: a spawned instance and the link to it. */
@@ -92,7 +101,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
   private cycle: Promise<void> | undefined;
   private stopped = false;
   private lastHeartbeat: (InstanceHeartbeat & { at: number }) | undefined;
-  private lastExit: (InstanceExit & { reason: string }) | undefined;
+  private lastExit: InstanceStatus['lastExit'];
   private restartsInWindow = 0;
   private readonly waiters = new Set<() => void>();
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
@@ -153,10 +162,10 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
    * replacement is under way, the same promise is returned. Resolves when the new generation is
    * spawned; use {@link whenReady} to wait for it to be ready.
    */
-  restart(reason = 'manual restart'): Promise<void> {
+  restart(cause = 'manual restart'): Promise<void> {
     if (this.stopped)
       return Promise.reject(new InstanceUnavailableError(this.instance, this.stateValue));
-    this.cycle ??= this.replace(reason).finally(() => {
+    this.cycle ??= this.replace(cause).finally(() => {
       this.cycle = undefined;
     });
     return this.cycle;
@@ -168,7 +177,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     clearTimeout(this.restartTimer);
     if (this.current !== undefined)
       await this.endGeneration(this.current, 'shutdown', 'graceful', 'stop');
-    this.transition('exited', 'shutdown');
+    this.transition('exited', { reason: 'shutdown', cause: 'shutdown' });
     this.wakeWaiters();
     this.heartbeats.complete();
     this.restarts.complete();
@@ -206,14 +215,14 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     });
   }
 
-  private async replace(reason: string): Promise<void> {
+  private async replace(cause: string): Promise<void> {
     this.policy.reset();
     this.restartsInWindow = 0;
     clearTimeout(this.restartTimer);
     // If the generation is already being ended (it failed), wait for that same end: the
     // replacement never starts while its predecessor may still run.
     if (this.current !== undefined)
-      await this.endGeneration(this.current, reason, 'graceful', 'restart');
+      await this.endGeneration(this.current, cause, 'graceful', 'restart');
     if (!this.stopped) this.spawn();
   }
 
@@ -314,33 +323,39 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     if (this.stateValue === 'identified') this.transition('ready');
   }
 
-  /** A generation died or misbehaved: end it, then restart under the policy. */
-  private async fail(generation: Generation<Link>, reason: string, mode: KillMode): Promise<void> {
+  /**
+   * A generation died or misbehaved (`cause` is what was noticed first): end it, then restart
+   * under the policy. The report names the exit, known by then, and the cause.
+   */
+  private async fail(generation: Generation<Link>, cause: string, mode: KillMode): Promise<void> {
     if (!this.acts(generation)) return;
-    this.context.logger.warn(
-      `Instance ${this.instance} (generation ${generation.number}) failed: ${reason}`,
-    );
-    await this.endGeneration(generation, reason, mode, 'failure');
+    const end = await this.endGeneration(generation, cause, mode, 'failure');
     // A restart() or stop() took over meanwhile: it decides what comes next.
     if (generation.ending?.by !== 'failure') return;
     const decision = this.policy.next();
     this.restartsInWindow = decision.attempt;
+    const what =
+      end.cause === end.reason ? end.reason : `${end.reason} (first noticed: ${end.cause})`;
     if (decision.giveUp) {
       this.context.logger.error(
         `Instance ${this.instance} gave up: more than ${this.context.options.restart.maxRestarts} restarts ` +
-          `within ${this.context.options.restart.window} ms. Last failure: ${reason}`,
+          `within ${this.context.options.restart.window} ms. Last failure: generation ${generation.number} ${what}.`,
       );
-      this.transition('gave-up', reason);
+      this.transition('gave-up', end);
       return;
     }
+    this.context.logger.warn(
+      `Instance ${this.instance} (generation ${generation.number}) ${what}; ` +
+        `restart ${decision.attempt} in ${decision.delay} ms.`,
+    );
     this.restarts.next({
       instance: this.instance,
       generation: generation.number,
-      reason,
+      ...end,
       attempt: decision.attempt,
       delay: decision.delay,
     });
-    this.transition('restarting', reason);
+    this.transition('restarting', end);
     this.restartTimer = setTimeout(() => {
       if (this.stateValue === 'restarting') this.spawn();
     }, decision.delay);
@@ -353,10 +368,10 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
    */
   private endGeneration(
     generation: Generation<Link>,
-    reason: string,
+    cause: string,
     mode: KillMode,
     by: Ending['by'],
-  ): Promise<void> {
+  ): Promise<EndReport> {
     if (generation.ending !== undefined) {
       if (by === 'stop' || (by === 'restart' && generation.ending.by === 'failure'))
         generation.ending.by = by;
@@ -365,22 +380,22 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     // Marked before the kill starts: the `stopping` transition below already reaches listeners.
     const ending = { by } as Ending;
     generation.ending = ending;
-    ending.done = this.killInStages(generation, reason, mode);
+    ending.done = this.killInStages(generation, cause, mode);
     return ending.done;
   }
 
   private async killInStages(
     generation: Generation<Link>,
-    reason: string,
+    cause: string,
     mode: KillMode,
-  ): Promise<void> {
+  ): Promise<EndReport> {
     clearTimeout(generation.readyTimer);
-    this.transition('stopping', reason);
+    this.transition('stopping', { reason: cause, cause });
     const grace = this.context.options.killGrace;
     const { link, handle } = generation;
     const destroying = mode === 'graceful' && link.state === 'identified';
     if (destroying) {
-      link.request(LibraryEvent.DESTROYING, { reason }, { timeout: grace }).catch(() => {
+      link.request(LibraryEvent.DESTROYING, { reason: cause }, { timeout: grace }).catch(() => {
         // The exit (or the next stage) is what counts.
       });
     }
@@ -398,12 +413,17 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     for (const subscription of generation.subscriptions) subscription.unsubscribe();
     await link.close();
     const exit = await handle.exited;
-    this.lastExit = { ...exit, reason };
-    this.transition('exited', reason);
+    const end: EndReport = { reason: describeExit(exit), cause, exit };
+    this.lastExit = { ...exit, reason: end.reason, cause };
+    this.transition('exited', end);
+    return end;
   }
 
   /** Moves to `to` if {@link INSTANCE_TRANSITIONS} allows it; anything else is a bug and throws. */
-  private transition(to: InstanceState, reason?: string): void {
+  private transition(
+    to: InstanceState,
+    why: Pick<InstanceStatusChange, 'reason' | 'cause' | 'exit'> = {},
+  ): void {
     const from = this.stateValue;
     if (from === to) return;
     if (!INSTANCE_TRANSITIONS[from].includes(to))
@@ -416,7 +436,9 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       to,
       at: Date.now(),
     };
-    if (reason !== undefined) change.reason = reason;
+    if (why.reason !== undefined) change.reason = why.reason;
+    if (why.cause !== undefined) change.cause = why.cause;
+    if (why.exit !== undefined) change.exit = why.exit;
     this.statuses.next(change);
     this.wakeWaiters();
   }
