@@ -205,6 +205,54 @@ describe('InstanceSupervisor (fake handles, links and timers)', () => {
     });
   });
 
+  it('restart() resolves when the new generation is ready, not before', async (t) => {
+    const fleet = await readyFleet(t, {}, ['SIGTERM', 'SIGKILL']);
+    let settled = false;
+    const restarted = fleet.supervisor.restart().finally(() => (settled = true));
+    await run(t, 5_000);
+    assert.equal(fleet.handles.length, 2);
+    assert.equal(settled, false, 'resolved before the new generation was ready');
+    fleet.links[1]!.identify({ connected: false });
+    await run(t);
+    assert.equal(settled, false, 'resolved on IDENTIFY, before CONNECTED');
+    fleet.links[1]!.dispatch('CONNECTED');
+    await restarted;
+    assert.equal(fleet.supervisor.state, 'ready');
+  });
+
+  it('restart() waits through a failed new generation, and rejects when it is given up', async (t) => {
+    const fleet = await readyFleet(t, { restart: { maxRestarts: 1 } });
+    const restarted = assert.rejects(fleet.supervisor.restart(), {
+      code: 'ERR_SHARDING_INSTANCE_UNAVAILABLE',
+    });
+    await run(t, 5_000);
+    fleet.handles[1]!.exit({ code: 1, signal: null });
+    await run(t);
+    await run(t, 1_000);
+    assert.equal(fleet.handles.length, 3, 'the policy restarted the failed generation');
+    fleet.handles[2]!.exit({ code: 1, signal: null });
+    await run(t);
+    await restarted;
+    assert.equal(fleet.supervisor.state, 'gave-up');
+  });
+
+  it('restart() rejects when the instance is not ready within readyTimeout, or stopped', async (t) => {
+    const fleet = await readyFleet(t, { readyTimeout: 20_000 });
+    const late = assert.rejects(fleet.supervisor.restart(), {
+      code: 'ERR_SHARDING_INSTANCE_NOT_READY',
+    });
+    await run(t, 5_000);
+    await run(t, 20_000);
+    await late;
+    const stopped = assert.rejects(fleet.supervisor.restart(), {
+      code: 'ERR_SHARDING_INSTANCE_UNAVAILABLE',
+    });
+    await run(t);
+    const stopping = fleet.supervisor.stop();
+    await run(t, 5_000);
+    await Promise.all([stopped, stopping]);
+  });
+
   it('ignores the signals of a generation that is being ended', async (t) => {
     const fleet = await readyFleet(t);
     fleet.links[0]!.lose('socket-closed');

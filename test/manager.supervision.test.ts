@@ -205,6 +205,16 @@ describe('supervision', () => {
     assert.equal(manager.status()[0]!.generation, 2);
     assert.equal(manager.status()[1]!.generation, 1);
   });
+
+  it('restart() resolves when the new generation is ready to serve', async () => {
+    const manager = await startFleet();
+    for (let round = 2; round <= 4; round++) {
+      await manager.restart(0);
+      const { state, generation } = manager.status()[0]!;
+      assert.deepEqual({ state, generation }, { state: 'ready', generation: round });
+      assert.equal(await manager.request(0, 'echo', round, { whenNotReady: 'fail' }), round);
+    }
+  });
 });
 
 describe('the manager killed with SIGKILL', () => {

@@ -158,9 +158,10 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
   }
 
   /**
-   * Replaces the instance now (staged kill, then respawn without backoff). Idempotent: while a
-   * replacement is under way, the same promise is returned. Resolves when the new generation is
-   * spawned; use {@link whenReady} to wait for it to be ready.
+   * Replaces the instance now (staged kill, then respawn without backoff) and resolves when the
+   * new generation is ready. Rejects with {@link InstanceUnavailableError} if it is given up or
+   * stopped meanwhile, or {@link InstanceNotReadyError} if it is not ready within `readyTimeout`
+   * of its spawn. Idempotent: while a replacement is under way, the same promise is returned.
    */
   restart(cause = 'manual restart'): Promise<void> {
     if (this.stopped)
@@ -223,7 +224,11 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     // replacement never starts while its predecessor may still run.
     if (this.current !== undefined)
       await this.endGeneration(this.current, cause, 'graceful', 'restart');
-    if (!this.stopped) this.spawn();
+    if (this.stopped) throw new InstanceUnavailableError(this.instance, this.stateValue);
+    this.spawn();
+    // Should the new generation fail, the restart policy takes it from there; this waits for
+    // whichever generation gets ready, or for the instance to be given up or stopped.
+    await this.whenReady(this.context.options.readyTimeout);
   }
 
   /**

@@ -267,7 +267,12 @@ export class ShardingManager
     return this.requestMany<T>(this.instances, event, data, options);
   }
 
-  /** Replaces an instance now (idempotent while a replacement is under way). */
+  /**
+   * Replaces an instance now (staged kill, then a new generation without backoff) and resolves
+   * when the new generation is ready. Rejects with `InstanceUnavailableError` if it is given up
+   * or the manager shuts down meanwhile, or `InstanceNotReadyError` if it is not ready within
+   * `readyTimeout`. Idempotent: concurrent calls share one replacement and one promise.
+   */
   async restart(instance: number): Promise<void> {
     return this.supervisor(instance).restart();
   }
