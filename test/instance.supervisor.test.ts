@@ -266,6 +266,17 @@ describe('InstanceSupervisor (fake handles, links and timers)', () => {
 });
 
 describe('INSTANCE_TRANSITIONS', () => {
+  it('is enforced: a transition it does not list throws', () => {
+    const { supervisor } = superviseFakes();
+    const transition = (supervisor as unknown as { transition(to: InstanceState): void })
+      .transition;
+    assert.throws(() => transition.call(supervisor, 'ready'), {
+      name: 'IllegalTransitionError',
+      code: 'ERR_SHARDING_ILLEGAL_TRANSITION',
+    });
+    assert.equal(supervisor.state, 'idle');
+  });
+
   it('reaches every state from idle, and lets every state stop', () => {
     const reached = new Set<InstanceState>(['idle']);
     for (let pass = 0; pass < 10; pass++)

@@ -239,7 +239,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     return generation === this.current && generation.ending === undefined;
   }
 
-  private spawn(): Generation<Link> {
+  private spawn(): void {
     const { options, snowflakes, managerId, socketRoot, totalShards } = this.context;
     const number = ++this.generationCount;
     const instanceId = snowflakes.generate(this.instance);
@@ -284,7 +284,6 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       (error: Error) =>
         void this.fail(generation, `handshake failed: ${error.message}`, 'terminate'),
     );
-    return generation;
   }
 
   private onDispatch(
