@@ -20,11 +20,12 @@ export {
   type WhenNotReady,
 } from './manager/sharding.manager.js';
 export type { RelayedInstanceResult } from './protocol/relayed-result.types.js';
-export type {
-  InstanceRestart,
-  InstanceState,
-  InstanceStatus,
-  InstanceStatusChange,
+export {
+  INSTANCE_TRANSITIONS,
+  type InstanceRestart,
+  type InstanceState,
+  type InstanceStatus,
+  type InstanceStatusChange,
 } from './manager/instance-state.js';
 export type { InstanceExit } from './manager/spawn/instance-handle.interface.js';
 export {
@@ -35,6 +36,7 @@ export {
   UnknownInstanceError,
 } from './manager/manager.errors.js';
 export { WrongRoleError } from './errors/role.error.js';
+export { IllegalTransitionError } from './manager/illegal-transition.error.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
 export { NoHelloError, NoInstanceContextError } from './instance/instance.errors.js';
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { filter, firstValueFrom, take, toArray } from 'rxjs';
+import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import {
   ConnectionLostError,
   InstanceNotReadyError,
   InstanceUnavailableError,
+  type InstanceRestart,
   type InstanceStatusChange,
 } from '../src/index.js';
 import { cleanUp } from './support/cleanup.js';
@@ -40,21 +41,73 @@ describe('supervision', () => {
     assert.equal(manager.status()[1]!.generation, 1, 'the other instance was left alone');
   });
 
-  it('replaces a hung (SIGSTOP) instance after the missed-heartbeat span', async () => {
+  it('replaces a hung (SIGSTOP) instance after the missed-heartbeat span, without waiting killGrace', async () => {
+    // A stopped process cannot act on DESTROYING or SIGTERM; with a 60 s killGrace, waiting on
+    // either would hold the replacement back far beyond the 30 s allowed here.
     const manager = await startFleet({
-      heartbeatInterval: 100,
+      heartbeatInterval: 200,
       missedHeartbeats: 3,
-      killGrace: 300,
+      killGrace: 60_000,
     });
     const { pid } = manager.status()[1]!;
     const restart = firstValueFrom(manager.restart$.pipe(filter((event) => event.instance === 1)));
-    const readyAgain = firstValueFrom(manager.status$.pipe(becomes(1, 'ready')));
+    const readyAgain = firstValueFrom(
+      manager.status$.pipe(becomes(1, 'ready'), timeout({ first: 30_000 })),
+    );
 
     process.kill(pid!, 'SIGSTOP');
 
-    assert.equal((await restart).reason, 'heartbeat-timeout');
-    await readyAgain;
+    const { reason, cause, exit } = await restart;
+    assert.deepEqual(
+      { reason, cause, exit },
+      {
+        reason: 'exited (signal SIGKILL)',
+        cause: 'heartbeat-timeout',
+        exit: { code: null, signal: 'SIGKILL' },
+      },
+    );
+    assert.equal((await readyAgain).generation, 2);
     assert.equal(isAlive(pid!), false, 'the hung process was killed before its replacement');
+  });
+
+  it('reports the exit of each restart, and the first cause noticed', async () => {
+    const manager = await startFleet({
+      restart: { initialDelay: 50, maxDelay: 200, maxRestarts: 3, window: 600_000 },
+    });
+    const restarts: InstanceRestart[] = [];
+    manager.restart$.subscribe((restart) => restarts.push(restart));
+    const changes: InstanceStatusChange[] = [];
+    manager.status$.subscribe((change) => changes.push(change));
+
+    // Instance 0, SIGKILLed from outside until it is given up; its socket often closes before
+    // its exit is reported.
+    for (let kill = 1; kill <= 4; kill++) {
+      const next = firstValueFrom(manager.status$.pipe(becomes(0, kill < 4 ? 'ready' : 'gave-up')));
+      process.kill(manager.status()[0]!.pid!, 'SIGKILL');
+      await next;
+    }
+    // Instance 1 exits with code 1 on its own.
+    const exited = firstValueFrom(manager.status$.pipe(becomes(1, 'restarting')));
+    await manager.request(1, 'exit', { code: 1 });
+    await exited;
+
+    const killed = restarts.filter((restart) => restart.instance === 0);
+    assert.equal(killed.length, 3);
+    for (const restart of killed) {
+      assert.equal(restart.reason, 'exited (signal SIGKILL)', JSON.stringify(restart));
+      assert.deepEqual(restart.exit, { code: null, signal: 'SIGKILL' });
+      assert.ok(['socket-closed', 'exited (signal SIGKILL)'].includes(restart.cause));
+    }
+    const gaveUp = changes.find((change) => change.to === 'gave-up')!;
+    assert.equal(gaveUp.reason, 'exited (signal SIGKILL)');
+    assert.deepEqual(gaveUp.exit, { code: null, signal: 'SIGKILL' });
+    assert.equal(manager.status()[0]!.lastExit?.reason, 'exited (signal SIGKILL)');
+    const [crashed] = restarts.filter((restart) => restart.instance === 1);
+    assert.equal(crashed!.reason, 'exited (code 1)');
+    assert.deepEqual(crashed!.exit, { code: 1, signal: null });
+    const exitedChange = changes.find((change) => change.instance === 1 && change.to === 'exited')!;
+    assert.equal(exitedChange.reason, 'exited (code 1)');
+    assert.equal(exitedChange.cause, crashed!.cause);
   });
 
   it('rejects a pending request at once when its instance dies', async () => {
@@ -151,6 +204,16 @@ describe('supervision', () => {
     assert.deepEqual(spawned, [2]);
     assert.equal(manager.status()[0]!.generation, 2);
     assert.equal(manager.status()[1]!.generation, 1);
+  });
+
+  it('restart() resolves when the new generation is ready to serve', async () => {
+    const manager = await startFleet();
+    for (let round = 2; round <= 4; round++) {
+      await manager.restart(0);
+      const { state, generation } = manager.status()[0]!;
+      assert.deepEqual({ state, generation }, { state: 'ready', generation: round });
+      assert.equal(await manager.request(0, 'echo', round, { whenNotReady: 'fail' }), round);
+    }
   });
 });
 

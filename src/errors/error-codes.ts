@@ -32,6 +32,8 @@ export const SHARDING_ERROR_CODES = {
   ERR_SHARDING_INSTANCE_UNAVAILABLE: 'an instance was given up, or the manager shut down',
   ERR_SHARDING_UNKNOWN_INSTANCE: 'no instance has this index, or runs this shard or guild',
   ERR_SHARDING_SHUT_DOWN: 'the manager has shut down',
+  ERR_SHARDING_ILLEGAL_TRANSITION:
+    'a supervisor bug: an instance state change that must not happen',
   // Discord
   ERR_SHARDING_TOKEN_INVALID: 'Discord refused the bot token',
   ERR_SHARDING_GATEWAY_UNAVAILABLE: "Discord's API kept failing",

@@ -1,17 +1,19 @@
 import type { Logger } from '@nestjs/common';
-import type { Subject, Subscription } from 'rxjs';
-import type { DispatchHandler } from '../dispatch/dispatch-context.interface.js';
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { IdentifyCancelledError } from '../discord/identify.queue.js';
-import { IpcClient, type InstanceHeartbeat } from '../ipc/ipc.client.js';
+import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import { SHARDING_ENV } from '../sharding.constants.js';
 import type { SnowflakeService } from '../snowflake/snowflake.service.js';
-import type {
-  InstanceRestart,
-  InstanceState,
-  InstanceStatus,
-  InstanceStatusChange,
+import { IllegalTransitionError } from './illegal-transition.error.js';
+import {
+  INSTANCE_TRANSITIONS,
+  type InstanceRestart,
+  type InstanceState,
+  type InstanceStatus,
+  type InstanceStatusChange,
 } from './instance-state.js';
 import { InstanceNotReadyError, InstanceUnavailableError } from './manager.errors.js';
 import { RestartPolicy } from './restart-policy.js';
@@ -20,41 +22,69 @@ import type {
   InstanceHandle,
   InstanceSpawner,
 } from './spawn/instance-handle.interface.js';
+import type { LinkConnector, SupervisedLink } from './spawn/supervised-link.interface.js';
 
 /** What a supervisor shares with its manager. */
-export interface SupervisorContext {
+export interface SupervisorContext<Link extends SupervisedLink = IpcClient> {
   managerId: string;
   socketRoot: string;
   totalShards: number;
-  options: ResolvedShardingOptions;
+  options: Pick<
+    ResolvedShardingOptions,
+    'file' | 'env' | 'execArgv' | 'readyTimeout' | 'killGrace' | 'restart'
+  >;
+  /** Starts a generation's process, thread or cluster worker. */
   spawner: InstanceSpawner;
-  snowflakes: SnowflakeService;
-  logger: Logger;
+  /** Makes the link to a generation (an `IpcClient`, or a fake in unit tests). */
+  connect: LinkConnector<Link>;
+  snowflakes: Pick<SnowflakeService, 'generate'>;
+  logger: Pick<Logger, 'warn' | 'error'>;
   /** Handles the instance's dispatches other than CONNECTED. */
   dispatchHandler: (instance: number) => DispatchHandler;
-  heartbeats: Subject<InstanceHeartbeat>;
-  restarts: Subject<InstanceRestart>;
-  statuses: Subject<InstanceStatusChange>;
+}
+
+/**
+ * How a generation is ended: `graceful` asks it first (DESTROYING), then SIGTERM, then SIGKILL;
+ * `terminate` starts at SIGTERM; `kill` sends SIGKILL at once, for an instance that cannot act on
+ * anything else (missed heartbeats: it is stopped or its event loop is stuck).
+ */
+type KillMode = 'graceful' | 'terminate' | 'kill';
+
+/** The end of one generation, and who decides what follows it. */
+interface Ending {
+  /**
+   * `failure`: the restart policy; `restart`: a `restart()` call (it spawns at once); `stop`:
+   * nothing follows. A `restart()` or `stop()` during a failure's kill takes the decision over.
+   */
+  by: 'failure' | 'restart' | 'stop';
+  /** The staged kill, settled once the generation has exited and its link is closed. */
+  done: Promise<EndReport>;
+}
+
+/** How a generation ended, as `restart$`, `status$` and the logs report it. */
+interface EndReport {
+  /** The exit, described: `exited (signal SIGKILL)`, `exited (code 1)`. */
+  reason: string;
+  /** The first thing noticed (a link loss, a failed handshake, the exit itself, a restart). */
+  cause: string;
+  exit: InstanceExit;
 }
 
 /** One generation: a spawned instance and the link to it. */
-interface Generation {
+interface Generation<Link extends SupervisedLink> {
   number: number;
   instanceId: string;
   handle: InstanceHandle;
-  client: IpcClient;
+  link: Link;
   subscriptions: Subscription[];
   readyTimer?: NodeJS.Timeout;
   /** Set once this generation failed or is being stopped: its later signals are ignored. */
-  ending: boolean;
-  /** The staged kill of this generation, once started. */
-  ended?: Promise<void>;
+  ending?: Ending;
   /**
    * Set when CONNECTED came. It can arrive in the same read as IDENTIFY, before the handshake
    * promise has settled, so it is remembered rather than checked against the state.
    */
   connected?: boolean;
-  exit?: InstanceExit;
 }
 
 /**
@@ -62,23 +92,33 @@ interface Generation {
  * watches it, and on its death kills it in stages, waits for the exit and restarts it under the
  * restart policy. Signals of an old generation never act on a new one.
  */
-export class InstanceSupervisor {
+export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
   private stateValue: InstanceState = 'idle';
-  private current: Generation | undefined;
+  private current: Generation<Link> | undefined;
   private generationCount = 0;
   private readonly policy: RestartPolicy;
   private restartTimer: NodeJS.Timeout | undefined;
   private cycle: Promise<void> | undefined;
   private stopped = false;
   private lastHeartbeat: (InstanceHeartbeat & { at: number }) | undefined;
-  private lastExit: (InstanceExit & { reason: string }) | undefined;
+  private lastExit: InstanceStatus['lastExit'];
   private restartsInWindow = 0;
   private readonly waiters = new Set<() => void>();
+  private readonly heartbeats = new Subject<InstanceHeartbeat>();
+  private readonly restarts = new Subject<InstanceRestart>();
+  private readonly statuses = new Subject<InstanceStatusChange>();
+
+  /** Every heartbeat of this instance; completes on {@link stop}. */
+  readonly heartbeat$: Observable<InstanceHeartbeat> = this.heartbeats.asObservable();
+  /** Every restart about to happen; completes on {@link stop}. */
+  readonly restart$: Observable<InstanceRestart> = this.restarts.asObservable();
+  /** Every state transition; completes on {@link stop}. */
+  readonly status$: Observable<InstanceStatusChange> = this.statuses.asObservable();
 
   constructor(
     readonly instance: number,
     readonly shards: number[],
-    private readonly context: SupervisorContext,
+    private readonly context: SupervisorContext<Link>,
   ) {
     this.policy = new RestartPolicy(context.options.restart);
   }
@@ -89,8 +129,8 @@ export class InstanceSupervisor {
   }
 
   /** The link to the current generation, once spawned. */
-  get client(): IpcClient | undefined {
-    return this.current?.client;
+  get client(): Link | undefined {
+    return this.current?.link;
   }
 
   /** A snapshot of this instance. */
@@ -118,35 +158,31 @@ export class InstanceSupervisor {
   }
 
   /**
-   * Replaces the instance now (staged kill, then respawn without backoff). Idempotent: while a
-   * replacement is under way, the same promise is returned. Resolves when the new generation is
-   * spawned; use {@link whenReady} to wait for it to be ready.
+   * Replaces the instance now (staged kill, then respawn without backoff) and resolves when the
+   * new generation is ready. Rejects with {@link InstanceUnavailableError} if it is given up or
+   * stopped meanwhile, or {@link InstanceNotReadyError} if it is not ready within `readyTimeout`
+   * of its spawn. Idempotent: while a replacement is under way, the same promise is returned.
    */
-  restart(reason = 'manual restart'): Promise<void> {
+  restart(cause = 'manual restart'): Promise<void> {
     if (this.stopped)
       return Promise.reject(new InstanceUnavailableError(this.instance, this.stateValue));
-    if (this.cycle !== undefined) return this.cycle;
-    this.policy.reset();
-    this.restartsInWindow = 0;
-    this.cycle = (async () => {
-      clearTimeout(this.restartTimer);
-      // If the generation is already being ended (it failed), wait for that same end: the
-      // replacement never starts while its predecessor may still run.
-      if (this.current !== undefined) await this.endGeneration(this.current, reason, true);
-      if (!this.stopped) this.spawn();
-    })().finally(() => {
+    this.cycle ??= this.replace(cause).finally(() => {
       this.cycle = undefined;
     });
     return this.cycle;
   }
 
-  /** Stops the instance for good (staged kill); no restart follows. */
+  /** Stops the instance for good (staged kill); no restart follows. Completes the streams. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
-    if (this.current !== undefined) await this.endGeneration(this.current, 'shutdown', true);
-    this.transition('exited', 'shutdown');
+    if (this.current !== undefined)
+      await this.endGeneration(this.current, 'shutdown', 'graceful', 'stop');
+    this.transition('exited', { reason: 'shutdown', cause: 'shutdown' });
     this.wakeWaiters();
+    this.heartbeats.complete();
+    this.restarts.complete();
+    this.statuses.complete();
   }
 
   /**
@@ -180,8 +216,31 @@ export class InstanceSupervisor {
     });
   }
 
+  private async replace(cause: string): Promise<void> {
+    this.policy.reset();
+    this.restartsInWindow = 0;
+    clearTimeout(this.restartTimer);
+    // If the generation is already being ended (it failed), wait for that same end: the
+    // replacement never starts while its predecessor may still run.
+    if (this.current !== undefined)
+      await this.endGeneration(this.current, cause, 'graceful', 'restart');
+    if (this.stopped) throw new InstanceUnavailableError(this.instance, this.stateValue);
+    this.spawn();
+    // Should the new generation fail, the restart policy takes it from there; this waits for
+    // whichever generation gets ready, or for the instance to be given up or stopped.
+    await this.whenReady(this.context.options.readyTimeout);
+  }
+
+  /**
+   * Whether signals of `generation` may still act: it is the current one and nothing (a
+   * failure, `restart()` or `stop()`) is ending it.
+   */
+  private acts(generation: Generation<Link>): boolean {
+    return generation === this.current && generation.ending === undefined;
+  }
+
   private spawn(): void {
-    const { options, snowflakes, managerId, socketRoot } = this.context;
+    const { options, snowflakes, managerId, socketRoot, totalShards } = this.context;
     const number = ++this.generationCount;
     const instanceId = snowflakes.generate(this.instance);
     this.transition('spawning');
@@ -196,62 +255,55 @@ export class InstanceSupervisor {
         [SHARDING_ENV.SOCKET_ROOT]: socketRoot,
       },
     });
-    const client = new IpcClient({
+    const forward = this.context.dispatchHandler(this.instance);
+    const link = this.context.connect({
       managerId,
       instanceId,
       instance: this.instance,
       shards: this.shards,
-      totalShards: this.context.totalShards,
+      totalShards,
       socketRoot,
-      helloInterval: options.helloInterval,
-      helloTimeout: options.helloTimeout,
-      heartbeatInterval: options.heartbeatInterval,
-      missedHeartbeats: options.missedHeartbeats,
-      requestTimeout: options.requestTimeout,
-      logger: this.context.logger,
+      dispatchHandler: (data, dispatch) => this.onDispatch(generation, forward, data, dispatch),
     });
-    const generation: Generation = {
-      number,
-      instanceId,
-      handle,
-      client,
-      subscriptions: [],
-      ending: false,
-    };
+    const generation: Generation<Link> = { number, instanceId, handle, link, subscriptions: [] };
     this.current = generation;
-    const forward = this.context.dispatchHandler(this.instance);
-    client.dispatchHandler = (data, dispatch) => {
-      // A generation being ended gets no IDENTIFY slot: one granted to it would be burnt, or let
-      // a zombie IDENTIFY beside its replacement.
-      if (generation.ending && dispatch.event === LibraryEvent.IDENTIFY_SLOT) {
-        throw new IdentifyCancelledError((data as { shardId?: number } | null)?.shardId ?? -1);
-      }
-      // CONNECTED marks the instance ready, and still reaches @OnDispatch('CONNECTED') handlers.
-      if (dispatch.event === LibraryEvent.CONNECTED) this.onConnected(generation);
-      return forward(data, dispatch);
-    };
     generation.subscriptions.push(
-      client.heartbeat$.subscribe((heartbeat) => {
+      link.heartbeat$.subscribe((heartbeat) => {
         this.lastHeartbeat = { ...heartbeat, at: Date.now() };
-        this.context.heartbeats.next(heartbeat);
+        this.heartbeats.next(heartbeat);
       }),
-      client.lost$.subscribe(
-        ({ reason }) => void this.fail(generation, reason, reason !== 'heartbeat-timeout'),
+      link.lost$.subscribe(
+        ({ reason }) =>
+          void this.fail(generation, reason, reason === 'heartbeat-timeout' ? 'kill' : 'graceful'),
       ),
     );
-    void handle.exited.then((exit) => {
-      generation.exit = exit;
-      void this.fail(generation, describeExit(exit), false);
-    });
+    void handle.exited.then((exit) => void this.fail(generation, describeExit(exit), 'terminate'));
     this.transition('connecting');
-    client.connect().then(
+    link.connect().then(
       () => this.onIdentified(generation),
-      (error: Error) => void this.fail(generation, `handshake failed: ${error.message}`, false),
+      (error: Error) =>
+        void this.fail(generation, `handshake failed: ${error.message}`, 'terminate'),
     );
   }
 
-  private onIdentified(generation: Generation): void {
-    if (generation !== this.current || generation.ending) return;
+  private onDispatch(
+    generation: Generation<Link>,
+    forward: DispatchHandler,
+    data: unknown,
+    dispatch: DispatchContext,
+  ): unknown {
+    // A generation being ended gets no IDENTIFY slot: one granted to it would be burnt, or let
+    // a zombie IDENTIFY beside its replacement.
+    if (generation.ending !== undefined && dispatch.event === LibraryEvent.IDENTIFY_SLOT) {
+      throw new IdentifyCancelledError((data as { shardId?: number } | null)?.shardId ?? -1);
+    }
+    // CONNECTED marks the instance ready, and still reaches @OnDispatch('CONNECTED') handlers.
+    if (dispatch.event === LibraryEvent.CONNECTED) this.onConnected(generation);
+    return forward(data, dispatch);
+  }
+
+  private onIdentified(generation: Generation<Link>): void {
+    if (!this.acts(generation)) return;
     this.transition('identified');
     if (generation.connected === true) {
       this.transition('ready');
@@ -262,85 +314,100 @@ export class InstanceSupervisor {
         void this.fail(
           generation,
           `not ready within ${this.context.options.readyTimeout} ms`,
-          true,
+          'graceful',
         ),
       this.context.options.readyTimeout,
     );
   }
 
-  private onConnected(generation: Generation): void {
-    if (generation !== this.current || generation.ending || generation.connected === true) return;
+  private onConnected(generation: Generation<Link>): void {
+    if (!this.acts(generation) || generation.connected === true) return;
     generation.connected = true;
     clearTimeout(generation.readyTimer);
     if (this.stateValue === 'identified') this.transition('ready');
   }
 
-  /** A generation died or misbehaved: end it, then restart under the policy. */
-  private async fail(generation: Generation, reason: string, graceful: boolean): Promise<void> {
-    if (
-      generation !== this.current ||
-      generation.ending ||
-      this.stopped ||
-      this.cycle !== undefined
-    ) {
-      return;
-    }
-    this.context.logger.warn(
-      `Instance ${this.instance} (generation ${generation.number}) failed: ${reason}`,
-    );
-    await this.endGeneration(generation, reason, graceful);
-    // A manual restart or a stop took over meanwhile: it decides what comes next.
-    if (this.stopped || this.cycle !== undefined || generation !== this.current) return;
+  /**
+   * A generation died or misbehaved (`cause` is what was noticed first): end it, then restart
+   * under the policy. The report names the exit, known by then, and the cause.
+   */
+  private async fail(generation: Generation<Link>, cause: string, mode: KillMode): Promise<void> {
+    if (!this.acts(generation)) return;
+    const end = await this.endGeneration(generation, cause, mode, 'failure');
+    // A restart() or stop() took over meanwhile: it decides what comes next.
+    if (generation.ending?.by !== 'failure') return;
     const decision = this.policy.next();
     this.restartsInWindow = decision.attempt;
+    const what =
+      end.cause === end.reason ? end.reason : `${end.reason} (first noticed: ${end.cause})`;
     if (decision.giveUp) {
       this.context.logger.error(
         `Instance ${this.instance} gave up: more than ${this.context.options.restart.maxRestarts} restarts ` +
-          `within ${this.context.options.restart.window} ms. Last failure: ${reason}`,
+          `within ${this.context.options.restart.window} ms. Last failure: generation ${generation.number} ${what}.`,
       );
-      this.transition('gave-up', reason);
+      this.transition('gave-up', end);
       return;
     }
-    this.context.restarts.next({
+    this.context.logger.warn(
+      `Instance ${this.instance} (generation ${generation.number}) ${what}; ` +
+        `restart ${decision.attempt} in ${decision.delay} ms.`,
+    );
+    this.restarts.next({
       instance: this.instance,
       generation: generation.number,
-      reason,
+      ...end,
       attempt: decision.attempt,
       delay: decision.delay,
     });
-    this.transition('restarting', reason);
+    this.transition('restarting', end);
     this.restartTimer = setTimeout(() => {
-      if (!this.stopped && this.cycle === undefined) this.spawn();
+      if (this.stateValue === 'restarting') this.spawn();
     }, decision.delay);
   }
 
   /**
-   * Staged kill of a generation: DESTROYING (when `graceful` and the link is up), SIGTERM,
-   * SIGKILL, each stage waiting up to `killGrace` for the exit; then closes its link. Runs once
-   * per generation: later calls get the same promise.
+   * Staged kill of a generation (see {@link KillMode}), each stage waiting up to `killGrace` for
+   * the exit; then closes its link. Runs once per generation: later calls get the same promise,
+   * and a `restart()` or `stop()` takes over the decision of what follows.
    */
-  private endGeneration(generation: Generation, reason: string, graceful: boolean): Promise<void> {
-    generation.ended ??= this.killInStages(generation, reason, graceful);
-    return generation.ended;
+  private endGeneration(
+    generation: Generation<Link>,
+    cause: string,
+    mode: KillMode,
+    by: Ending['by'],
+  ): Promise<EndReport> {
+    if (generation.ending !== undefined) {
+      if (by === 'stop' || (by === 'restart' && generation.ending.by === 'failure'))
+        generation.ending.by = by;
+      return generation.ending.done;
+    }
+    // Marked before the kill starts: the `stopping` transition below already reaches listeners.
+    const ending = { by } as Ending;
+    generation.ending = ending;
+    ending.done = this.killInStages(generation, cause, mode);
+    return ending.done;
   }
 
   private async killInStages(
-    generation: Generation,
-    reason: string,
-    graceful: boolean,
-  ): Promise<void> {
-    generation.ending = true;
+    generation: Generation<Link>,
+    cause: string,
+    mode: KillMode,
+  ): Promise<EndReport> {
     clearTimeout(generation.readyTimer);
-    this.transition('stopping', reason);
+    this.transition('stopping', { reason: cause, cause });
     const grace = this.context.options.killGrace;
-    const { client, handle } = generation;
-    const destroying = graceful && client.state === 'identified';
+    const { link, handle } = generation;
+    const destroying = mode === 'graceful' && link.state === 'identified';
     if (destroying) {
-      client.request(LibraryEvent.DESTROYING, { reason }, { timeout: grace }).catch(() => {
+      link.request(LibraryEvent.DESTROYING, { reason: cause }, { timeout: grace }).catch(() => {
         // The exit (or the next stage) is what counts.
       });
     }
-    if (!(await exitsWithin(handle, destroying ? grace : 0))) {
+    if (mode === 'kill') {
+      // Waiting for a hung instance's cooperation would only delay its replacement by killGrace.
+      handle.kill('SIGKILL');
+      await handle.exited;
+    } else if (!(await exitsWithin(handle, destroying ? grace : 0))) {
       handle.kill('SIGTERM');
       if (!(await exitsWithin(handle, grace))) {
         handle.kill('SIGKILL');
@@ -348,15 +415,23 @@ export class InstanceSupervisor {
       }
     }
     for (const subscription of generation.subscriptions) subscription.unsubscribe();
-    await client.close();
+    await link.close();
     const exit = await handle.exited;
-    this.lastExit = { ...exit, reason };
-    this.transition('exited', reason);
+    const end: EndReport = { reason: describeExit(exit), cause, exit };
+    this.lastExit = { ...exit, reason: end.reason, cause };
+    this.transition('exited', end);
+    return end;
   }
 
-  private transition(to: InstanceState, reason?: string): void {
+  /** Moves to `to` if {@link INSTANCE_TRANSITIONS} allows it; anything else is a bug and throws. */
+  private transition(
+    to: InstanceState,
+    why: Pick<InstanceStatusChange, 'reason' | 'cause' | 'exit'> = {},
+  ): void {
     const from = this.stateValue;
     if (from === to) return;
+    if (!INSTANCE_TRANSITIONS[from].includes(to))
+      throw new IllegalTransitionError(this.instance, from, to);
     this.stateValue = to;
     const change: InstanceStatusChange = {
       instance: this.instance,
@@ -365,8 +440,10 @@ export class InstanceSupervisor {
       to,
       at: Date.now(),
     };
-    if (reason !== undefined) change.reason = reason;
-    this.context.statuses.next(change);
+    if (why.reason !== undefined) change.reason = why.reason;
+    if (why.cause !== undefined) change.cause = why.cause;
+    if (why.exit !== undefined) change.exit = why.exit;
+    this.statuses.next(change);
     this.wakeWaiters();
   }
 

@@ -8,7 +8,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { Subject, type Observable } from 'rxjs';
+import { merge, Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { ShardingError } from '../errors/sharding.error.js';
@@ -37,6 +37,7 @@ import {
 import { planShards } from './shard-plan.js';
 import type { InstanceSpawner } from './spawn/instance-handle.interface.js';
 import { spawnClusterWorker } from './spawn/cluster.spawner.js';
+import { ipcLinkConnector } from './spawn/ipc-link.connector.js';
 import { spawnProcess } from './spawn/process.spawner.js';
 import { spawnWorker } from './spawn/worker.spawner.js';
 
@@ -254,7 +255,12 @@ export class ShardingManager
     return this.requestMany<T>(this.instances, event, data, options);
   }
 
-  /** Replaces an instance now (idempotent while a replacement is under way). */
+  /**
+   * Replaces an instance now (staged kill, then a new generation without backoff) and resolves
+   * when the new generation is ready. Rejects with `InstanceUnavailableError` if it is given up
+   * or the manager shuts down meanwhile, or `InstanceNotReadyError` if it is not ready within
+   * `readyTimeout`. Idempotent: concurrent calls share one replacement and one promise.
+   */
   async restart(instance: number): Promise<void> {
     return this.supervisor(instance).restart();
   }
@@ -312,14 +318,18 @@ export class ShardingManager
       totalShards: total,
       options,
       spawner: SPAWNERS[options.mode],
+      connect: ipcLinkConnector(options, this.logger),
       snowflakes: this.snowflakes,
       logger: this.logger,
       dispatchHandler: (instance: number) => this.instanceDispatchHandler(instance),
-      heartbeats: this.heartbeats,
-      restarts: this.restarts,
-      statuses: this.statuses,
     };
     this.supervisors = plan.map((shards, index) => new InstanceSupervisor(index, shards, context));
+    // Each supervisor owns its streams (completed when it stops); the manager's streams merge them.
+    merge(...this.supervisors.map((supervisor) => supervisor.heartbeat$)).subscribe(
+      this.heartbeats,
+    );
+    merge(...this.supervisors.map((supervisor) => supervisor.restart$)).subscribe(this.restarts);
+    merge(...this.supervisors.map((supervisor) => supervisor.status$)).subscribe(this.statuses);
     // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead would be burnt.
     this.statuses.subscribe((change) => {
       if (change.to === 'stopping') this.cancelIdentifyWaits(change.instance);
