@@ -28,6 +28,7 @@ export {
   type InstanceStatusChange,
 } from './manager/instance-state.js';
 export type { InstanceExit } from './manager/spawn/instance-handle.interface.js';
+export type { InstanceLink } from './manager/instance-link.js';
 export {
   DuplicateShardingModuleError,
   InstanceNotReadyError,

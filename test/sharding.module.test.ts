@@ -32,6 +32,7 @@ import type { ResolvedShardingOptions } from '../src/options/resolve-options.js'
 import { RESOLVED_SHARDING_OPTIONS } from '../src/options/options.constants.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { startFleet } from './support/fleet.js';
+import { waitUntil } from './support/wait.js';
 import { exitOf, fixturePath, killAndWait } from './support/processes.js';
 
 afterEach(cleanUp);
@@ -304,7 +305,7 @@ describe('ShardingModule in the manager role', () => {
       (error: unknown) =>
         error instanceof UnknownInstanceError && /not spawned/.test(error.message),
     );
-    assert.throws(() => manager.client(0), UnknownInstanceError);
+    assert.throws(() => manager.link(0), UnknownInstanceError);
     await assert.rejects(manager.send(0, 'x'), UnknownInstanceError);
     await assert.rejects(manager.request(0, 'x'), UnknownInstanceError);
     assert.deepEqual(await manager.broadcast('x'), []);
@@ -322,6 +323,29 @@ describe('ShardingModule in the manager role', () => {
       settle(() => manager.restart(0)),
       UnknownInstanceError,
     );
+  });
+
+  it('shows an instance link read-only, following its generations', async () => {
+    const manager = await startFleet({ totalShards: 1, shardsPerInstance: 1 });
+    const link = manager.link(0);
+    assert.equal(link.instance, 0);
+    assert.equal(link.state, 'identified');
+    const first = link.instanceId;
+    assert.equal(first, manager.status()[0]!.instanceId);
+    assert.equal(link.pendingRequests, 0);
+    assert.equal(link.rejectedPackets, 0);
+    // Nothing on it can change or close the link.
+    assert.ok(Object.isFrozen(link));
+    for (const member of ['close', 'send', 'request', 'dispatchHandler']) {
+      assert.equal(member in link, false, member);
+    }
+    const pending = manager.request(0, 'slow', { ms: 2_000 });
+    // The request is registered once the manager has checked readiness (no event tells when).
+    await waitUntil(() => link.pendingRequests === 1, 5_000, 'the request never became pending');
+    assert.equal(await pending, 'slow done');
+    await manager.restart(0);
+    assert.notEqual(link.instanceId, first);
+    assert.equal(link.state, 'identified');
   });
 
   it('gives ShardingManager in an instance one clear error when used', async () => {

@@ -26,6 +26,7 @@ import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.j
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
+import { instanceLinkView, type InstanceLink } from './instance-link.js';
 import { InstanceSupervisor } from './instance.supervisor.js';
 import type { InstanceRestart, InstanceStatus, InstanceStatusChange } from './instance-state.js';
 import {
@@ -186,9 +187,12 @@ export class ShardingManager
     return this.supervisors.map((supervisor) => supervisor.status());
   }
 
-  /** The link to an instance's current generation (the last one's, closed, between generations). */
-  client(instance: number): IpcClient | undefined {
-    return this.supervisor(instance).client;
+  /**
+   * A read-only, live view of the link to an instance (state, round trip, pending requests,
+   * dropped packets), always of its current generation.
+   */
+  link(instance: number): InstanceLink {
+    return instanceLinkView(this.supervisor(instance));
   }
 
   /** The instance that runs `shardId`. */
