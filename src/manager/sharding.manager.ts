@@ -91,6 +91,8 @@ export class ShardingManager
   /** Aborts a start-up still asking Discord for the shard count when shutdown begins. */
   private readonly stopSpawning = new AbortController();
   private supervisors: InstanceSupervisor[] = [];
+  /** The instance of each shard, for routing by shard or guild without a scan. */
+  private readonly instanceByShard = new Map<number, number>();
   private totalShardCount: number | undefined;
   private socketRoot: string | undefined;
   private spawning: Promise<void> | undefined;
@@ -197,9 +199,9 @@ export class ShardingManager
 
   /** The instance that runs `shardId`. */
   instanceForShard(shardId: number): number {
-    const supervisor = this.supervisors.find((candidate) => candidate.shards.includes(shardId));
-    if (supervisor === undefined) throw new UnknownInstanceError(`shard ${shardId}`);
-    return supervisor.instance;
+    const instance = this.instanceByShard.get(shardId);
+    if (instance === undefined) throw new UnknownInstanceError(`shard ${shardId}`);
+    return instance;
   }
 
   /** The instance that runs the shard of `guildId` (`(guild_id >> 22) % totalShards`). */
@@ -328,6 +330,9 @@ export class ShardingManager
       dispatchHandler: (instance: number) => this.instanceDispatchHandler(instance),
     };
     this.supervisors = plan.map((shards, index) => new InstanceSupervisor(index, shards, context));
+    for (const [index, shards] of plan.entries()) {
+      for (const shard of shards) this.instanceByShard.set(shard, index);
+    }
     // Each supervisor owns its streams (completed when it stops); the manager's streams merge them.
     merge(...this.supervisors.map((supervisor) => supervisor.heartbeat$)).subscribe(
       this.heartbeats,
