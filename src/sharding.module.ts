@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { IdentifyBroker } from './discord/identify.broker.js';
 import { DISPATCH_ROLE } from './dispatch/dispatch.constants.js';
 import { DispatchExplorer } from './dispatch/dispatch.explorer.js';
 import { DispatchRegistry } from './dispatch/dispatch.registry.js';
@@ -52,6 +53,7 @@ import { SnowflakeService } from './snowflake/snowflake.service.js';
     DispatchExplorer,
     SnowflakeService,
     ShardingManager,
+    IdentifyBroker,
     ShardingInstance,
     {
       provide: SHARDING_INSTANCE_CONTEXT,

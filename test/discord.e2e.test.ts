@@ -158,6 +158,9 @@ describe('discord.js instances against the gateway emulator', () => {
       identifiesBefore,
       'the restarted instance IDENTIFYed again',
     );
+    // Every instance (the restarted one too) took /gateway/bot from the manager, which asked once.
+    const gatewayBot = emulator.requests.filter((request) => request.url.includes('/gateway/bot'));
+    assert.equal(gatewayBot.length, 1, 'an instance asked Discord for /gateway/bot itself');
     const resumed = emulator.resumes
       .filter((resume) => resume.accepted)
       .map((resume) => resume.shardId);
