@@ -67,7 +67,7 @@ export class InstanceGatewayLink {
           failed = true;
           if (signal.aborted) return;
           this.logger.warn(
-            `The wait to IDENTIFY shard ${shardId} failed: ${(error as Error).message}. ` +
+            `The wait to IDENTIFY shard ${shardId} failed (${(error as Error).message}). ` +
               'The shard does not IDENTIFY until its connection is replaced.',
           );
         },
