@@ -50,8 +50,10 @@ export class IdentifyBudgetExhaustedError extends ShardingError {
     super(
       'ERR_SHARDING_IDENTIFY_BUDGET',
       `Discord's daily IDENTIFY budget (session_start_limit) is used up` +
-        (resetAt === undefined ? '.' : `; it resets at ${new Date(resetAt).toISOString()}.`) +
-        ' Nothing more is granted until then; check for a crash loop.',
+        (resetAt === undefined
+          ? ' and when it resets is unknown. Nothing more is granted;'
+          : `; it resets at ${new Date(resetAt).toISOString()}. Nothing more is granted until then;`) +
+        ' check for a crash loop.',
     );
   }
 }
