@@ -17,6 +17,7 @@ import {
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { fixturePath } from './support/processes.js';
+import { waitUntil } from './support/wait.js';
 
 afterEach(cleanUp);
 
@@ -178,6 +179,61 @@ describe('discord.js instances against the gateway emulator', () => {
     assert.deepEqual(missing(), []);
   });
 
+  it('keeps every shard session, reports identify progress and answers library events only for own shards', async () => {
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture');
+    await manager.whenReady(60_000);
+
+    assert.deepEqual(manager.identifyProgress(), {
+      granted: 4,
+      waiting: 0,
+      maxConcurrency: 1,
+      window: WINDOW + 50,
+    });
+    // Sessions are reported once per event-loop turn after READY: wait until all four are in.
+    await waitUntil(
+      () => manager.sessions().size === 4,
+      10_000,
+      'not every session reached the manager',
+    );
+    const sessions = manager.sessions();
+    for (const live of emulator.sessions) {
+      const kept = sessions.get(live.shardId);
+      assert.equal(kept?.sessionId, live.sessionId, `shard ${live.shardId}`);
+      assert.equal(kept?.shardCount, 4);
+      assert.equal(typeof kept?.resumeURL, 'string');
+    }
+    sessions.clear();
+    assert.equal(manager.sessions().size, 4, 'sessions() handed out the store itself');
+
+    type Probe = { value?: unknown; error?: { name: string; codes: string[] } };
+    const probe = (event: string, data: unknown) =>
+      manager.request<Probe>(0, 'library-probe', { event, data });
+    const badSession = await probe('SESSION_UPDATE', { shardId: 0, session: { sessionId: 1 } });
+    assert.ok(
+      badSession.error?.codes.includes('ERR_SHARDING_INVALID_SESSION_UPDATE'),
+      JSON.stringify(badSession),
+    );
+    const shard0 = emulator.sessions.find((live) => live.shardId === 0)!;
+    assert.equal(
+      manager.sessions().get(0)?.sessionId,
+      shard0.sessionId,
+      'a bad update replaced a session',
+    );
+    const foreign = await probe('SESSION_GET', { shardId: 2 });
+    assert.ok(
+      foreign.error?.codes.includes('ERR_SHARDING_UNKNOWN_INSTANCE'),
+      JSON.stringify(foreign),
+    );
+    const gateway = (await probe('GATEWAY_INFO', null)).value as {
+      url: string;
+      shards: number;
+      session_start_limit: { remaining: number; max_concurrency: number };
+    };
+    assert.equal(gateway.shards, 4);
+    assert.equal(gateway.url, emulator.url);
+    assert.equal(gateway.session_start_limit.max_concurrency, 1);
+  });
+
   it('fails the spawn with TokenInvalidError on a bad token', async () => {
     const emulator = await GatewayEmulator.start({ token: TOKEN });
     defer(() => emulator.close());
@@ -198,5 +254,7 @@ describe('discord.js instances against the gateway emulator', () => {
     defer(() => app.close());
     await assert.rejects(app.get(ShardingManager).spawn(), TokenInvalidError);
     assert.deepEqual(app.get(ShardingManager).instances, []);
+    assert.equal(app.get(ShardingManager).identifyProgress(), undefined);
+    assert.equal(app.get(ShardingManager).sessions().size, 0);
   });
 });
