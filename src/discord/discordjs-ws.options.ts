@@ -14,7 +14,8 @@ type AssignableTo<A extends B, B> = A;
  * A {@link ShardSession}, checked both ways against `@discordjs/ws`'s `SessionInfo`: the build
  * fails if either drifts.
  */
-type CheckedSession = AssignableTo<ShardSession, SessionInfo> & AssignableTo<SessionInfo, ShardSession>;
+type CheckedSession = AssignableTo<ShardSession, SessionInfo> &
+  AssignableTo<SessionInfo, ShardSession>;
 
 /** The `@discordjs/ws` `WebSocketManager` options that {@link shardingWebSocketOptions} sets. */
 export interface ShardingWebSocketOptions {

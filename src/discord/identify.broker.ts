@@ -164,7 +164,11 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private async gatewayInfo(): Promise<GatewayBotInfo> {
     const fleet = this.fleet;
     if (fleet === undefined) {
-      throw new GatewayUnavailableError('GATEWAY_INFO', 0, new Error('the fleet is not planned yet'));
+      throw new GatewayUnavailableError(
+        'GATEWAY_INFO',
+        0,
+        new Error('the fleet is not planned yet'),
+      );
     }
     this.gateway ??= fetchGatewayBot({ api: fleet.api, token: fleet.token });
     const pending = this.gateway;

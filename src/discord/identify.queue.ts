@@ -127,7 +127,11 @@ export class IdentifyQueue {
    * The daily budget as this queue counts it: IDENTIFYs left and ms until the reset (undefined
    * when unknown), for answering instances that ask for `/gateway/bot`.
    */
-  get budget(): { total: number | undefined; remaining: number | undefined; resetAfter: number | undefined } {
+  get budget(): {
+    total: number | undefined;
+    remaining: number | undefined;
+    resetAfter: number | undefined;
+  } {
     return {
       total: this.total,
       remaining: this.remaining,

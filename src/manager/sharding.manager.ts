@@ -330,7 +330,8 @@ export class ShardingManager
     this.supervisors = plan.map((shards, index) => new InstanceSupervisor(index, shards, context));
     // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead would be burnt.
     this.statuses.subscribe((change) => {
-      if (change.to === 'stopping') this.broker.cancelWaits(this.supervisor(change.instance).shards);
+      if (change.to === 'stopping')
+        this.broker.cancelWaits(this.supervisor(change.instance).shards);
     });
     this.logger.log(
       `Spawning ${plan.length} instance(s) in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
