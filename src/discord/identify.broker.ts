@@ -50,6 +50,8 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private queue: IdentifyQueue | undefined;
   private fleet: IdentifyBrokerFleet | undefined;
   private gateway: Promise<GatewayBotInfo> | undefined;
+  /** Ends a `/gateway/bot` call still under way when the fleet shuts down. */
+  private readonly closing = new AbortController();
 
   /** Every IDENTIFY slot granted to a shard, in order. */
   readonly identify$: Observable<IdentifyGrant> = this.grants.asObservable();
@@ -114,6 +116,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
 
   /** Refuses every wait from now on (the fleet is shutting down). */
   close(): void {
+    this.closing.abort();
     this.queue?.close();
   }
 
@@ -170,7 +173,11 @@ export class IdentifyBroker implements OnApplicationShutdown {
         new Error('the fleet is not planned yet'),
       );
     }
-    this.gateway ??= fetchGatewayBot({ api: fleet.api, token: fleet.token });
+    this.gateway ??= fetchGatewayBot({
+      api: fleet.api,
+      token: fleet.token,
+      signal: this.closing.signal,
+    });
     const pending = this.gateway;
     // A failed call is not kept: the next instance that asks tries again.
     const info = await pending.catch((error: unknown) => {

@@ -52,17 +52,18 @@ export class InstanceGatewayLink {
     }
     return new Promise<void>((resolve, reject) => {
       let failed = false;
-      signal.addEventListener(
-        'abort',
-        () => {
-          // Tell the manager, unless it already dropped the wait (or is gone).
-          if (!failed) this.trySend(LibraryEvent.IDENTIFY_CANCEL, { shardId });
-          reject(identifyAborted(shardId, signal.reason));
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        // Tell the manager, unless it already dropped the wait (or is gone).
+        if (!failed) this.trySend(LibraryEvent.IDENTIFY_CANCEL, { shardId });
+        reject(identifyAborted(shardId, signal.reason));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
       this.requestSlot(shardId, signal).then(
-        () => (signal.aborted ? undefined : resolve()),
+        () => {
+          if (signal.aborted) return;
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
         (error: unknown) => {
           failed = true;
           if (signal.aborted) return;
