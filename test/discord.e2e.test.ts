@@ -13,6 +13,7 @@ import {
   ShardingModule,
   TokenInvalidError,
   type InstanceStatusChange,
+  type ShardingModuleOptions,
 } from '../src/index.js';
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
@@ -37,6 +38,7 @@ interface SeenEvent {
 async function startBotFleet(
   emulatorOptions: Parameters<typeof GatewayEmulator.start>[0] = {},
   fixture = 'discord-bot.fixture',
+  managerOptions: Partial<ShardingModuleOptions> = {},
 ) {
   const emulator = await GatewayEmulator.start({
     token: TOKEN,
@@ -74,6 +76,7 @@ async function startBotFleet(
         killGrace: 1_000,
         restart: { initialDelay: 50, maxDelay: 200 },
         env: { EMULATOR_API: emulator.apiBase, DISCORD_TOKEN: TOKEN },
+        ...managerOptions,
       }),
     ],
     providers: [EventLedger],
@@ -232,6 +235,15 @@ describe('discord.js instances against the gateway emulator', () => {
     assert.equal(gateway.shards, 4);
     assert.equal(gateway.url, emulator.url);
     assert.equal(gateway.session_start_limit.max_concurrency, 1);
+  });
+
+  it('asks Discord for /gateway/bot once for the fleet when the shard count is static', async () => {
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture', { totalShards: 4 });
+    await manager.whenReady(60_000);
+    // Nobody asked at spawn; the first instance's question made the manager ask, for everyone.
+    const gatewayBot = emulator.requests.filter((request) => request.url.includes('/gateway/bot'));
+    assert.equal(gatewayBot.length, 1);
+    assert.equal(emulator.identifies.filter((identify) => identify.accepted).length, 4);
   });
 
   it('fails the spawn with TokenInvalidError on a bad token', async () => {
