@@ -48,7 +48,11 @@ export {
 } from './dispatch/on-dispatch.decorator.js';
 export { DispatchRegistry } from './dispatch/dispatch.registry.js';
 
-export { GatewayUnavailableError, TokenInvalidError } from './discord/discord.errors.js';
+export {
+  GatewayUnavailableError,
+  InvalidSessionUpdateError,
+  TokenInvalidError,
+} from './discord/discord.errors.js';
 export { DISCORD_IDENTIFY_WINDOW } from './common/discord.constants.js';
 export {
   IdentifyBudgetExhaustedError,
@@ -56,9 +60,11 @@ export {
   IdentifyQueue,
   type IdentifyGrant,
   type IdentifyQueueOptions,
+  type IdentifyQueueProgress,
 } from './discord/identify.queue.js';
-export type { ShardSession } from './discord/session-info.interface.js';
+export type { ShardSession } from './protocol/session-info.interface.js';
 export { ShardingIdentifyThrottler } from './discord/sharding-identify.throttler.js';
+export { InstanceGatewayLink } from './discord/instance-gateway.link.js';
 export {
   shardingWebSocketOptions,
   type ShardingWebSocketOptions,

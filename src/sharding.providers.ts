@@ -1,5 +1,6 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
 import { SHARDING_ROLE, type ShardingRole } from './common/sharding-role.js';
+import { IdentifyBroker } from './discord/identify.broker.js';
 import { WrongRoleError } from './errors/role.error.js';
 import { ShardingInstance } from './instance/sharding.instance.js';
 import { IpcServer } from './ipc/ipc.server.js';
@@ -62,6 +63,7 @@ export function roleProviders(role: ShardingRole): Provider[] {
     return [
       ...own,
       ShardingManager,
+      IdentifyBroker,
       ...standIns(
         [
           [ShardingInstance, 'ShardingInstance'],

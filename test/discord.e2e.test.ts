@@ -13,10 +13,12 @@ import {
   ShardingModule,
   TokenInvalidError,
   type InstanceStatusChange,
+  type ShardingModuleOptions,
 } from '../src/index.js';
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { fixturePath } from './support/processes.js';
+import { waitUntil } from './support/wait.js';
 
 afterEach(cleanUp);
 
@@ -36,6 +38,7 @@ interface SeenEvent {
 async function startBotFleet(
   emulatorOptions: Parameters<typeof GatewayEmulator.start>[0] = {},
   fixture = 'discord-bot.fixture',
+  managerOptions: Partial<ShardingModuleOptions> = {},
 ) {
   const emulator = await GatewayEmulator.start({
     token: TOKEN,
@@ -73,6 +76,7 @@ async function startBotFleet(
         killGrace: 1_000,
         restart: { initialDelay: 50, maxDelay: 200 },
         env: { EMULATOR_API: emulator.apiBase, DISCORD_TOKEN: TOKEN },
+        ...managerOptions,
       }),
     ],
     providers: [EventLedger],
@@ -158,6 +162,9 @@ describe('discord.js instances against the gateway emulator', () => {
       identifiesBefore,
       'the restarted instance IDENTIFYed again',
     );
+    // Every instance (the restarted one too) took /gateway/bot from the manager, which asked once.
+    const gatewayBot = emulator.requests.filter((request) => request.url.includes('/gateway/bot'));
+    assert.equal(gatewayBot.length, 1, 'an instance asked Discord for /gateway/bot itself');
     const resumed = emulator.resumes
       .filter((resume) => resume.accepted)
       .map((resume) => resume.shardId);
@@ -173,6 +180,70 @@ describe('discord.js instances against the gateway emulator', () => {
       await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
     }
     assert.deepEqual(missing(), []);
+  });
+
+  it('keeps every shard session, reports identify progress and answers library events only for own shards', async () => {
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture');
+    await manager.whenReady(60_000);
+
+    assert.deepEqual(manager.identifyProgress(), {
+      granted: 4,
+      waiting: 0,
+      maxConcurrency: 1,
+      window: WINDOW + 50,
+    });
+    // Sessions are reported once per event-loop turn after READY: wait until all four are in.
+    await waitUntil(
+      () => manager.sessions().size === 4,
+      10_000,
+      'not every session reached the manager',
+    );
+    const sessions = manager.sessions();
+    for (const live of emulator.sessions) {
+      const kept = sessions.get(live.shardId);
+      assert.equal(kept?.sessionId, live.sessionId, `shard ${live.shardId}`);
+      assert.equal(kept?.shardCount, 4);
+      assert.equal(typeof kept?.resumeURL, 'string');
+    }
+    sessions.clear();
+    assert.equal(manager.sessions().size, 4, 'sessions() handed out the store itself');
+
+    type Probe = { value?: unknown; error?: { name: string; codes: string[] } };
+    const probe = (event: string, data: unknown) =>
+      manager.request<Probe>(0, 'library-probe', { event, data });
+    const badSession = await probe('SESSION_UPDATE', { shardId: 0, session: { sessionId: 1 } });
+    assert.ok(
+      badSession.error?.codes.includes('ERR_SHARDING_INVALID_SESSION_UPDATE'),
+      JSON.stringify(badSession),
+    );
+    const shard0 = emulator.sessions.find((live) => live.shardId === 0)!;
+    assert.equal(
+      manager.sessions().get(0)?.sessionId,
+      shard0.sessionId,
+      'a bad update replaced a session',
+    );
+    const foreign = await probe('SESSION_GET', { shardId: 2 });
+    assert.ok(
+      foreign.error?.codes.includes('ERR_SHARDING_UNKNOWN_INSTANCE'),
+      JSON.stringify(foreign),
+    );
+    const gateway = (await probe('GATEWAY_INFO', null)).value as {
+      url: string;
+      shards: number;
+      session_start_limit: { remaining: number; max_concurrency: number };
+    };
+    assert.equal(gateway.shards, 4);
+    assert.equal(gateway.url, emulator.url);
+    assert.equal(gateway.session_start_limit.max_concurrency, 1);
+  });
+
+  it('asks Discord for /gateway/bot once for the fleet when the shard count is static', async () => {
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture', { totalShards: 4 });
+    await manager.whenReady(60_000);
+    // Nobody asked at spawn; the first instance's question made the manager ask, for everyone.
+    const gatewayBot = emulator.requests.filter((request) => request.url.includes('/gateway/bot'));
+    assert.equal(gatewayBot.length, 1);
+    assert.equal(emulator.identifies.filter((identify) => identify.accepted).length, 4);
   });
 
   it('fails the spawn with TokenInvalidError on a bad token', async () => {
@@ -195,5 +266,7 @@ describe('discord.js instances against the gateway emulator', () => {
     defer(() => app.close());
     await assert.rejects(app.get(ShardingManager).spawn(), TokenInvalidError);
     assert.deepEqual(app.get(ShardingManager).instances, []);
+    assert.equal(app.get(ShardingManager).identifyProgress(), undefined);
+    assert.equal(app.get(ShardingManager).sessions().size, 0);
   });
 });

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, it } from 'node:test';
 import { REST } from '@discordjs/rest';
 import {
@@ -635,5 +641,36 @@ describe('GatewayEmulator with discord.js 14', () => {
       [1, 2, 3, 4, 5, 6].map((n) => `emulator event ${n}`).toSorted(),
     );
     assert.ok(messages.every((message) => message.inGuild()));
+  });
+});
+
+describe('the testing entry without ws', () => {
+  it('fails to load with MissingPeerDependencyError naming the package', async () => {
+    // A copy of the compiled library beside every installed package except ws: module resolution
+    // then really cannot find it, as in an application that did not install the optional peer.
+    const compiled = fileURLToPath(new URL('../src', import.meta.url));
+    const installed = fileURLToPath(new URL('../../node_modules', import.meta.url));
+    const root = await mkdtemp(join(tmpdir(), 'sharding-no-ws-'));
+    defer(() => rm(root, { recursive: true, force: true }));
+    await cp(compiled, join(root, 'src'), { recursive: true });
+    await writeFile(join(root, 'package.json'), '{ "type": "module" }');
+    await mkdir(join(root, 'node_modules'));
+    for (const name of await readdir(installed)) {
+      if (name !== 'ws' && !name.startsWith('.')) {
+        await symlink(join(installed, name), join(root, 'node_modules', name));
+      }
+    }
+    await writeFile(
+      join(root, 'probe.js'),
+      "import('./src/testing/index.js').then(() => console.log('{}'), (error) =>" +
+        ' console.log(JSON.stringify({ name: error.name, code: error.code, message: error.message })));',
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'probe.js')], {
+      cwd: root,
+    });
+    const failure = JSON.parse(stdout) as { name?: string; code?: string; message?: string };
+    assert.equal(failure.name, 'MissingPeerDependencyError', stdout);
+    assert.equal(failure.code, 'ERR_SHARDING_MISSING_PEER');
+    assert.match(failure.message!, /"ws"/);
   });
 });

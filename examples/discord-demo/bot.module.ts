@@ -38,12 +38,10 @@ async function connectGateway(
   const rest = new REST(process.env.DISCORD_API ? { api: process.env.DISCORD_API } : {}).setToken(
     token,
   );
-  const gateway = new WebSocketManager({
-    token,
-    intents: 0,
-    rest,
-    ...shardingWebSocketOptions(instance),
-  });
+  const options = shardingWebSocketOptions(context, instance);
+  const gateway = new WebSocketManager({ token, intents: 0, rest, ...options });
+  // The manager already asked Discord for /gateway/bot: the instance takes its answer.
+  gateway.fetchGatewayInformation = options.fetchGatewayInformation;
   const report = (shard: ShardReport) => {
     // While the instance shuts down its link is already closed; those last reports are dropped.
     if (instance.server?.state === 'identified') instance.send('SHARD_REPORT', shard);

@@ -21,3 +21,15 @@ export class GatewayUnavailableError extends ShardingError {
     );
   }
 }
+
+/** An instance reported a shard session that is not one (`SESSION_UPDATE` without a valid session). */
+export class InvalidSessionUpdateError extends ShardingError {
+  constructor(shardId: number) {
+    super(
+      'ERR_SHARDING_INVALID_SESSION_UPDATE',
+      `SESSION_UPDATE for shard ${shardId} carries no valid session (sessionId, resumeURL, ` +
+        'sequence and shardCount are required; null ends the session). The manager keeps the ' +
+        'session it had.',
+    );
+  }
+}

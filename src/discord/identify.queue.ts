@@ -30,14 +30,28 @@ export interface IdentifyGrant {
   waiting: number;
 }
 
+/** The state of an {@link IdentifyQueue} (`ShardingManager.identifyProgress()`). */
+export interface IdentifyQueueProgress {
+  /** IDENTIFY slots granted so far. */
+  granted: number;
+  /** Requests waiting now. */
+  waiting: number;
+  /** Buckets (IDENTIFYs allowed per window). */
+  maxConcurrency: number;
+  /** The window of one IDENTIFY per bucket, in ms (margin included). */
+  window: number;
+}
+
 /** The daily IDENTIFY budget is used up and when it resets is unknown. */
 export class IdentifyBudgetExhaustedError extends ShardingError {
   constructor(resetAt: number | undefined) {
     super(
       'ERR_SHARDING_IDENTIFY_BUDGET',
       `Discord's daily IDENTIFY budget (session_start_limit) is used up` +
-        (resetAt === undefined ? '.' : `; it resets at ${new Date(resetAt).toISOString()}.`) +
-        ' Nothing more is granted until then; check for a crash loop.',
+        (resetAt === undefined
+          ? ' and when it resets is unknown. Nothing more is granted;'
+          : `; it resets at ${new Date(resetAt).toISOString()}. Nothing more is granted until then;`) +
+        ' check for a crash loop.',
     );
   }
 }
@@ -96,7 +110,7 @@ export class IdentifyQueue {
   }
 
   /** Grants so far, and requests waiting now. */
-  get progress(): { granted: number; waiting: number; maxConcurrency: number; window: number } {
+  get progress(): IdentifyQueueProgress {
     let waiting = 0;
     for (const bucket of this.buckets.values()) waiting += bucket.queue.length;
     return {
@@ -104,6 +118,22 @@ export class IdentifyQueue {
       waiting,
       maxConcurrency: this.maxConcurrency,
       window: this.window,
+    };
+  }
+
+  /**
+   * The daily budget as this queue counts it: IDENTIFYs left and ms until the reset (undefined
+   * when unknown), for answering instances that ask for `/gateway/bot`.
+   */
+  get budget(): {
+    total: number | undefined;
+    remaining: number | undefined;
+    resetAfter: number | undefined;
+  } {
+    return {
+      total: this.total,
+      remaining: this.remaining,
+      resetAfter: this.resetAt === undefined ? undefined : Math.max(0, this.resetAt - Date.now()),
     };
   }
 
@@ -130,7 +160,7 @@ export class IdentifyQueue {
     });
   }
 
-  /** Cancels every wait of `shardId` (its instance died, say). */
+  /** Cancels every wait of `shardId` (its instance is stopping, or it asked again). */
   cancel(shardId: number): void {
     const bucket = this.buckets.get(shardId % this.maxConcurrency);
     if (bucket === undefined) return;

@@ -7,7 +7,6 @@ import {
 } from '@nestjs/common';
 import cluster from 'node:cluster';
 import type { Observable } from 'rxjs';
-import type { ShardSession } from '../discord/session-info.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import type { LinkLossReason } from '../ipc/ipc.errors.js';
 import { NoHelloError } from './instance.errors.js';
@@ -18,12 +17,6 @@ import { readInstanceLaunch } from '../options/sharding-role.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
-
-/**
- * Longest wait for an IDENTIFY slot, in ms: a fleet of thousands of shards at one IDENTIFY per
- * 5 s takes hours to start, and the wait must still end some day.
- */
-const IDENTIFY_WAIT_LIMIT = 6 * 60 * 60 * 1000;
 
 /** Something that can be closed gracefully: a Nest application or application context. */
 export interface ClosableApplication {
@@ -45,8 +38,6 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   private starting: Promise<InstanceContext> | undefined;
   private application: ClosableApplication | undefined;
   private readied = false;
-  private readonly sessionUpdates = new Map<number, ShardSession | null>();
-  private sessionFlushScheduled = false;
   private exiting = false;
 
   /** Emits the reason each time the manager is lost. */
@@ -157,74 +148,6 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     options?: RequestOptions & RelayOptions,
   ): Promise<unknown> {
     return this.server.request(event, data, options);
-  }
-
-  /**
-   * Resolves when the manager grants `shardId` an IDENTIFY slot (one per bucket per window
-   * across the whole fleet). With `signal`, the wait can be cancelled: it then rejects with the
-   * signal's reason and the manager drops the request.
-   */
-  async waitForIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
-    const server = this.server;
-    signal?.throwIfAborted();
-    const granted = server.request(
-      LibraryEvent.IDENTIFY_SLOT,
-      { shardId },
-      { timeout: IDENTIFY_WAIT_LIMIT },
-    );
-    if (signal === undefined) {
-      await granted;
-      return;
-    }
-    const aborted = new Promise<never>((_, reject) => {
-      signal.addEventListener(
-        'abort',
-        () => {
-          try {
-            server.send(LibraryEvent.IDENTIFY_CANCEL, { shardId });
-          } catch {
-            // No manager: nothing waits there either.
-          }
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-    });
-    granted.catch(() => undefined);
-    await Promise.race([granted, aborted]);
-  }
-
-  /** The last gateway session the manager knows for `shardId` (null when none), for RESUME. */
-  async retrieveSession(shardId: number): Promise<ShardSession | null> {
-    return this.server.request<ShardSession | null>(LibraryEvent.SESSION_GET, { shardId });
-  }
-
-  /**
-   * Tells the manager a shard's session changed (null: it ended), so a restarted instance can
-   * RESUME. Updates are coalesced per shard within one event-loop turn.
-   */
-  updateSession(shardId: number, session: ShardSession | null): void {
-    const server = this.server;
-    this.sessionUpdates.set(shardId, session);
-    if (this.sessionFlushScheduled) return;
-    this.sessionFlushScheduled = true;
-    setImmediate(() => {
-      this.sessionFlushScheduled = false;
-      const updates = [...this.sessionUpdates];
-      this.sessionUpdates.clear();
-      // Shutting down (or the manager is gone): the manager keeps what it had; a RESUME of an
-      // ended session is refused by Discord and the client IDENTIFYs instead.
-      if (server.state !== 'identified') return;
-      for (const [id, update] of updates) {
-        try {
-          server.send(LibraryEvent.SESSION_UPDATE, { shardId: id, session: update });
-        } catch (error) {
-          this.logger.warn(
-            `Could not report the session of shard ${id}: ${(error as Error).message}`,
-          );
-        }
-      }
-    });
   }
 
   /** Reports ready when the application has bootstrapped (`readyWhen: 'bootstrap'`). */

@@ -11,10 +11,9 @@ import { DiscoveryService } from '@nestjs/core';
 import { merge, Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
-import { ShardingError } from '../errors/sharding.error.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
-import { IdentifyQueue, type IdentifyGrant } from '../discord/identify.queue.js';
-import type { ShardSession } from '../discord/session-info.interface.js';
+import { IdentifyBroker } from '../discord/identify.broker.js';
+import type { IdentifyGrant, IdentifyQueueProgress } from '../discord/identify.queue.js';
 import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import { serializeError } from '../ipc/packet-channel.js';
 import { createSocketRoot, removeSocketRoot, socketPathFor } from '../ipc/socket-path.js';
@@ -22,7 +21,8 @@ import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import type { ShardingMode } from '../options/sharding-options.interface.js';
 import type { DispatchTarget } from '../protocol/ipc-packet.types.js';
 import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
-import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.js';
+import { DEFAULT_APPSPACE } from '../protocol/protocol.constants.js';
+import type { ShardSession } from '../protocol/session-info.interface.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
@@ -83,11 +83,6 @@ export class ShardingManager
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly restarts = new Subject<InstanceRestart>();
   private readonly statuses = new Subject<InstanceStatusChange>();
-  private readonly identifyGrants = new Subject<IdentifyGrant>();
-  private readonly sessionStore = new Map<number, ShardSession>();
-  /** Aborts the identify wait of a shard, by `instance:shard`. */
-  private readonly identifyWaits = new Map<string, AbortController>();
-  private identifyQueue: IdentifyQueue | undefined;
   /** Aborts a start-up still asking Discord for the shard count when shutdown begins. */
   private readonly stopSpawning = new AbortController();
   private supervisors: InstanceSupervisor[] = [];
@@ -105,15 +100,17 @@ export class ShardingManager
   /** Every state transition of every instance. */
   readonly status$: Observable<InstanceStatusChange> = this.statuses.asObservable();
   /** Every IDENTIFY slot granted to a shard, in order. */
-  readonly identify$: Observable<IdentifyGrant> = this.identifyGrants.asObservable();
+  readonly identify$: Observable<IdentifyGrant>;
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
     private readonly registry: DispatchRegistry,
     private readonly snowflakes: SnowflakeService,
     private readonly discovery: DiscoveryService,
+    private readonly broker: IdentifyBroker,
   ) {
     this.id = snowflakes.generate(MANAGER_SHARD_ID);
+    this.identify$ = broker.identify$;
   }
 
   /** Fails the start-up when ShardingModule.forRoot() is imported twice (two fleets). */
@@ -154,17 +151,16 @@ export class ShardingManager
     this.heartbeats.complete();
     this.restarts.complete();
     this.statuses.complete();
-    this.identifyGrants.complete();
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (after `spawn()`). */
-  identifyProgress(): IdentifyQueue['progress'] | undefined {
-    return this.identifyQueue?.progress;
+  identifyProgress(): IdentifyQueueProgress | undefined {
+    return this.broker.progress();
   }
 
-  /** The last gateway session each shard reported, by shard id. */
+  /** The last gateway session each shard reported, by shard id (a copy). */
   sessions(): Map<number, ShardSession> {
-    return new Map(this.sessionStore);
+    return this.broker.sessions();
   }
 
   /**
@@ -279,7 +275,7 @@ export class ShardingManager
     this.shuttingDown ??= (async () => {
       this.stopSpawning.abort();
       await this.spawning?.catch(() => undefined);
-      this.identifyQueue?.close();
+      this.broker.close();
       await Promise.all(this.supervisors.map((supervisor) => supervisor.stop()));
       if (this.socketRoot !== undefined) await removeSocketRoot(this.socketRoot);
     })();
@@ -309,15 +305,14 @@ export class ShardingManager
     const socketRoot = await createSocketRoot(options.socketRoot);
     this.socketRoot = socketRoot;
     socketPathFor(socketRoot, DEFAULT_APPSPACE, '9'.repeat(39));
-    const limits = info?.session_start_limit;
-    this.identifyQueue = new IdentifyQueue({
-      maxConcurrency: options.maxConcurrency ?? limits?.max_concurrency ?? 1,
+    this.broker.start({
+      totalShards: total,
+      gateway: info,
+      maxConcurrency: options.maxConcurrency,
       window: options.identifyWindow + options.identifyMargin,
-      remaining: limits?.remaining,
-      resetAfter: limits?.reset_after,
-      total: limits?.total,
+      api: options.api,
+      token: options.token,
     });
-    this.identifyQueue.grant$.subscribe(this.identifyGrants);
     const context = {
       managerId: this.id,
       socketRoot,
@@ -341,7 +336,8 @@ export class ShardingManager
     merge(...this.supervisors.map((supervisor) => supervisor.status$)).subscribe(this.statuses);
     // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead would be burnt.
     this.statuses.subscribe((change) => {
-      if (change.to === 'stopping') this.cancelIdentifyWaits(change.instance);
+      if (change.to === 'stopping')
+        this.broker.cancelWaits(this.supervisor(change.instance).shards);
     });
     this.logger.log(
       `Spawning ${plan.length} instance(s) in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
@@ -350,76 +346,21 @@ export class ShardingManager
   }
 
   /**
-   * Dispatches from an instance: the library's identify and session events, relays (they carry
-   * `to`), and everything else for the `@OnDispatch` handlers.
+   * Dispatches from an instance: the library's identify, session and gateway events go to the
+   * broker, relays (they carry `to`) to their targets, and everything else to the `@OnDispatch`
+   * handlers.
    */
   private instanceDispatchHandler(instance: number): DispatchHandler {
     return (data, context) => {
-      switch (context.event) {
-        case LibraryEvent.IDENTIFY_SLOT:
-          return this.grantIdentify(instance, this.ownShard(instance, data));
-        case LibraryEvent.IDENTIFY_CANCEL:
-          this.identifyWaits.get(`${instance}:${this.ownShard(instance, data)}`)?.abort();
-          return true;
-        case LibraryEvent.SESSION_UPDATE:
-          return this.storeSession(
-            this.ownShard(instance, data),
-            (data as { session?: unknown }).session,
-          );
-        case LibraryEvent.SESSION_GET:
-          return this.sessionStore.get(this.ownShard(instance, data)) ?? null;
-        default:
-          return context.to === undefined
-            ? this.registry.handle(data, context)
-            : this.relay(instance, data, context);
+      if (this.broker.handles(context.event)) {
+        return this.broker.handle(context.event, data, (payload) =>
+          this.ownShard(instance, payload),
+        );
       }
+      return context.to === undefined
+        ? this.registry.handle(data, context)
+        : this.relay(instance, data, context);
     };
-  }
-
-  private async grantIdentify(instance: number, shardId: number): Promise<true> {
-    const key = `${instance}:${shardId}`;
-    this.identifyWaits.get(key)?.abort();
-    const controller = new AbortController();
-    this.identifyWaits.set(key, controller);
-    try {
-      await this.identifyQueue!.acquire(shardId, controller.signal);
-      return true;
-    } finally {
-      if (this.identifyWaits.get(key) === controller) this.identifyWaits.delete(key);
-    }
-  }
-
-  private cancelIdentifyWaits(instance: number): void {
-    for (const [key, controller] of this.identifyWaits) {
-      if (key.startsWith(`${instance}:`)) controller.abort();
-    }
-  }
-
-  private storeSession(shardId: number, session: unknown): true {
-    if (session === null || session === undefined) {
-      this.sessionStore.delete(shardId);
-      return true;
-    }
-    const candidate = session as Partial<ShardSession>;
-    if (
-      typeof candidate.sessionId !== 'string' ||
-      typeof candidate.resumeURL !== 'string' ||
-      !Number.isSafeInteger(candidate.sequence) ||
-      !Number.isSafeInteger(candidate.shardCount)
-    ) {
-      throw new ShardingError(
-        'ERR_SHARDING_INVALID_SESSION_UPDATE',
-        `SESSION_UPDATE for shard ${shardId} carries no valid session.`,
-      );
-    }
-    this.sessionStore.set(shardId, {
-      shardId,
-      shardCount: candidate.shardCount!,
-      sessionId: candidate.sessionId,
-      sequence: candidate.sequence!,
-      resumeURL: candidate.resumeURL,
-    });
-    return true;
   }
 
   /** The `shardId` of a library event's data, checked to belong to the sending instance. */

@@ -31,4 +31,6 @@ export const LibraryEvent = {
   SESSION_UPDATE: 'SESSION_UPDATE',
   /** Instance → manager request: the last known gateway session of a shard, or null. */
   SESSION_GET: 'SESSION_GET',
+  /** Instance → manager request: the fleet's `GET /gateway/bot` facts, as the manager knows them. */
+  GATEWAY_INFO: 'GATEWAY_INFO',
 } as const;

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { IdentifyQueue } from '../discord/identify.queue.js';
 
 /** Options of an {@link EmulatorIdentifyThrottler}. */
 export interface EmulatorIdentifyThrottlerOptions {
@@ -18,8 +18,8 @@ export interface EmulatorIdentifyThrottlerOptions {
  * An identify throttler (the `IIdentifyThrottler` shape of `@discordjs/ws`, also taken by
  * discord.js's `ws.buildIdentifyThrottler`) paced by the emulator's own window instead of
  * Discord's hard-coded 5 s, so that many shards reach READY quickly in tests. It paces one
- * `WebSocketManager`; shards in several managers or processes need a shared queue (the
- * sharding manager's).
+ * `WebSocketManager` with the library's {@link IdentifyQueue}; shards in several managers or
+ * processes need a shared queue (the sharding manager's).
  *
  * @example
  * ```ts
@@ -27,54 +27,27 @@ export interface EmulatorIdentifyThrottlerOptions {
  * ```
  */
 export class EmulatorIdentifyThrottler {
-  private readonly identifyWindow: number;
-  private readonly maxConcurrency: number;
-  private readonly margin: number;
-  /** The last waiter of each bucket: a new one queues behind it. */
-  private readonly tails = new Map<number, Promise<void>>();
-  /** The earliest time of each bucket's next grant. */
-  private readonly nextAt = new Map<number, number>();
+  private readonly queue: IdentifyQueue;
 
   constructor(options: EmulatorIdentifyThrottlerOptions) {
-    this.identifyWindow = options.identifyWindow;
-    this.maxConcurrency = options.maxConcurrency;
-    this.margin = options.margin ?? 25;
+    this.queue = new IdentifyQueue({
+      maxConcurrency: options.maxConcurrency,
+      window: options.identifyWindow + (options.margin ?? 25),
+    });
   }
 
   /**
    * Resolves when `shardId` may IDENTIFY: first come first served within its bucket, one grant
-   * per `identifyWindow + margin`. Rejects with an `AbortError` if `signal` aborts first.
+   * per `identifyWindow + margin`. Rejects with `signal`'s reason (an `AbortError`) if it aborts
+   * first.
    */
   async waitForIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
-    const bucket = shardId % this.maxConcurrency;
-    const previous = this.tails.get(bucket) ?? Promise.resolve();
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
-    // The next waiter waits for the earlier ones too, even if this one is aborted.
-    const tail = previous.then(() => done);
-    this.tails.set(bucket, tail);
     try {
-      await abortable(previous, signal);
-      const wait = (this.nextAt.get(bucket) ?? 0) - performance.now();
-      if (wait > 0) await delay(wait, undefined, { signal });
-      this.nextAt.set(bucket, performance.now() + this.identifyWindow + this.margin);
-    } finally {
-      release();
-      if (this.tails.get(bucket) === tail) this.tails.delete(bucket);
+      await this.queue.acquire(shardId, signal);
+    } catch (error) {
+      // The queue says IdentifyCancelledError; a throttler's caller expects its own abort reason.
+      if (signal?.aborted) throw signal.reason;
+      throw error;
     }
   }
-}
-
-/** `promise`, or a rejection with `signal`'s reason as soon as it aborts. */
-function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
 }

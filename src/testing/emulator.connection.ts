@@ -1,5 +1,6 @@
 import { constants, createDeflate, deflateSync, type Deflate } from 'node:zlib';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import { ws } from './ws.loader.js';
 
 /** Transport compression asked for in the connection URL. */
 export type TransportCompression = 'zlib-stream' | null;
@@ -84,7 +85,7 @@ export class EmulatorConnection<Session> {
 
   /** Whether the socket can still carry payloads. */
   get open(): boolean {
-    return this.socket.readyState === WebSocket.OPEN;
+    return this.socket.readyState === ws.WebSocket.OPEN;
   }
 
   private enqueue(task: () => void): void {

@@ -3,8 +3,9 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { EmulatorConnection, type TransportCompression } from './emulator.connection.js';
+import { ws } from './ws.loader.js';
 import { EmulatorIdentifyThrottler } from './emulator-identify.throttler.js';
 import {
   emulatedGuild,
@@ -132,7 +133,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
 
   private readonly options: ResolvedOptions;
   private readonly server: Server;
-  private readonly webSockets = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  private readonly webSockets = new ws.WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   private readonly connections = new Set<Connection>();
   private readonly sessionsById = new Map<string, Session>();
   private readonly currentSessions = new Map<number, Session>();

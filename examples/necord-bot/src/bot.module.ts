@@ -56,12 +56,13 @@ export class BotHandlers {
     ShardingModule.forRoot({ readyWhen: 'manual', isGlobal: true }),
     NecordModule.forRootAsync({
       inject: [ShardingInstance, SHARDING_INSTANCE_CONTEXT],
-      useFactory: (instance: ShardingInstance) => ({
+      // The context is an argument of the adapter: it comes with the manager's HELLO.
+      useFactory: (instance: ShardingInstance, context: InstanceContext) => ({
         token: process.env.DISCORD_TOKEN!,
         intents: [IntentsBitField.Flags.Guilds, IntentsBitField.Flags.GuildMessages],
         skipRegistration: true,
         ...(process.env.DISCORD_API ? { rest: { api: process.env.DISCORD_API } } : {}),
-        ...shardingClientOptions(instance),
+        ...shardingClientOptions(context, instance),
       }),
     }),
   ],

@@ -1,6 +1,7 @@
 /**
- * A shard's gateway session, as `@discordjs/ws` describes it (`SessionInfo`): what a restarted
- * instance needs to RESUME instead of IDENTIFY.
+ * A shard's gateway session: what a restarted instance needs to RESUME instead of IDENTIFY. It has
+ * the shape of `@discordjs/ws`'s `SessionInfo`; the adapter in `discord/discordjs-ws.options.ts`
+ * checks at compile time that the two stay the same.
  */
 export interface ShardSession {
   /** The shard id. */

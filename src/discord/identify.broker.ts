@@ -1,0 +1,200 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import { LibraryEvent } from '../protocol/protocol.constants.js';
+import type { ShardSession } from '../protocol/session-info.interface.js';
+import { GatewayUnavailableError, InvalidSessionUpdateError } from './discord.errors.js';
+import { fetchGatewayBot, type GatewayBotInfo } from './gateway-bot.fetcher.js';
+import {
+  IdentifyCancelledError,
+  IdentifyQueue,
+  type IdentifyGrant,
+  type IdentifyQueueProgress,
+} from './identify.queue.js';
+
+/** What the manager knows about the fleet when it starts the broker. */
+export interface IdentifyBrokerFleet {
+  /** The fleet's total shard count. */
+  totalShards: number;
+  /** Discord's `/gateway/bot` answer, when the manager asked for one (`totalShards: 'auto'`). */
+  gateway?: GatewayBotInfo;
+  /** IDENTIFYs per window; overrides Discord's `max_concurrency`. Default: Discord's, else 1. */
+  maxConcurrency?: number;
+  /** The window of one IDENTIFY per bucket, margin included, in ms. */
+  window: number;
+  /** Where to ask `/gateway/bot` when an instance wants it and `gateway` was not given. */
+  api: string;
+  /** The bot token for that call. */
+  token: string | undefined;
+}
+
+/** The library events the broker answers (instance → manager). */
+const BROKERED_EVENTS: ReadonlySet<string> = new Set([
+  LibraryEvent.IDENTIFY_SLOT,
+  LibraryEvent.IDENTIFY_CANCEL,
+  LibraryEvent.SESSION_UPDATE,
+  LibraryEvent.SESSION_GET,
+  LibraryEvent.GATEWAY_INFO,
+]);
+
+/**
+ * The manager's side of Discord brokerage (DESIGN.md section 6): one identify queue for the whole
+ * fleet, the gateway session of every shard, and the fleet's `/gateway/bot` facts, answered to
+ * instances over the library events `IDENTIFY_SLOT`, `IDENTIFY_CANCEL`, `SESSION_UPDATE`,
+ * `SESSION_GET` and `GATEWAY_INFO`. The manager routes those events here after checking that the
+ * shard belongs to the sending instance.
+ */
+@Injectable()
+export class IdentifyBroker implements OnApplicationShutdown {
+  private readonly grants = new Subject<IdentifyGrant>();
+  private readonly sessionStore = new Map<number, ShardSession>();
+  private queue: IdentifyQueue | undefined;
+  private fleet: IdentifyBrokerFleet | undefined;
+  private gateway: Promise<GatewayBotInfo> | undefined;
+  /** Ends a `/gateway/bot` call still under way when the fleet shuts down. */
+  private readonly closing = new AbortController();
+
+  /** Every IDENTIFY slot granted to a shard, in order. */
+  readonly identify$: Observable<IdentifyGrant> = this.grants.asObservable();
+
+  /** Creates the identify queue, once the fleet's gateway facts are known. Runs once. */
+  start(fleet: IdentifyBrokerFleet): void {
+    if (this.queue !== undefined) return;
+    const limits = fleet.gateway?.session_start_limit;
+    this.fleet = fleet;
+    if (fleet.gateway !== undefined) this.gateway = Promise.resolve(fleet.gateway);
+    this.queue = new IdentifyQueue({
+      maxConcurrency: fleet.maxConcurrency ?? limits?.max_concurrency ?? 1,
+      window: fleet.window,
+      remaining: limits?.remaining,
+      resetAfter: limits?.reset_after,
+      total: limits?.total,
+    });
+    this.queue.grant$.subscribe(this.grants);
+  }
+
+  /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
+  progress(): IdentifyQueueProgress | undefined {
+    return this.queue?.progress;
+  }
+
+  /** The last gateway session each shard reported, by shard id. */
+  sessions(): Map<number, ShardSession> {
+    return new Map(this.sessionStore);
+  }
+
+  /** True for the library events this broker answers. */
+  handles(event: string): boolean {
+    return BROKERED_EVENTS.has(event);
+  }
+
+  /**
+   * Answers a brokered library event. `ownShard` reads the event's `shardId` and checks that it
+   * belongs to the sending instance (it throws otherwise).
+   */
+  handle(event: string, data: unknown, ownShard: (data: unknown) => number): unknown {
+    switch (event) {
+      case LibraryEvent.IDENTIFY_SLOT:
+        return this.grant(ownShard(data));
+      case LibraryEvent.IDENTIFY_CANCEL:
+        this.queue?.cancel(ownShard(data));
+        return true;
+      case LibraryEvent.SESSION_UPDATE:
+        return this.store(ownShard(data), (data as { session?: unknown }).session);
+      case LibraryEvent.SESSION_GET:
+        return this.sessionStore.get(ownShard(data)) ?? null;
+      case LibraryEvent.GATEWAY_INFO:
+        return this.gatewayInfo();
+      default:
+        throw new TypeError(`IdentifyBroker does not answer "${event}".`);
+    }
+  }
+
+  /** Drops the identify waits of a stopping instance: a slot granted to the dead would be burnt. */
+  cancelWaits(shards: readonly number[]): void {
+    for (const shardId of shards) this.queue?.cancel(shardId);
+  }
+
+  /** Refuses every wait from now on (the fleet is shutting down). */
+  close(): void {
+    this.closing.abort();
+    this.queue?.close();
+  }
+
+  /** Closes the queue and completes `identify$`. */
+  onApplicationShutdown(): void {
+    this.close();
+    this.grants.complete();
+  }
+
+  private async grant(shardId: number): Promise<true> {
+    if (this.queue === undefined) throw new IdentifyCancelledError(shardId);
+    // A shard asks again only when its earlier wait no longer matters (its connection was
+    // replaced): that wait must not take a slot as well.
+    this.queue.cancel(shardId);
+    await this.queue.acquire(shardId);
+    return true;
+  }
+
+  private store(shardId: number, session: unknown): true {
+    if (session === null || session === undefined) {
+      this.sessionStore.delete(shardId);
+      return true;
+    }
+    const candidate = session as Partial<ShardSession>;
+    if (
+      typeof candidate.sessionId !== 'string' ||
+      typeof candidate.resumeURL !== 'string' ||
+      !Number.isSafeInteger(candidate.sequence) ||
+      !Number.isSafeInteger(candidate.shardCount)
+    ) {
+      throw new InvalidSessionUpdateError(shardId);
+    }
+    this.sessionStore.set(shardId, {
+      shardId,
+      shardCount: candidate.shardCount!,
+      sessionId: candidate.sessionId,
+      sequence: candidate.sequence!,
+      resumeURL: candidate.resumeURL,
+    });
+    return true;
+  }
+
+  /**
+   * The fleet's `/gateway/bot` facts: the manager's answer from Discord (asked once, here, when
+   * the shard count was static), with the shard count in force and the budget as the queue
+   * counts it now.
+   */
+  private async gatewayInfo(): Promise<GatewayBotInfo> {
+    const fleet = this.fleet;
+    if (fleet === undefined) {
+      throw new GatewayUnavailableError(
+        'GATEWAY_INFO',
+        0,
+        new Error('the fleet is not planned yet'),
+      );
+    }
+    this.gateway ??= fetchGatewayBot({
+      api: fleet.api,
+      token: fleet.token,
+      signal: this.closing.signal,
+    });
+    const pending = this.gateway;
+    // A failed call is not kept: the next instance that asks tries again.
+    const info = await pending.catch((error: unknown) => {
+      if (this.gateway === pending) this.gateway = undefined;
+      throw error;
+    });
+    const budget = this.queue!.budget;
+    const progress = this.queue!.progress;
+    return {
+      url: info.url,
+      shards: fleet.totalShards,
+      session_start_limit: {
+        total: budget.total ?? info.session_start_limit.total,
+        remaining: budget.remaining ?? info.session_start_limit.remaining,
+        reset_after: budget.resetAfter ?? info.session_start_limit.reset_after,
+        max_concurrency: progress.maxConcurrency,
+      },
+    };
+  }
+}
