@@ -22,6 +22,7 @@ import {
   createIpcEndpoint,
   emitPacket,
   NODE_IPC_LIFECYCLE_EVENTS,
+  startServer,
 } from './node-ipc.endpoint.js';
 import { PacketChannel, type RelayOptions, type RequestOptions } from './packet-channel.js';
 import { RejectionLog } from './rejection-log.js';
@@ -239,7 +240,7 @@ export class IpcServer {
           });
         }
       });
-      server.start();
+      startServer(server);
     });
     this.setState('listening');
     if (this.settings.watchParent && typeof process.send === 'function') {
