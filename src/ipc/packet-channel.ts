@@ -45,6 +45,8 @@ export interface PacketChannelOptions {
   nextEventId: () => string;
   /** Called with every valid non-DISPATCH, non-ERROR packet (handshake and heartbeats). */
   onControl: (packet: IpcPacket) => void;
+  /** Receives every DISPATCH that is not a reply to this side's own request. Default: none. */
+  dispatchHandler?: DispatchHandler;
   rejections: RejectionLog;
   logger: Logger;
   /** Default request timeout, in ms. */
@@ -56,9 +58,6 @@ export interface PacketChannelOptions {
  * correlating requests with replies by event id, and running the dispatch handler.
  */
 export class PacketChannel {
-  /** Receives every DISPATCH that is not a reply to this side's own request. */
-  dispatchHandler: DispatchHandler | undefined;
-
   private readonly pending = new PendingRequests();
   private readonly packets = new Subject<IpcPacket>();
 
@@ -70,6 +69,16 @@ export class PacketChannel {
   /** How many requests wait for a reply. */
   get pendingRequests(): number {
     return this.pending.size;
+  }
+
+  /** The peer, for logs and errors. */
+  get peer(): string {
+    return this.options.peer;
+  }
+
+  /** A new event id for an outgoing packet. */
+  nextEventId(): string {
+    return this.options.nextEventId();
   }
 
   /** Handles one value received from the peer. Never throws. */
@@ -162,8 +171,9 @@ export class PacketChannel {
     if (d.to !== undefined) context.to = d.to;
     let result: unknown;
     try {
-      if (this.dispatchHandler === undefined) throw new NoHandlerError(event);
-      result = this.dispatchHandler(d.data, context);
+      const handler = this.options.dispatchHandler;
+      if (handler === undefined) throw new NoHandlerError(event);
+      result = handler(d.data, context);
     } catch (error) {
       this.handlerFailed(event, d.event_id, isRequest, error);
       return;

@@ -209,6 +209,8 @@ export class InstanceSupervisor {
       missedHeartbeats: options.missedHeartbeats,
       requestTimeout: options.requestTimeout,
       logger: this.context.logger,
+      // Defined below, with the generation it needs; called only after connect().
+      dispatchHandler: (data, dispatch) => dispatchHandler(data, dispatch),
     });
     const generation: Generation = {
       number,
@@ -220,7 +222,7 @@ export class InstanceSupervisor {
     };
     this.current = generation;
     const forward = this.context.dispatchHandler(this.instance);
-    client.dispatchHandler = (data, dispatch) => {
+    const dispatchHandler: DispatchHandler = (data, dispatch) => {
       // A generation being ended gets no IDENTIFY slot: one granted to it would be burnt, or let
       // a zombie IDENTIFY beside its replacement.
       if (generation.ending && dispatch.event === LibraryEvent.IDENTIFY_SLOT) {
