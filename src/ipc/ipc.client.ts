@@ -318,6 +318,7 @@ export class IpcClient {
     if (this.state !== 'connecting') return; // an answer to a repeated HELLO
     this.stopTimers();
     this.identifyPayload = identify;
+    this.link.channel.authenticate();
     this.link.setState('identified');
     this.watchdog.start();
     const handshake = this.handshake;

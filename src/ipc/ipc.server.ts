@@ -284,6 +284,7 @@ export class IpcServer {
       return;
     }
     this.managerSocket = socket;
+    this.link.channel.authenticate();
     const firstContext = this.instanceContext === undefined;
     this.instanceContext = {
       instance: settings.instance,

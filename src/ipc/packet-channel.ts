@@ -16,6 +16,16 @@ import { NoHandlerError, RemoteHandlerError, RequestTimeoutError } from './ipc.e
 import { PendingRequests } from './pending-requests.js';
 import type { RejectionLog } from './rejection-log.js';
 
+/**
+ * What a manager acts on from an instance before it has accepted the instance's IDENTIFY: the
+ * handshake's answers, and ERROR (which settles nothing then, as nothing was asked yet).
+ */
+const BEFORE_IDENTIFY_OPS: ReadonlySet<number> = new Set([
+  IpcOpCode.IDENTIFY,
+  IpcOpCode.INVALID_SESSION,
+  IpcOpCode.ERROR,
+]);
+
 /** Options of one request. */
 export interface RequestOptions {
   /** Milliseconds to wait for the reply before rejecting with `RequestTimeoutError`. Default 15000. */
@@ -60,6 +70,7 @@ export interface PacketChannelOptions {
 export class PacketChannel {
   private readonly pending = new PendingRequests();
   private readonly packets = new Subject<IpcPacket>();
+  private authenticated = false;
 
   /** Every valid packet received, replies included. */
   readonly packets$: Observable<IpcPacket> = this.packets.asObservable();
@@ -81,6 +92,15 @@ export class PacketChannel {
     return this.options.nextEventId();
   }
 
+  /**
+   * Marks the peer as authenticated (the manager accepted its IDENTIFY, or the instance its
+   * manager's HELLO). Until then, only IDENTIFY, INVALID_SESSION and ERROR are taken; the rest
+   * is dropped and counted (`UNAUTHENTICATED`), and reaches neither the handler nor `packets$`.
+   */
+  authenticate(): void {
+    this.authenticated = true;
+  }
+
   /** Handles one value received from the peer. Never throws. */
   receive(value: unknown): void {
     const decoded = decodePacket(value);
@@ -89,6 +109,13 @@ export class PacketChannel {
       return;
     }
     const packet = decoded.packet;
+    if (!this.authenticated && !BEFORE_IDENTIFY_OPS.has(packet.op)) {
+      this.options.rejections.record(this, this.options.peer, {
+        code: 'UNAUTHENTICATED',
+        message: `op ${packet.op} came before IDENTIFY was accepted`,
+      });
+      return;
+    }
     if (this.packets.observed) this.packets.next(packet);
     switch (packet.op) {
       case IpcOpCode.DISPATCH:
