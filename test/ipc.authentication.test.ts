@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import type { DispatchContext } from '../src/index.js';
+import { IPC_MESSAGE_EVENT, RemoteHandlerError, type DispatchContext } from '../src/index.js';
 import { cleanUp } from './support/cleanup.js';
 import { fakeInstance, packetFrame } from './support/fake-instance.js';
+import { startLink } from './support/link.js';
 
 afterEach(cleanUp);
 
@@ -46,5 +47,58 @@ describe('the manager before it accepts IDENTIFY', () => {
     assert.equal(client.rejectedPackets, 3);
     assert.deepEqual(packets, [0]);
     assert.equal(client.state, 'identified');
+  });
+});
+
+describe('replies', () => {
+  it('the manager settles a request only with a reply of the same event, from its instance', async () => {
+    const { client, peer, reader } = await fakeInstance();
+    const reply = client.request('echo', 'question');
+    const request = await reader.next((packet) => packet.op === 0 && packet.t === 'echo');
+    const eventId = request.d.event_id!;
+    const answer = (t: string, from: unknown, data: string) =>
+      peer.write(packetFrame({ op: 0, t, d: { event_id: eventId, from, data } }));
+    answer('other', 0, 'another event');
+    answer('echo', 5, 'another instance');
+    answer('echo', 'manager', 'the manager itself');
+    answer('echo', 0, 'the answer');
+    assert.equal(await reply, 'the answer');
+    assert.equal(client.rejectedPackets, 3);
+    assert.equal(client.pendingRequests, 0);
+
+    // ERROR names no event: it settles by event id on its connection.
+    const failing = client.request('echo', 'again');
+    const second = await reader.next((packet) => packet.op === 0 && packet.d.event_id !== eventId);
+    peer.write(
+      packetFrame({
+        op: 4,
+        d: { event_id: second.d.event_id, error: { name: 'RangeError', message: 'no' } },
+      }),
+    );
+    await assert.rejects(failing, RemoteHandlerError);
+  });
+
+  it('the instance settles a request only with a reply of the same event, from its manager', async () => {
+    const { client } = await startLink({
+      dispatchHandler: (_data, context) => {
+        // Before the real reply, two that must not settle the instance's request.
+        const { connection } = client as unknown as {
+          connection: { emit(type: string, data: unknown): void };
+        };
+        const wrong = (t: string, from: unknown, data: string) =>
+          connection.emit(IPC_MESSAGE_EVENT, {
+            op: 0,
+            t,
+            d: { event_id: context.eventId, from, data },
+          });
+        wrong('other', 'manager', 'another event');
+        wrong(context.event, 3, 'an instance');
+        return 'the answer';
+      },
+    });
+    const stats = () => client.request<{ rejectedPackets: number }>('stats');
+    const before = (await stats()).rejectedPackets;
+    assert.equal(await client.request('ask-manager', 'question'), 'the answer');
+    assert.equal((await stats()).rejectedPackets - before, 2);
   });
 });

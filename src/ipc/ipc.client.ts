@@ -100,6 +100,7 @@ export class IpcClient {
       name: IpcClient.name,
       peer: this.peer,
       self: MANAGER_SENDER,
+      peerSender: options.instance,
       initialState: 'idle',
       write: (packet) => this.write(packet),
       onControl: (packet) => this.onControl(packet),

@@ -4,7 +4,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { HeartbeatAckPayload, HelloPayload, IpcPacket } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { decodePacket } from '../protocol/packet.decoder.js';
-import { IPC_MESSAGE_EVENT } from '../protocol/protocol.constants.js';
+import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
@@ -101,6 +101,7 @@ export class IpcServer {
       name: IpcServer.name,
       peer: 'the manager',
       self: options.instance,
+      peerSender: MANAGER_SENDER,
       initialState: 'idle',
       write: (packet) => this.writeTo(this.managerSocket, packet),
       onControl: (packet) => this.onManagerControl(packet),

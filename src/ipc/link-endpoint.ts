@@ -62,6 +62,8 @@ export interface LinkRole<State extends string> {
   peer: string;
   /** This side's `from` in dispatches. */
   self: DispatchSender;
+  /** The `from` every dispatch of the peer carries. */
+  peerSender: DispatchSender;
   /** The state before anything happened. */
   initialState: State;
   /** Writes one packet to the peer; throws a typed error when it cannot. */
@@ -104,6 +106,7 @@ export class LinkEndpoint<State extends string> {
     this.channel = new PacketChannel({
       peer: role.peer,
       self: role.self,
+      peerSender: role.peerSender,
       write: role.write,
       nextEventId: () => this.snowflakes.generate(idShard),
       onControl: role.onControl,

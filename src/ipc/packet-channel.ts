@@ -49,6 +49,8 @@ export interface PacketChannelOptions {
   peer: string;
   /** This side's `from` in dispatches. */
   self: DispatchSender;
+  /** The `from` of every dispatch the peer sends; others are dropped (`WRONG_SENDER`). */
+  peerSender: DispatchSender;
   /** Writes one packet; throws a typed error when it cannot (too large, not connected). */
   write: (packet: IpcPacket) => void;
   /** A new event id (a snowflake) for each outgoing request or event. */
@@ -116,21 +118,14 @@ export class PacketChannel {
       });
       return;
     }
+    if (packet.op === IpcOpCode.DISPATCH) {
+      this.receiveDispatch(packet);
+      return;
+    }
     if (this.packets.observed) this.packets.next(packet);
     switch (packet.op) {
-      case IpcOpCode.DISPATCH:
-        if (packet.d.reply !== true) {
-          if (this.pending.resolve(packet.d.event_id, packet.d.data)) return;
-          if (this.pending.takeExpired(packet.d.event_id)) {
-            this.options.logger.warn(
-              `Dropped a late reply to "${packet.t}" from ${this.options.peer}.`,
-            );
-            return;
-          }
-        }
-        this.runHandler(packet);
-        return;
       case IpcOpCode.ERROR:
+        // An ERROR names no event: it settles by event id, on the connection it came from.
         this.pending.reject(
           packet.d.event_id,
           (event) => new RemoteHandlerError(event, this.options.peer, packet.d.error),
@@ -175,6 +170,43 @@ export class PacketChannel {
   /** Rejects every waiting request with `error`; the channel stays usable. */
   failPending(error: Error): void {
     this.pending.rejectAll(error);
+  }
+
+  /**
+   * A DISPATCH is a reply when it settles a request of this side: same event id, same event, from
+   * the peer. Anything that claims another sender, or answers a request with another event, is
+   * dropped and counted; the request it claimed to answer keeps waiting for the real reply.
+   */
+  private receiveDispatch(packet: IpcPacketOf<IpcOpCode.DISPATCH>): void {
+    const { t: event, d } = packet;
+    if (d.from !== this.options.peerSender) {
+      this.options.rejections.record(this, this.options.peer, {
+        code: 'WRONG_SENDER',
+        field: 'd.from',
+        message: `a DISPATCH from ${this.options.peer} claims to come from ${String(d.from)}`,
+      });
+      return;
+    }
+    if (d.reply !== true) {
+      const match = this.pending.resolve(d.event_id, event, d.data);
+      if (match === 'mismatch') {
+        this.options.rejections.record(this, this.options.peer, {
+          code: 'MISMATCHED_REPLY',
+          field: 't',
+          message: `a reply "${event.slice(0, 40)}" names another event than its request`,
+        });
+        return;
+      }
+      if (this.packets.observed) this.packets.next(packet);
+      if (match === 'settled') return;
+      if (this.pending.takeExpired(d.event_id)) {
+        this.options.logger.warn(`Dropped a late reply to "${event}" from ${this.options.peer}.`);
+        return;
+      }
+    } else if (this.packets.observed) {
+      this.packets.next(packet);
+    }
+    this.runHandler(packet);
   }
 
   private dispatch(
