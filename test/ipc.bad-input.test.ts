@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { firstValueFrom, filter } from 'rxjs';
 import { IPC_MESSAGE_EVENT, IpcOpCode, type IpcPacket } from '../src/index.js';
-import { cleanUp, defer } from './support/cleanup.js';
-import { fakeInstance, frame, packetFrame } from './support/fake-instance.js';
+import { cleanUp } from './support/cleanup.js';
+import { fakeInstance, frame, packetFrame, rawSocket, strangerHello } from './support/wire.js';
 import { startLink } from './support/link.js';
 
 afterEach(cleanUp);
-
-/** Connects a raw socket to `path`, closed after the test. */
-async function rawSocket(path: string): Promise<Socket> {
-  const socket = connect({ path });
-  defer(() => socket.destroy());
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  return socket;
-}
 
 /** Resolves when the socket is closed by the other end. */
 const closedByPeer = (socket: Socket) => once(socket, 'close');
@@ -75,19 +66,7 @@ describe('bad input to the instance (IpcServer)', () => {
     );
     socket.write(packetFrame({ op: 8, d: { seq: 1, ts: 1 } }));
     const reply = once(socket, 'data');
-    socket.write(
-      packetFrame({
-        op: 2,
-        d: {
-          id: '123',
-          event_id: '9',
-          instance: 0,
-          shards: [0],
-          total_shards: 1,
-          heartbeat_interval: 1000,
-        },
-      }),
-    );
+    socket.write(strangerHello);
     const [chunk] = (await reply) as [Buffer];
     const answer = JSON.parse(chunk.toString().split('\f')[0]!) as { data: IpcPacket };
     assert.deepEqual(answer.data, { op: IpcOpCode.INVALID_SESSION, d: { id: instanceId } });

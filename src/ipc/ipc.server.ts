@@ -7,6 +7,7 @@ import { decodePacket } from '../protocol/packet.decoder.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
+import { IPC_DEFAULTS } from './ipc.constants.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
 import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
 import { startServer } from './node-ipc.endpoint.js';
@@ -28,6 +29,11 @@ export interface IpcServerOptions extends LinkOptions {
    * Default `true`.
    */
   watchParent?: boolean;
+  /**
+   * How long a connection may stay without a valid HELLO before it is closed, in ms, so that
+   * idle strangers cannot hold the socket's connection slots. Default 5000.
+   */
+  unidentifiedTimeout?: number;
 }
 
 /**
@@ -72,6 +78,10 @@ export class IpcServer {
   private readonly managerLosses = new Subject<LinkLossReason>();
   private readonly acks = new Subject<HeartbeatAck>();
   private readonly strangers = new WeakSet<Socket>();
+  private readonly unidentifiedTimeout: number;
+  /** Connections that have not sent their manager's HELLO yet, oldest first, with deadlines. */
+  private readonly unidentified = new Map<Socket, NodeJS.Timeout>();
+  private closedStrangers = 0;
   private readonly onParentDisconnect = () => this.loseManager('parent-disconnected');
   private server: IpcSocketServer | undefined;
   private managerSocket: Socket | undefined;
@@ -107,6 +117,7 @@ export class IpcServer {
       onControl: (packet) => this.onManagerControl(packet),
     });
     this.watchParent = options.watchParent ?? true;
+    this.unidentifiedTimeout = options.unidentifiedTimeout ?? IPC_DEFAULTS.unidentifiedTimeout;
     this.packets$ = this.link.channel.packets$;
     this.state$ = this.link.state$;
   }
@@ -129,6 +140,14 @@ export class IpcServer {
   /** How many received values were dropped as malformed, unexpected or from strangers. */
   get rejectedPackets(): number {
     return this.link.rejections.count;
+  }
+
+  /**
+   * How many connections were closed without ever sending a valid HELLO: refused after a HELLO
+   * from another manager, idle past `unidentifiedTimeout`, or making room for the manager.
+   */
+  get closedConnections(): number {
+    return this.closedStrangers;
   }
 
   /** How many requests to the manager wait for a reply. */
@@ -171,6 +190,7 @@ export class IpcServer {
         else this.onEndpointError(error);
       });
       server.on(IPC_MESSAGE_EVENT, (data: unknown, socket: Socket) => this.onFrame(data, socket));
+      server.on('connect', (socket: Socket) => this.onConnection(socket));
       server.on('socket.disconnected', (socket: Socket) => this.onSocketClosed(socket));
       this.link.trapUnknownEvents(server, (_data, socket) =>
         socket === undefined
@@ -227,6 +247,8 @@ export class IpcServer {
     process.off('disconnect', this.onParentDisconnect);
     this.link.setState('closed');
     this.managerSocket = undefined;
+    for (const deadline of this.unidentified.values()) clearTimeout(deadline);
+    this.unidentified.clear();
     this.link.channel.close(new ConnectionLostError('the manager', 'closed'));
     const server = this.server;
     this.server = undefined;
@@ -273,6 +295,10 @@ export class IpcServer {
         `Refused a HELLO from manager ${hello.id}: this instance belongs to ${settings.managerId}.`,
       );
       this.writeTo(socket, { op: IpcOpCode.INVALID_SESSION, d: { id: settings.instanceId } });
+      // It knows why now: its slot is freed as soon as the answer is written.
+      this.forgetUnidentified(socket);
+      this.closedStrangers++;
+      socket.end(() => socket.destroy());
       return;
     }
     const current = this.managerSocket;
@@ -285,6 +311,7 @@ export class IpcServer {
       return;
     }
     this.managerSocket = socket;
+    this.forgetUnidentified(socket);
     this.link.channel.authenticate();
     const firstContext = this.instanceContext === undefined;
     this.instanceContext = {
@@ -371,7 +398,48 @@ export class IpcServer {
     this.watchdog = undefined;
   }
 
+  /**
+   * Gives a new connection `unidentifiedTimeout` to send its manager's HELLO. One connection slot
+   * always stays free for the manager: when a connection takes the last one, the oldest
+   * connection that has not identified is closed.
+   */
+  private onConnection(socket: Socket): void {
+    const deadline = setTimeout(
+      () =>
+        this.closeUnidentified(socket, `sent no valid HELLO within ${this.unidentifiedTimeout} ms`),
+      this.unidentifiedTimeout,
+    );
+    deadline.unref();
+    this.unidentified.set(socket, deadline);
+    const connections = this.server === undefined ? 0 : this.server.sockets.length;
+    if (connections < IPC_DEFAULTS.maxConnections) return;
+    const [oldest] = this.unidentified.keys();
+    if (oldest !== undefined && oldest !== socket) {
+      this.closeUnidentified(
+        oldest,
+        'was the oldest unidentified one when the connections were full',
+      );
+    }
+  }
+
+  private closeUnidentified(socket: Socket, why: string): void {
+    this.forgetUnidentified(socket);
+    this.closedStrangers++;
+    // Strangers may come in numbers: the first is worth a warning, the rest are counted.
+    const log = this.closedStrangers === 1 ? 'warn' : 'debug';
+    this.link.logger[log]?.(
+      `Closed a connection that ${why}. Further ones are counted (closedConnections).`,
+    );
+    socket.destroy();
+  }
+
+  private forgetUnidentified(socket: Socket): void {
+    clearTimeout(this.unidentified.get(socket));
+    this.unidentified.delete(socket);
+  }
+
   private onSocketClosed(socket: Socket): void {
+    this.forgetUnidentified(socket);
     if (socket === this.managerSocket) this.loseManager('socket-closed');
   }
 

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
-import { IPC_MESSAGE_EVENT, IpcClient, type IpcClientOptions } from '../../src/index.js';
+import { connect, createServer, type Socket } from 'node:net';
+import { IPC_MESSAGE_EVENT, type IpcClient, type IpcClientOptions } from '../../src/index.js';
 import { defer } from './cleanup.js';
-import { managerIdentity } from './link.js';
+import { clientFor, managerIdentity } from './link.js';
 
 /** A node-ipc frame of any event. */
 export const frame = (value: unknown): string => `${JSON.stringify(value)}\f`;
@@ -10,6 +10,28 @@ export const frame = (value: unknown): string => `${JSON.stringify(value)}\f`;
 /** A node-ipc frame carrying one packet of the protocol. */
 export const packetFrame = (packet: unknown): string =>
   frame({ type: IPC_MESSAGE_EVENT, data: packet });
+
+/** Connects a raw socket to `path`, closed after the test. */
+export async function rawSocket(path: string): Promise<Socket> {
+  const socket = connect({ path });
+  defer(() => socket.destroy());
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** A HELLO from a manager that no instance of the tests belongs to. */
+export const strangerHello = packetFrame({
+  op: 2,
+  d: {
+    id: '123',
+    event_id: '9',
+    instance: 0,
+    shards: [0],
+    total_shards: 1,
+    heartbeat_interval: 1000,
+  },
+});
 
 /** A packet as a fake peer reads it off the wire. */
 export interface WirePacket {
@@ -74,17 +96,10 @@ export async function fakeInstance(
   defer(() => new Promise((resolve) => server.close(resolve)));
   server.listen(`${socketRoot}/ddoo${instanceId}`);
   await once(server, 'listening');
-  const client = new IpcClient({
-    managerId,
-    instanceId,
-    instance: 0,
-    shards: [0],
-    totalShards: 1,
-    socketRoot,
-    heartbeatInterval: 60_000,
-    ...options.client,
-  });
-  defer(() => client.close());
+  const client = clientFor(
+    { managerId, instanceId, instance: 0, socketRoot },
+    { heartbeatInterval: 60_000, ...options.client },
+  );
   const connected = once(server, 'connection') as Promise<[Socket]>;
   const identified = client.connect();
   const [peer] = await connected;
