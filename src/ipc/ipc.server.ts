@@ -69,7 +69,8 @@ export interface HeartbeatAck {
 /**
  * The instance's end of the link: serves on `<socketRoot>/<appspace><instanceId>`, answers its
  * manager's HELLO with IDENTIFY (and a stranger's with INVALID_SESSION), sends heartbeats with
- * stats, and applies `onManagerLost` when the manager goes silent or away.
+ * stats, and reports on `managerLost$` when the manager goes silent or away (what the instance
+ * then does is its owner's decision). Connections that do not identify in time are closed.
  */
 export class IpcServer {
   private readonly link: LinkEndpoint<IpcServerState>;
@@ -294,10 +295,15 @@ export class IpcServer {
       this.link.logger.warn(
         `Refused a HELLO from manager ${hello.id}: this instance belongs to ${settings.managerId}.`,
       );
-      this.writeTo(socket, { op: IpcOpCode.INVALID_SESSION, d: { id: settings.instanceId } });
-      // It knows why now: its slot is freed as soon as the answer is written.
       this.forgetUnidentified(socket);
       this.closedStrangers++;
+      try {
+        this.writeTo(socket, { op: IpcOpCode.INVALID_SESSION, d: { id: settings.instanceId } });
+      } catch {
+        socket.destroy(); // it cannot take the answer: it goes without
+        return;
+      }
+      // It knows why now: its slot is freed as soon as the answer is written.
       socket.end(() => socket.destroy());
       return;
     }
