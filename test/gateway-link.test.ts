@@ -39,9 +39,9 @@ async function startInstance(handler: DispatchHandler) {
     totalShards: 2,
     socketRoot,
     heartbeatInterval: 1_000,
+    dispatchHandler: handler,
   });
   defer(() => client.close());
-  client.dispatchHandler = handler;
   const ready = nextMessage(child, 'ready');
   await client.connect();
   await ready;

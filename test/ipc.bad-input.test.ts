@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { firstValueFrom, filter } from 'rxjs';
-import { IPC_MESSAGE_EVENT, IpcClient, IpcOpCode, type IpcPacket } from '../src/index.js';
-import { cleanUp, defer } from './support/cleanup.js';
-import { managerIdentity, startLink } from './support/link.js';
+import { IPC_MESSAGE_EVENT, IpcOpCode, type IpcPacket } from '../src/index.js';
+import { cleanUp } from './support/cleanup.js';
+import { fakeInstance, frame, packetFrame, rawSocket, strangerHello } from './support/wire.js';
+import { startLink } from './support/link.js';
 
 afterEach(cleanUp);
-
-const frame = (value: unknown) => `${JSON.stringify(value)}\f`;
-const packetFrame = (packet: unknown) => frame({ type: IPC_MESSAGE_EVENT, data: packet });
-
-/** Connects a raw socket to `path`, closed after the test. */
-async function rawSocket(path: string): Promise<Socket> {
-  const socket = connect({ path });
-  defer(() => socket.destroy());
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  return socket;
-}
 
 /** Resolves when the socket is closed by the other end. */
 const closedByPeer = (socket: Socket) => once(socket, 'close');
@@ -77,19 +66,7 @@ describe('bad input to the instance (IpcServer)', () => {
     );
     socket.write(packetFrame({ op: 8, d: { seq: 1, ts: 1 } }));
     const reply = once(socket, 'data');
-    socket.write(
-      packetFrame({
-        op: 2,
-        d: {
-          id: '123',
-          event_id: '9',
-          instance: 0,
-          shards: [0],
-          total_shards: 1,
-          heartbeat_interval: 1000,
-        },
-      }),
-    );
+    socket.write(strangerHello);
     const [chunk] = (await reply) as [Buffer];
     const answer = JSON.parse(chunk.toString().split('\f')[0]!) as { data: IpcPacket };
     assert.deepEqual(answer.data, { op: IpcOpCode.INVALID_SESSION, d: { id: instanceId } });
@@ -98,39 +75,6 @@ describe('bad input to the instance (IpcServer)', () => {
     assert.equal(client.state, 'identified');
   });
 });
-
-/** A fake instance that answers HELLO properly and then misbehaves as the test says. */
-async function fakeInstance(): Promise<{ client: IpcClient; peer: Socket }> {
-  const { managerId, socketRoot } = await managerIdentity();
-  const instanceId = '77';
-  const server = createServer();
-  defer(() => new Promise((resolve) => server.close(resolve)));
-  server.listen(`${socketRoot}/ddoo${instanceId}`);
-  await once(server, 'listening');
-  const client = new IpcClient({
-    managerId,
-    instanceId,
-    instance: 0,
-    shards: [0],
-    totalShards: 1,
-    socketRoot,
-    heartbeatInterval: 60_000,
-  });
-  defer(() => client.close());
-  const connected = once(server, 'connection') as Promise<[Socket]>;
-  const identified = client.connect();
-  const [peer] = await connected;
-  defer(() => peer.destroy());
-  const [hello] = (await once(peer, 'data')) as [Buffer];
-  const { data } = JSON.parse(hello.toString().split('\f')[0]!) as {
-    data: { d: { event_id: string } };
-  };
-  peer.write(
-    packetFrame({ op: 1, d: { id: instanceId, event_id: data.d.event_id, pid: 1, shards: [0] } }),
-  );
-  await identified;
-  return { client, peer };
-}
 
 describe('bad input to the manager (IpcClient)', () => {
   it('drops unknown ops and bad shapes, counted, and stays identified', async () => {

@@ -43,7 +43,10 @@ describe('requests over one connection', () => {
   });
 
   it('times out with a typed error and ignores the late reply', async () => {
-    const { client } = await startLink();
+    const handled: string[] = [];
+    const { client } = await startLink({
+      dispatchHandler: (_data, context) => void handled.push(context.event),
+    });
     await assert.rejects(client.request('slow', { ms: 500 }, { timeout: 50 }), (error: unknown) => {
       assert.ok(error instanceof RequestTimeoutError);
       assert.equal(error.code, 'ERR_SHARDING_REQUEST_TIMEOUT');
@@ -51,8 +54,6 @@ describe('requests over one connection', () => {
     });
     assert.equal(client.pendingRequests, 0);
     // The late reply is dropped: neither taken for a new event nor for another request's reply.
-    const handled: string[] = [];
-    client.dispatchHandler = (_data, context) => void handled.push(context.event);
     assert.equal(await client.request('slow', { ms: 600 }), 'slow done');
     assert.deepEqual(handled, []);
   });
@@ -103,11 +104,12 @@ describe('requests over one connection', () => {
   });
 
   it('lets the instance request the manager', async () => {
-    const { client } = await startLink();
-    client.dispatchHandler = (data, context) => ({
-      seen: data,
-      from: context.from,
-      event: context.event,
+    const { client } = await startLink({
+      dispatchHandler: (data, context) => ({
+        seen: data,
+        from: context.from,
+        event: context.event,
+      }),
     });
     const reply = await client.request('ask-manager', { q: 1 });
     assert.deepEqual(reply, { seen: { q: 1 }, from: 0, event: 'from-instance' });

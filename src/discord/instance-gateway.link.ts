@@ -95,7 +95,7 @@ export class InstanceGatewayLink {
       this.sessionUpdates.clear();
       // Shutting down (or the manager is gone): the manager keeps what it had; a RESUME of an
       // ended session is refused by Discord and the client IDENTIFYs instead.
-      if (this.instance.server?.state !== 'identified') return;
+      if (this.instance.server.state !== 'identified') return;
       for (const [id, update] of updates) {
         try {
           this.instance.send(LibraryEvent.SESSION_UPDATE, { shardId: id, session: update });

@@ -57,23 +57,30 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
       ...launch,
       missedHeartbeats: options.missedHeartbeats,
       requestTimeout: options.requestTimeout,
-      onManagerLost: options.onManagerLost,
-      exit: () => this.exit(),
+      dispatchHandler: (data, context) => {
+        if (context.event === LibraryEvent.DESTROYING) {
+          // Answer at once, so the manager knows it was heard; let @OnDispatch('DESTROYING')
+          // handlers clean up (the manager's killGrace bounds them), then stop.
+          const cleanUp = this.registry.has(LibraryEvent.DESTROYING)
+            ? this.registry.handle(data, { ...context, isRequest: false })
+            : Promise.resolve();
+          void Promise.resolve(cleanUp)
+            .catch(() => undefined) // the registry has logged it
+            .then(() => this.exit());
+          return true;
+        }
+        return this.registry.handle(data, context);
+      },
     });
-    this.server.dispatchHandler = (data, context) => {
-      if (context.event === LibraryEvent.DESTROYING) {
-        // Answer at once, so the manager knows it was heard; let @OnDispatch('DESTROYING')
-        // handlers clean up (the manager's killGrace bounds them), then stop.
-        const cleanUp = this.registry.has(LibraryEvent.DESTROYING)
-          ? this.registry.handle(data, { ...context, isRequest: false })
-          : Promise.resolve();
-        void Promise.resolve(cleanUp)
-          .catch(() => undefined) // the registry has logged it
-          .then(() => this.exit());
-        return true;
+    // The server only reports the loss; this instance owns the decision, and the process exit.
+    this.server.managerLost$.subscribe((reason) => {
+      if (options.onManagerLost === 'continue') {
+        this.logger.warn(`Lost the manager (${reason}); running on autonomously, as configured.`);
+        return;
       }
-      return this.registry.handle(data, context);
-    };
+      this.logger.warn(`Lost the manager (${reason}); exiting, as configured.`);
+      void this.exit();
+    });
     this.managerLost$ = this.server.managerLost$;
   }
 

@@ -1,7 +1,5 @@
-import { Logger } from '@nestjs/common';
-import type { IPCModule, IpcClientConnection } from 'node-ipc';
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
-import type { DispatchHandler } from '../dispatch/dispatch-context.interface.js';
+import type { IpcClientConnection, IPCModule } from 'node-ipc';
+import { Subject, type Observable } from 'rxjs';
 import type {
   HeartbeatPayload,
   IdentifyPayload,
@@ -9,14 +7,7 @@ import type {
   InstanceStats,
 } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
-import {
-  DEFAULT_APPSPACE,
-  DEFAULT_MAX_MESSAGE_SIZE,
-  IPC_MESSAGE_EVENT,
-  MANAGER_SENDER,
-} from '../protocol/protocol.constants.js';
-import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
-import { SnowflakeService } from '../snowflake/snowflake.service.js';
+import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import {
@@ -26,47 +17,21 @@ import {
   NotConnectedError,
   type LinkLossReason,
 } from './ipc.errors.js';
-import {
-  assertWritable,
-  createIpcEndpoint,
-  emitPacket,
-  NODE_IPC_LIFECYCLE_EVENTS,
-} from './node-ipc.endpoint.js';
-import { PacketChannel, type RequestOptions } from './packet-channel.js';
-import { RejectionLog } from './rejection-log.js';
-import { withoutUndefined } from '../common/without-undefined.js';
-import { socketPathFor } from './socket-path.js';
+import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
+import type { RequestOptions } from './packet-channel.js';
 
 /** Options of an {@link IpcClient}: the manager's end of the link to one instance. */
-export interface IpcClientOptions {
-  /** The manager's snowflake; HELLO carries it and the instance checks it. */
-  managerId: string;
-  /** The instance's snowflake, which is also its socket name. */
-  instanceId: string;
-  /** The instance index. */
-  instance: number;
+export interface IpcClientOptions extends LinkOptions {
   /** The shard ids the instance runs (sent in HELLO). */
   shards: number[];
   /** The total shard count of the bot (sent in HELLO). */
   totalShards: number;
-  /** The manager's private socket directory. */
-  socketRoot: string;
-  /** Prefix of socket names. Default `'ddoo'`. */
-  appspace?: string;
   /** How often HELLO is repeated until IDENTIFY, in ms. Default 1000. */
   helloInterval?: number;
   /** How long to wait for IDENTIFY, from `connect()`, in ms. Default 30000. */
   helloTimeout?: number;
   /** How often the instance must send HEARTBEAT, in ms (sent in HELLO). Default 5000. */
   heartbeatInterval?: number;
-  /** Silent heartbeat intervals after which the instance is reported dead. Default 3. */
-  missedHeartbeats?: number;
-  /** Default request timeout, in ms. Default 15000. */
-  requestTimeout?: number;
-  /** Largest frame sent or accepted, in bytes. Default 1 MiB. */
-  maxMessageSize?: number;
-  /** Logger; default a Nest `Logger` named `IpcClient`. */
-  logger?: Logger;
 }
 
 /**
@@ -99,18 +64,13 @@ export interface LinkLoss {
  * A client is used for one instance generation: after `lost` or `closed`, make a new one.
  */
 export class IpcClient {
-  /** Receives the instance's dispatches that are not replies; its result answers requests. */
-  set dispatchHandler(handler: DispatchHandler | undefined) {
-    this.channel.dispatchHandler = handler;
-  }
-
-  private readonly settings: Required<Omit<IpcClientOptions, 'logger'>>;
-  private readonly logger: Logger;
-  private readonly snowflakes = new SnowflakeService();
-  private readonly rejections: RejectionLog;
-  private readonly channel: PacketChannel;
+  private readonly link: LinkEndpoint<IpcClientState>;
+  private readonly shards: number[];
+  private readonly totalShards: number;
+  private readonly helloInterval: number;
+  private readonly helloTimeout: number;
+  private readonly heartbeatInterval: number;
   private readonly watchdog: HeartbeatWatchdog;
-  private readonly stateSubject = new BehaviorSubject<IpcClientState>('idle');
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly losses = new Subject<LinkLoss>();
   private readonly peer: string;
@@ -122,53 +82,45 @@ export class IpcClient {
   private handshake:
     { resolve: (identify: IdentifyPayload) => void; reject: (error: Error) => void } | undefined;
   private identifyPayload: IdentifyPayload | undefined;
-  private lastRoundTrip: number | undefined;
   /** Set by `close()`, which also runs after a failed handshake has closed the link. */
   private streamsClosed = false;
 
   /** Every valid packet received from the instance. */
   readonly packets$: Observable<IpcPacket>;
   /** The connection state; replays the current one to new subscribers. */
-  readonly state$: Observable<IpcClientState> = this.stateSubject.asObservable();
+  readonly state$: Observable<IpcClientState>;
   /** Every heartbeat, with the instance's stats and round trip. */
   readonly heartbeat$: Observable<InstanceHeartbeat> = this.heartbeats.asObservable();
   /** Emits once when the identified link is lost (not on `close()`). */
   readonly lost$: Observable<LinkLoss> = this.losses.asObservable();
 
   constructor(options: IpcClientOptions) {
-    this.settings = {
-      appspace: DEFAULT_APPSPACE,
-      helloInterval: IPC_DEFAULTS.helloInterval,
-      helloTimeout: IPC_DEFAULTS.helloTimeout,
-      heartbeatInterval: IPC_DEFAULTS.heartbeatInterval,
-      missedHeartbeats: IPC_DEFAULTS.missedHeartbeats,
-      requestTimeout: IPC_DEFAULTS.requestTimeout,
-      maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
-      ...withoutUndefined(options),
-    };
-    this.logger = options.logger ?? new Logger(IpcClient.name);
     this.peer = `instance ${options.instance}`;
-    this.rejections = new RejectionLog(this.logger);
-    this.channel = new PacketChannel({
+    this.link = new LinkEndpoint<IpcClientState>(options, {
+      name: IpcClient.name,
       peer: this.peer,
       self: MANAGER_SENDER,
+      peerSender: options.instance,
+      initialState: 'idle',
       write: (packet) => this.write(packet),
-      nextEventId: () => this.snowflakes.generate(MANAGER_SHARD_ID),
       onControl: (packet) => this.onControl(packet),
-      rejections: this.rejections,
-      logger: this.logger,
-      requestTimeout: this.settings.requestTimeout,
     });
-    this.packets$ = this.channel.packets$;
+    this.shards = options.shards;
+    this.totalShards = options.totalShards;
+    this.helloInterval = options.helloInterval ?? IPC_DEFAULTS.helloInterval;
+    this.helloTimeout = options.helloTimeout ?? IPC_DEFAULTS.helloTimeout;
+    this.heartbeatInterval = options.heartbeatInterval ?? IPC_DEFAULTS.heartbeatInterval;
+    this.packets$ = this.link.channel.packets$;
+    this.state$ = this.link.state$;
     this.watchdog = new HeartbeatWatchdog(
-      this.settings.heartbeatInterval * this.settings.missedHeartbeats,
+      this.heartbeatInterval * this.link.settings.missedHeartbeats,
       () => this.lose('heartbeat-timeout'),
     );
   }
 
   /** The current connection state. */
   get state(): IpcClientState {
-    return this.stateSubject.value;
+    return this.link.state;
   }
 
   /** The instance's IDENTIFY, once received. */
@@ -178,26 +130,22 @@ export class IpcClient {
 
   /** Round trip of the instance's latest acknowledged heartbeat, in ms. */
   get roundTrip(): number | undefined {
-    return this.lastRoundTrip;
+    return this.link.roundTrip;
   }
 
   /** How many received values were dropped as malformed or unexpected. */
   get rejectedPackets(): number {
-    return this.rejections.count;
+    return this.link.rejections.count;
   }
 
   /** How many requests wait for a reply. */
   get pendingRequests(): number {
-    return this.channel.pendingRequests;
+    return this.link.channel.pendingRequests;
   }
 
   /** The socket path of the instance. */
   get socketPath(): string {
-    return socketPathFor(
-      this.settings.socketRoot,
-      this.settings.appspace,
-      this.settings.instanceId,
-    );
+    return this.link.socketPath;
   }
 
   /**
@@ -215,27 +163,24 @@ export class IpcClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    const helloTimeout = this.settings.helloTimeout;
+    const helloTimeout = this.helloTimeout;
     const connectRetry = IPC_DEFAULTS.connectRetryInterval;
-    this.setState('connecting');
-    this.helloEventId = this.snowflakes.generate(MANAGER_SHARD_ID);
+    this.link.setState('connecting');
+    this.helloEventId = this.link.nextEventId();
     const identified = new Promise<IdentifyPayload>((resolve, reject) => {
       this.handshake = { resolve, reject };
     });
     this.helloDeadline = setTimeout(
-      () => this.failHandshake(new HelloTimeoutError(this.settings.instance, helloTimeout)),
+      () => this.failHandshake(new HelloTimeoutError(this.link.settings.instance, helloTimeout)),
       helloTimeout,
     );
 
-    const ipc = createIpcEndpoint({
-      socketRoot: this.settings.socketRoot,
-      appspace: this.settings.appspace,
-      maxMessageSize: this.settings.maxMessageSize,
+    const ipc = this.link.createIpc({
       retry: connectRetry,
       maxRetries: Math.ceil(helloTimeout / connectRetry) + 1,
     });
     this.ipc = ipc;
-    const id = this.settings.instanceId;
+    const id = this.link.settings.instanceId;
     ipc.connectTo(id, path);
     const connection = ipc.of[id]!;
     this.connection = connection;
@@ -243,22 +188,16 @@ export class IpcClient {
     connection.on('disconnect', () => this.onSocketClosed());
     connection.on('destroy', () => this.onSocketClosed());
     connection.on('error', (error: Error) => this.onEndpointError(error));
-    connection.on(IPC_MESSAGE_EVENT, (data: unknown) => this.channel.receive(data));
-    connection.on('*', (type: string) => {
-      if (!NODE_IPC_LIFECYCLE_EVENTS.has(type)) {
-        this.rejections.record(this.channel, this.peer, {
-          code: 'UNKNOWN_EVENT_TYPE',
-          message: `node-ipc event "${type.slice(0, 40)}" is not part of the protocol`,
-        });
-      }
-    });
+    const channel = this.link.channel;
+    connection.on(IPC_MESSAGE_EVENT, (data: unknown) => channel.receive(data));
+    this.link.trapUnknownEvents(connection, () => ({ key: channel, name: this.peer }));
     return identified;
   }
 
   /** Sends an event to the instance. Throws {@link NotConnectedError} before IDENTIFY. */
   send(event: string, data?: unknown): void {
     this.assertIdentified();
-    this.channel.send(event, data);
+    this.link.channel.send(event, data);
   }
 
   /**
@@ -270,25 +209,16 @@ export class IpcClient {
     if (this.state !== 'identified') {
       return Promise.reject(new NotConnectedError(this.peer, this.state));
     }
-    return this.channel.request<T>(event, data, options);
+    return this.link.channel.request<T>(event, data, options);
   }
 
   /**
    * Resolves when the socket has written what it had queued: after a `BackpressureError`, await
    * it before sending more. Resolves at once when nothing waits, or without a connection.
    */
-  async whenWritable(): Promise<void> {
-    const socket = this.connection?.socket;
-    if (socket === undefined || socket === false || socket.destroyed || socket.writableLength === 0)
-      return;
-    // Settles on drain, or when the socket ends (its loss is reported through lost$).
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        socket.off('drain', done).off('close', done).off('error', done);
-        resolve();
-      };
-      socket.on('drain', done).on('close', done).on('error', done);
-    });
+  whenWritable(): Promise<void> {
+    // A socket that ends instead reports its loss through lost$.
+    return this.link.whenWritable(this.connection?.socket);
   }
 
   /**
@@ -301,20 +231,21 @@ export class IpcClient {
     const wasLost = this.state === 'lost';
     this.stopTimers();
     this.failHandshake(new ConnectionLostError(this.peer, 'closed'), false);
-    this.setState('closed');
-    if (!wasLost) this.channel.failPending(new ConnectionLostError(this.peer, 'closed'));
+    this.link.setState('closed');
+    const channel = this.link.channel;
+    if (!wasLost) channel.failPending(new ConnectionLostError(this.peer, 'closed'));
     this.disconnect();
-    this.channel.close(new ConnectionLostError(this.peer, 'closed'));
+    channel.close(new ConnectionLostError(this.peer, 'closed'));
     this.heartbeats.complete();
     this.losses.complete();
-    this.stateSubject.complete();
+    this.link.completeState();
   }
 
   private onSocketConnected(): void {
     if (this.state !== 'connecting') return;
     this.sendHello();
     clearInterval(this.helloTimer);
-    this.helloTimer = setInterval(() => this.sendHello(), this.settings.helloInterval);
+    this.helloTimer = setInterval(() => this.sendHello(), this.helloInterval);
   }
 
   private sendHello(): void {
@@ -322,12 +253,12 @@ export class IpcClient {
       this.write({
         op: IpcOpCode.HELLO,
         d: {
-          id: this.settings.managerId,
+          id: this.link.settings.managerId,
           event_id: this.helloEventId,
-          instance: this.settings.instance,
-          shards: this.settings.shards,
-          total_shards: this.settings.totalShards,
-          heartbeat_interval: this.settings.heartbeatInterval,
+          instance: this.link.settings.instance,
+          shards: this.shards,
+          total_shards: this.totalShards,
+          heartbeat_interval: this.heartbeatInterval,
         },
       });
     } catch (error) {
@@ -348,13 +279,15 @@ export class IpcClient {
 
   private onEndpointError(error: Error & { code?: string }): void {
     if (error.code?.startsWith('ERR_IPC_')) {
-      this.logger.warn(`Closed the link to ${this.peer} on a protocol error: ${error.message}`);
+      this.link.logger.warn(
+        `Closed the link to ${this.peer} on a protocol error: ${error.message}`,
+      );
       this.lose('protocol-error');
       return;
     }
     // Connection refusals while the instance boots are expected and retried.
     if (this.state !== 'connecting')
-      this.logger.debug?.(`Socket error from ${this.peer}: ${error.message}`);
+      this.link.logger.debug?.(`Socket error from ${this.peer}: ${error.message}`);
   }
 
   private onControl(packet: IpcPacket): void {
@@ -363,12 +296,12 @@ export class IpcClient {
         return this.onIdentify(packet.d);
       case IpcOpCode.INVALID_SESSION:
         if (this.state === 'connecting')
-          this.failHandshake(new InvalidSessionError(this.settings.instance));
+          this.failHandshake(new InvalidSessionError(this.link.settings.instance));
         return;
       case IpcOpCode.HEARTBEAT:
         return this.onHeartbeat(packet.d);
       default:
-        this.rejections.record(this.channel, this.peer, {
+        this.link.rejections.record(this.link.channel, this.peer, {
           code: 'UNAUTHENTICATED',
           message: `op ${packet.op} is not sent by an instance`,
         });
@@ -376,8 +309,8 @@ export class IpcClient {
   }
 
   private onIdentify(identify: IdentifyPayload): void {
-    if (identify.event_id !== this.helloEventId || identify.id !== this.settings.instanceId) {
-      this.rejections.record(this.channel, this.peer, {
+    if (identify.event_id !== this.helloEventId || identify.id !== this.link.settings.instanceId) {
+      this.link.rejections.record(this.link.channel, this.peer, {
         code: 'UNAUTHENTICATED',
         message: 'IDENTIFY does not match the HELLO of this manager',
       });
@@ -386,7 +319,8 @@ export class IpcClient {
     if (this.state !== 'connecting') return; // an answer to a repeated HELLO
     this.stopTimers();
     this.identifyPayload = identify;
-    this.setState('identified');
+    this.link.channel.authenticate();
+    this.link.setState('identified');
     this.watchdog.start();
     const handshake = this.handshake;
     this.handshake = undefined;
@@ -401,9 +335,9 @@ export class IpcClient {
     } catch {
       // A failed write closes the socket, which reports the loss.
     }
-    this.lastRoundTrip = heartbeat.rtt;
+    this.link.roundTrip = heartbeat.rtt;
     this.heartbeats.next({
-      instance: this.settings.instance,
+      instance: this.link.settings.instance,
       seq: heartbeat.seq,
       roundTrip: heartbeat.rtt,
       rss: heartbeat.rss,
@@ -420,9 +354,9 @@ export class IpcClient {
     }
     if (this.state !== 'identified') return;
     this.stopTimers();
-    this.setState('lost');
+    this.link.setState('lost');
     const error = new ConnectionLostError(this.peer, reason);
-    this.channel.failPending(error);
+    this.link.channel.failPending(error);
     this.disconnect();
     this.losses.next({ reason, error });
   }
@@ -433,7 +367,7 @@ export class IpcClient {
     this.handshake = undefined;
     if (closeLink) {
       this.stopTimers();
-      this.setState('closed');
+      this.link.setState('closed');
       this.disconnect();
     }
     handshake.reject(error);
@@ -441,11 +375,7 @@ export class IpcClient {
 
   private write(packet: IpcPacket): void {
     const connection = this.connection;
-    if (connection === undefined || connection.socket === false || connection.socket.destroyed) {
-      throw new NotConnectedError(this.peer, this.state);
-    }
-    assertWritable(connection.socket, this.peer, this.settings.maxMessageSize);
-    emitPacket((type, data) => connection.emit(type, data), packet, this.settings.maxMessageSize);
+    this.link.write(connection?.socket, (type, data) => connection!.emit(type, data), packet);
   }
 
   private assertIdentified(): void {
@@ -453,7 +383,7 @@ export class IpcClient {
   }
 
   private disconnect(): void {
-    if (this.ipc !== undefined) this.ipc.disconnect(this.settings.instanceId);
+    if (this.ipc !== undefined) this.ipc.disconnect(this.link.settings.instanceId);
     this.ipc = undefined;
     this.connection = undefined;
   }
@@ -464,9 +394,5 @@ export class IpcClient {
     this.helloTimer = undefined;
     this.helloDeadline = undefined;
     this.watchdog.stop();
-  }
-
-  private setState(state: IpcClientState): void {
-    if (this.stateSubject.value !== state) this.stateSubject.next(state);
   }
 }

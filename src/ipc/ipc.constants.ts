@@ -16,6 +16,11 @@ export const IPC_DEFAULTS = {
   partialFrameTimeout: 10_000,
   /** Connections an instance's socket accepts at once (the manager, plus strangers to refuse). */
   maxConnections: 16,
+  /**
+   * How long a connection to an instance may stay without a valid HELLO before it is closed, in
+   * ms. The manager sends HELLO as soon as it connects, so only strangers ever reach it.
+   */
+  unidentifiedTimeout: 5_000,
 } as const;
 
 /** The longest Unix socket path the kernel accepts (`sun_path` less its terminating NUL). */

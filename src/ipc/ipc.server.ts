@@ -1,71 +1,39 @@
-import { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import type { IpcSocketServer } from 'node-ipc';
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
-import type { DispatchHandler } from '../dispatch/dispatch-context.interface.js';
+import { Subject, type Observable } from 'rxjs';
 import type { HeartbeatAckPayload, HelloPayload, IpcPacket } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { decodePacket } from '../protocol/packet.decoder.js';
-import {
-  DEFAULT_APPSPACE,
-  DEFAULT_MAX_MESSAGE_SIZE,
-  IPC_MESSAGE_EVENT,
-} from '../protocol/protocol.constants.js';
-import { SnowflakeService } from '../snowflake/snowflake.service.js';
+import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
-import { withoutUndefined } from '../common/without-undefined.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
-import {
-  assertWritable,
-  createIpcEndpoint,
-  emitPacket,
-  NODE_IPC_LIFECYCLE_EVENTS,
-} from './node-ipc.endpoint.js';
-import { PacketChannel, type RelayOptions, type RequestOptions } from './packet-channel.js';
-import { RejectionLog } from './rejection-log.js';
-import { claimSocketPath, socketPathFor } from './socket-path.js';
+import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
+import { startServer } from './node-ipc.endpoint.js';
+import type { RelayOptions, RequestOptions } from './packet-channel.js';
+import { claimSocketPath } from './socket-path.js';
 
 /**
  * What an instance does when it loses its manager: `'exit'` stops it (no orphans), `'continue'`
- * keeps it running and serving so that a manager with the same id can reconnect.
+ * keeps it running and serving so that a manager with the same id can reconnect. `IpcServer`
+ * only reports the loss (`managerLost$`); `ShardingInstance` applies the policy.
  */
 export type ManagerLostPolicy = 'exit' | 'continue';
 
 /** Options of an {@link IpcServer}: the instance's end of the link. */
-export interface IpcServerOptions {
-  /** The snowflake of the manager that spawned this instance; other HELLOs are refused. */
-  managerId: string;
-  /** This instance's snowflake, which is also its socket name. */
-  instanceId: string;
-  /** This instance's index. */
-  instance: number;
-  /** The manager's private socket directory. */
-  socketRoot: string;
-  /** Prefix of socket names. Default `'ddoo'`. */
-  appspace?: string;
-  /** Silent intervals (no HEARTBEAT_ACK) after which the manager is lost. Default 3. */
-  missedHeartbeats?: number;
-  /** Default request timeout, in ms. Default 15000. */
-  requestTimeout?: number;
-  /** Largest frame sent or accepted, in bytes. Default 1 MiB. */
-  maxMessageSize?: number;
-  /** What to do when the manager is lost. Default `'exit'`. */
-  onManagerLost?: ManagerLostPolicy;
-  /**
-   * How the `'exit'` policy stops the instance. Default: close this server, then
-   * `process.exit(0)` (in a worker thread this ends the thread).
-   */
-  exit?: (reason: LinkLossReason) => void | Promise<void>;
+export interface IpcServerOptions extends LinkOptions {
   /**
    * Treat the loss of the parent's IPC channel (`process` 'disconnect', in process and cluster
    * modes) as the manager lost, so that a manager killed with SIGKILL leaves no orphan.
    * Default `true`.
    */
   watchParent?: boolean;
-  /** Logger; default a Nest `Logger` named `IpcServer`. */
-  logger?: Logger;
+  /**
+   * How long a connection may stay without a valid HELLO before it is closed, in ms, so that
+   * idle strangers cannot hold the socket's connection slots. Default 5000.
+   */
+  unidentifiedTimeout?: number;
 }
 
 /**
@@ -101,25 +69,20 @@ export interface HeartbeatAck {
 /**
  * The instance's end of the link: serves on `<socketRoot>/<appspace><instanceId>`, answers its
  * manager's HELLO with IDENTIFY (and a stranger's with INVALID_SESSION), sends heartbeats with
- * stats, and applies `onManagerLost` when the manager goes silent or away.
+ * stats, and reports on `managerLost$` when the manager goes silent or away (what the instance
+ * then does is its owner's decision). Connections that do not identify in time are closed.
  */
 export class IpcServer {
-  /** Receives the manager's dispatches that are not replies; its result answers requests. */
-  set dispatchHandler(handler: DispatchHandler | undefined) {
-    this.channel.dispatchHandler = handler;
-  }
-
-  private readonly settings: Required<Omit<IpcServerOptions, 'logger' | 'exit'>>;
-  private readonly logger: Logger;
-  private readonly exitInstance: (reason: LinkLossReason) => void | Promise<void>;
-  private readonly snowflakes = new SnowflakeService();
-  private readonly rejections: RejectionLog;
-  private readonly channel: PacketChannel;
+  private readonly link: LinkEndpoint<IpcServerState>;
+  private readonly watchParent: boolean;
   private readonly stats = new InstanceStatsCollector();
-  private readonly stateSubject = new BehaviorSubject<IpcServerState>('idle');
   private readonly managerLosses = new Subject<LinkLossReason>();
   private readonly acks = new Subject<HeartbeatAck>();
   private readonly strangers = new WeakSet<Socket>();
+  private readonly unidentifiedTimeout: number;
+  /** Connections that have not sent their manager's HELLO yet, oldest first, with deadlines. */
+  private readonly unidentified = new Map<Socket, NodeJS.Timeout>();
+  private closedStrangers = 0;
   private readonly onParentDisconnect = () => this.loseManager('parent-disconnected');
   private server: IpcSocketServer | undefined;
   private managerSocket: Socket | undefined;
@@ -130,46 +93,39 @@ export class IpcServer {
   private heartbeatSeq = 0;
   private listening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
-  private lastRoundTrip: number | undefined;
 
   /** Every valid packet received from the manager. */
   readonly packets$: Observable<IpcPacket>;
   /** The server state; replays the current one to new subscribers. */
-  readonly state$: Observable<IpcServerState> = this.stateSubject.asObservable();
-  /** Emits the reason each time the manager is lost. */
+  readonly state$: Observable<IpcServerState>;
+  /**
+   * Emits the reason each time the manager is lost (its socket closed, its heartbeat
+   * acknowledgements stopped, or the parent process went away). The server goes on serving, so
+   * that its manager can come back; what the instance does is its owner's decision.
+   */
   readonly managerLost$: Observable<LinkLossReason> = this.managerLosses.asObservable();
   /** Every acknowledged heartbeat, with its round trip. */
   readonly heartbeatAck$: Observable<HeartbeatAck> = this.acks.asObservable();
 
   constructor(options: IpcServerOptions) {
-    this.settings = {
-      appspace: DEFAULT_APPSPACE,
-      missedHeartbeats: IPC_DEFAULTS.missedHeartbeats,
-      requestTimeout: IPC_DEFAULTS.requestTimeout,
-      maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
-      onManagerLost: 'exit',
-      watchParent: true,
-      ...withoutUndefined(options),
-    };
-    this.logger = options.logger ?? new Logger(IpcServer.name);
-    this.exitInstance = options.exit ?? (() => this.defaultExit());
-    this.rejections = new RejectionLog(this.logger);
-    this.channel = new PacketChannel({
+    this.link = new LinkEndpoint<IpcServerState>(options, {
+      name: IpcServer.name,
       peer: 'the manager',
       self: options.instance,
-      write: (packet) => this.writeToManager(packet),
-      nextEventId: () => this.snowflakes.generate(options.instance),
+      peerSender: MANAGER_SENDER,
+      initialState: 'idle',
+      write: (packet) => this.writeTo(this.managerSocket, packet),
       onControl: (packet) => this.onManagerControl(packet),
-      rejections: this.rejections,
-      logger: this.logger,
-      requestTimeout: this.settings.requestTimeout,
     });
-    this.packets$ = this.channel.packets$;
+    this.watchParent = options.watchParent ?? true;
+    this.unidentifiedTimeout = options.unidentifiedTimeout ?? IPC_DEFAULTS.unidentifiedTimeout;
+    this.packets$ = this.link.channel.packets$;
+    this.state$ = this.link.state$;
   }
 
   /** The current state. */
   get state(): IpcServerState {
-    return this.stateSubject.value;
+    return this.link.state;
   }
 
   /** The instance context, once the manager's HELLO came. */
@@ -179,21 +135,30 @@ export class IpcServer {
 
   /** Round trip of the latest acknowledged heartbeat, in ms. */
   get roundTrip(): number | undefined {
-    return this.lastRoundTrip;
+    return this.link.roundTrip;
   }
 
   /** How many received values were dropped as malformed, unexpected or from strangers. */
   get rejectedPackets(): number {
-    return this.rejections.count;
+    return this.link.rejections.count;
+  }
+
+  /**
+   * How many connections were closed without ever sending a valid HELLO: refused after a HELLO
+   * from another manager, idle past `unidentifiedTimeout`, or making room for the manager.
+   */
+  get closedConnections(): number {
+    return this.closedStrangers;
+  }
+
+  /** How many requests to the manager wait for a reply. */
+  get pendingRequests(): number {
+    return this.link.channel.pendingRequests;
   }
 
   /** The socket path this server listens on. */
   get socketPath(): string {
-    return socketPathFor(
-      this.settings.socketRoot,
-      this.settings.appspace,
-      this.settings.instanceId,
-    );
+    return this.link.socketPath;
   }
 
   /** Resolves with the instance context when the manager's HELLO has come. */
@@ -216,11 +181,7 @@ export class IpcServer {
   private async startListening(): Promise<void> {
     const path = this.socketPath;
     await claimSocketPath(path);
-    const ipc = createIpcEndpoint({
-      socketRoot: this.settings.socketRoot,
-      appspace: this.settings.appspace,
-      maxMessageSize: this.settings.maxMessageSize,
-    });
+    const ipc = this.link.createIpc();
     await new Promise<void>((resolve, reject) => {
       ipc.serve(path, () => resolve());
       const server = ipc.server as IpcSocketServer;
@@ -230,19 +191,17 @@ export class IpcServer {
         else this.onEndpointError(error);
       });
       server.on(IPC_MESSAGE_EVENT, (data: unknown, socket: Socket) => this.onFrame(data, socket));
+      server.on('connect', (socket: Socket) => this.onConnection(socket));
       server.on('socket.disconnected', (socket: Socket) => this.onSocketClosed(socket));
-      server.on('*', (type: string, _data: unknown, socket: Socket) => {
-        if (!NODE_IPC_LIFECYCLE_EVENTS.has(type) && socket !== undefined) {
-          this.rejections.record(socket, this.peerName(socket), {
-            code: 'UNKNOWN_EVENT_TYPE',
-            message: `node-ipc event "${type.slice(0, 40)}" is not part of the protocol`,
-          });
-        }
-      });
-      server.start();
+      this.link.trapUnknownEvents(server, (_data, socket) =>
+        socket === undefined
+          ? undefined
+          : { key: socket as Socket, name: this.peerName(socket as Socket) },
+      );
+      startServer(server);
     });
-    this.setState('listening');
-    if (this.settings.watchParent && typeof process.send === 'function') {
+    this.link.setState('listening');
+    if (this.watchParent && typeof process.send === 'function') {
       process.on('disconnect', this.onParentDisconnect);
     }
   }
@@ -252,7 +211,7 @@ export class IpcServer {
    * Throws {@link NotConnectedError} without a manager.
    */
   send(event: string, data?: unknown, options?: RelayOptions): void {
-    this.channel.send(event, data, options);
+    this.link.channel.send(event, data, options);
   }
 
   /**
@@ -264,7 +223,15 @@ export class IpcServer {
     data?: unknown,
     options?: RequestOptions & RelayOptions,
   ): Promise<T> {
-    return this.channel.request<T>(event, data, options);
+    return this.link.channel.request<T>(event, data, options);
+  }
+
+  /**
+   * Resolves when the manager's socket has written what it had queued: after a
+   * `BackpressureError`, await it before sending more. Resolves at once when nothing waits.
+   */
+  whenWritable(): Promise<void> {
+    return this.link.whenWritable(this.managerSocket);
   }
 
   /** Stops serving, stops heartbeats, rejects pending requests and removes the socket. */
@@ -279,9 +246,11 @@ export class IpcServer {
     this.stopHeartbeats();
     this.stats.stop();
     process.off('disconnect', this.onParentDisconnect);
-    this.setState('closed');
+    this.link.setState('closed');
     this.managerSocket = undefined;
-    this.channel.close(new ConnectionLostError('the manager', 'closed'));
+    for (const deadline of this.unidentified.values()) clearTimeout(deadline);
+    this.unidentified.clear();
+    this.link.channel.close(new ConnectionLostError('the manager', 'closed'));
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) {
@@ -295,52 +264,66 @@ export class IpcServer {
     }
     this.managerLosses.complete();
     this.acks.complete();
-    this.stateSubject.complete();
+    this.link.completeState();
   }
 
   private onFrame(data: unknown, socket: Socket): void {
     if (socket === this.managerSocket) {
-      this.channel.receive(data);
+      this.link.channel.receive(data);
       return;
     }
     // Until a socket has sent its manager's HELLO, HELLO is all it may send.
     const decoded = decodePacket(data);
     if (!decoded.ok) {
-      this.rejections.record(socket, this.peerName(socket), decoded.rejection);
+      this.link.rejections.record(socket, this.peerName(socket), decoded.rejection);
       return;
     }
     if (decoded.packet.op === IpcOpCode.HELLO && !this.strangers.has(socket)) {
       this.onHello(decoded.packet.d, socket);
       return;
     }
-    this.rejections.record(socket, this.peerName(socket), {
+    this.link.rejections.record(socket, this.peerName(socket), {
       code: 'UNAUTHENTICATED',
       message: `op ${decoded.packet.op} before a valid HELLO`,
     });
   }
 
   private onHello(hello: HelloPayload, socket: Socket): void {
-    if (hello.id !== this.settings.managerId) {
+    const settings = this.link.settings;
+    if (hello.id !== settings.managerId) {
       this.strangers.add(socket);
-      this.logger.warn(
-        `Refused a HELLO from manager ${hello.id}: this instance belongs to ${this.settings.managerId}.`,
+      this.link.logger.warn(
+        `Refused a HELLO from manager ${hello.id}: this instance belongs to ${settings.managerId}.`,
       );
-      this.writeTo(socket, { op: IpcOpCode.INVALID_SESSION, d: { id: this.settings.instanceId } });
+      this.forgetUnidentified(socket);
+      this.closedStrangers++;
+      try {
+        this.writeTo(socket, { op: IpcOpCode.INVALID_SESSION, d: { id: settings.instanceId } });
+      } catch {
+        socket.destroy(); // it cannot take the answer: it goes without
+        return;
+      }
+      // It knows why now: its slot is freed as soon as the answer is written.
+      socket.end(() => socket.destroy());
       return;
     }
     const current = this.managerSocket;
     if (current !== undefined && current !== socket && !current.destroyed) {
       // One manager connection per instance: a second one is closed, never swapped in.
-      this.logger.warn('Refused a second connection of the manager; one is already identified.');
+      this.link.logger.warn(
+        'Refused a second connection of the manager; one is already identified.',
+      );
       socket.destroy();
       return;
     }
     this.managerSocket = socket;
+    this.forgetUnidentified(socket);
+    this.link.channel.authenticate();
     const firstContext = this.instanceContext === undefined;
     this.instanceContext = {
-      instance: this.settings.instance,
-      instanceId: this.settings.instanceId,
-      managerId: this.settings.managerId,
+      instance: settings.instance,
+      instanceId: settings.instanceId,
+      managerId: settings.managerId,
       shards: [...hello.shards],
       totalShards: hello.total_shards,
       heartbeatInterval: hello.heartbeat_interval,
@@ -348,14 +331,14 @@ export class IpcServer {
     this.writeTo(socket, {
       op: IpcOpCode.IDENTIFY,
       d: {
-        id: this.settings.instanceId,
+        id: settings.instanceId,
         event_id: hello.event_id,
         pid: process.pid,
         shards: [...hello.shards],
       },
     });
     if (this.state !== 'identified') {
-      this.setState('identified');
+      this.link.setState('identified');
       this.startHeartbeats(hello.heartbeat_interval);
     }
     if (firstContext) {
@@ -372,7 +355,7 @@ export class IpcServer {
       case IpcOpCode.HEARTBEAT_ACK:
         return this.onHeartbeatAck(packet.d);
       default:
-        this.rejections.record(this.channel, 'the manager', {
+        this.link.rejections.record(this.link.channel, 'the manager', {
           code: 'UNAUTHENTICATED',
           message: `op ${packet.op} is not sent by a manager`,
         });
@@ -383,14 +366,14 @@ export class IpcServer {
     if (this.state !== 'identified') return;
     this.watchdog?.feed();
     const roundTrip = Math.max(0, Math.round((now() - ack.ts) * 1000) / 1000);
-    this.lastRoundTrip = roundTrip;
+    this.link.roundTrip = roundTrip;
     this.acks.next({ seq: ack.seq, roundTrip });
   }
 
   private startHeartbeats(interval: number): void {
     this.stopHeartbeats();
     this.stats.start();
-    this.watchdog = new HeartbeatWatchdog(interval * this.settings.missedHeartbeats, () =>
+    this.watchdog = new HeartbeatWatchdog(interval * this.link.settings.missedHeartbeats, () =>
       this.loseManager('heartbeat-timeout'),
     );
     this.watchdog.start();
@@ -400,12 +383,12 @@ export class IpcServer {
 
   private sendHeartbeat(): void {
     try {
-      this.writeToManager({
+      this.writeTo(this.managerSocket, {
         op: IpcOpCode.HEARTBEAT,
         d: {
           seq: ++this.heartbeatSeq,
           ts: now(),
-          ...(this.lastRoundTrip === undefined ? {} : { rtt: this.lastRoundTrip }),
+          ...(this.link.roundTrip === undefined ? {} : { rtt: this.link.roundTrip }),
           ...this.stats.sample(),
         },
       });
@@ -421,14 +404,57 @@ export class IpcServer {
     this.watchdog = undefined;
   }
 
+  /**
+   * Gives a new connection `unidentifiedTimeout` to send its manager's HELLO. One connection slot
+   * always stays free for the manager: when a connection takes the last one, the oldest
+   * connection that has not identified is closed.
+   */
+  private onConnection(socket: Socket): void {
+    const deadline = setTimeout(
+      () =>
+        this.closeUnidentified(socket, `sent no valid HELLO within ${this.unidentifiedTimeout} ms`),
+      this.unidentifiedTimeout,
+    );
+    deadline.unref();
+    this.unidentified.set(socket, deadline);
+    const connections = this.server === undefined ? 0 : this.server.sockets.length;
+    if (connections < IPC_DEFAULTS.maxConnections) return;
+    const [oldest] = this.unidentified.keys();
+    if (oldest !== undefined && oldest !== socket) {
+      this.closeUnidentified(
+        oldest,
+        'was the oldest unidentified one when the connections were full',
+      );
+    }
+  }
+
+  private closeUnidentified(socket: Socket, why: string): void {
+    this.forgetUnidentified(socket);
+    this.closedStrangers++;
+    // Strangers may come in numbers: the first is worth a warning, the rest are counted.
+    const log = this.closedStrangers === 1 ? 'warn' : 'debug';
+    this.link.logger[log]?.(
+      `Closed a connection that ${why}. Further ones are counted (closedConnections).`,
+    );
+    socket.destroy();
+  }
+
+  private forgetUnidentified(socket: Socket): void {
+    clearTimeout(this.unidentified.get(socket));
+    this.unidentified.delete(socket);
+  }
+
   private onSocketClosed(socket: Socket): void {
+    this.forgetUnidentified(socket);
     if (socket === this.managerSocket) this.loseManager('socket-closed');
   }
 
   private onEndpointError(error: Error & { code?: string }): void {
     // node-ipc closes only the offending connection on a protocol error; the manager's link,
     // if it was not that one, goes on.
-    this.logger.warn(`Closed a connection on ${error.code ?? 'a socket error'}: ${error.message}`);
+    this.link.logger.warn(
+      `Closed a connection on ${error.code ?? 'a socket error'}: ${error.message}`,
+    );
   }
 
   private loseManager(reason: LinkLossReason): void {
@@ -439,52 +465,20 @@ export class IpcServer {
     const socket = this.managerSocket;
     this.managerSocket = undefined;
     socket?.destroy();
-    this.setState('manager-lost');
-    this.channel.failPending(new ConnectionLostError('the manager', reason));
+    this.link.setState('manager-lost');
+    this.link.channel.failPending(new ConnectionLostError('the manager', reason));
+    this.link.logger.debug?.(`Lost the manager (${reason}).`);
     this.managerLosses.next(reason);
-    if (this.settings.onManagerLost === 'continue') {
-      this.logger.warn(`Lost the manager (${reason}); running on autonomously, as configured.`);
-      return;
-    }
-    this.logger.warn(`Lost the manager (${reason}); exiting, as configured.`);
-    Promise.resolve()
-      .then(() => this.exitInstance(reason))
-      .catch((error: Error) => {
-        this.logger.error(`Exit after losing the manager failed: ${error.message}`, error.stack);
-        process.exit(1);
-      });
   }
 
-  private async defaultExit(): Promise<void> {
-    await this.close();
-    process.exit(0);
-  }
-
-  private writeToManager(packet: IpcPacket): void {
-    const socket = this.managerSocket;
-    if (socket === undefined || socket.destroyed) {
-      throw new NotConnectedError('the manager', this.state);
-    }
-    this.writeTo(socket, packet);
-  }
-
-  private writeTo(socket: Socket, packet: IpcPacket): void {
+  private writeTo(socket: Socket | undefined, packet: IpcPacket): void {
     const server = this.server;
     if (server === undefined) throw new NotConnectedError('the manager', this.state);
-    assertWritable(socket, 'the manager', this.settings.maxMessageSize);
-    emitPacket(
-      (type, data) => server.emit(socket, type, data),
-      packet,
-      this.settings.maxMessageSize,
-    );
+    this.link.write(socket, (type, data) => server.emit(socket!, type, data), packet);
   }
 
   private peerName(socket: Socket): string {
     return socket === this.managerSocket ? 'the manager' : 'an unidentified connection';
-  }
-
-  private setState(state: IpcServerState): void {
-    if (this.stateSubject.value !== state) this.stateSubject.next(state);
   }
 }
 

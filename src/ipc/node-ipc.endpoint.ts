@@ -1,5 +1,6 @@
-import type { Socket } from 'node:net';
-import { IPCModule, IPCProtocolError } from 'node-ipc';
+import cluster from 'node:cluster';
+import { Server as NetServer, type Socket } from 'node:net';
+import { IPCModule, IPCProtocolError, type IpcSocketServer } from 'node-ipc';
 import type { IpcPacket } from '../protocol/ipc-packet.types.js';
 import { IPC_MESSAGE_EVENT } from '../protocol/protocol.constants.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
@@ -90,5 +91,35 @@ export function emitPacket(
       );
     }
     throw error;
+  }
+}
+
+/**
+ * Starts a node-ipc server so that this process, and only this process, listens on its socket.
+ *
+ * In a cluster worker, Node hands a `listen()` to the primary unless the server is `exclusive`:
+ * the manager would then own every instance's socket. node-ipc 14 calls
+ * `listen({ path, readableAll, writableAll })` inside `start()` and offers no way to add
+ * `exclusive`, so in a cluster worker `net.Server.prototype.listen` adds it for the duration of
+ * that one synchronous call, and is restored before anything else can run.
+ */
+export function startServer(server: IpcSocketServer): void {
+  if (!cluster.isWorker) {
+    server.start();
+    return;
+  }
+  const prototype = NetServer.prototype as { listen: (...args: unknown[]) => NetServer };
+  const listen = prototype.listen;
+  prototype.listen = function (this: NetServer, ...args: unknown[]): NetServer {
+    const [options] = args;
+    if (typeof options === 'object' && options !== null && 'path' in options) {
+      args[0] = { ...options, exclusive: true };
+    }
+    return listen.apply(this, args);
+  };
+  try {
+    server.start();
+  } finally {
+    prototype.listen = listen;
   }
 }

@@ -17,6 +17,16 @@ import { RemoteHandlerError, RequestTimeoutError } from './ipc.errors.js';
 import { PendingRequests } from './pending-requests.js';
 import type { RejectionLog } from './rejection-log.js';
 
+/**
+ * What a manager acts on from an instance before it has accepted the instance's IDENTIFY: the
+ * handshake's answers, and ERROR (which settles nothing then, as nothing was asked yet).
+ */
+const BEFORE_IDENTIFY_OPS: ReadonlySet<number> = new Set([
+  IpcOpCode.IDENTIFY,
+  IpcOpCode.INVALID_SESSION,
+  IpcOpCode.ERROR,
+]);
+
 /** Options of one request. */
 export interface RequestOptions {
   /** Milliseconds to wait for the reply before rejecting with `RequestTimeoutError`. Default 15000. */
@@ -40,12 +50,16 @@ export interface PacketChannelOptions {
   peer: string;
   /** This side's `from` in dispatches. */
   self: DispatchSender;
+  /** The `from` of every dispatch the peer sends; others are dropped (`WRONG_SENDER`). */
+  peerSender: DispatchSender;
   /** Writes one packet; throws a typed error when it cannot (too large, not connected). */
   write: (packet: IpcPacket) => void;
   /** A new event id (a snowflake) for each outgoing request or event. */
   nextEventId: () => string;
   /** Called with every valid non-DISPATCH, non-ERROR packet (handshake and heartbeats). */
   onControl: (packet: IpcPacket) => void;
+  /** Receives every DISPATCH that is not a reply to this side's own request. Default: none. */
+  dispatchHandler?: DispatchHandler;
   rejections: RejectionLog;
   logger: Logger;
   /** Default request timeout, in ms. */
@@ -57,11 +71,9 @@ export interface PacketChannelOptions {
  * correlating requests with replies by event id, and running the dispatch handler.
  */
 export class PacketChannel {
-  /** Receives every DISPATCH that is not a reply to this side's own request. */
-  dispatchHandler: DispatchHandler | undefined;
-
   private readonly pending = new PendingRequests();
   private readonly packets = new Subject<IpcPacket>();
+  private authenticated = false;
 
   /** Every valid packet received, replies included. */
   readonly packets$: Observable<IpcPacket> = this.packets.asObservable();
@@ -73,6 +85,25 @@ export class PacketChannel {
     return this.pending.size;
   }
 
+  /** The peer, for logs and errors. */
+  get peer(): string {
+    return this.options.peer;
+  }
+
+  /** A new event id for an outgoing packet. */
+  nextEventId(): string {
+    return this.options.nextEventId();
+  }
+
+  /**
+   * Marks the peer as authenticated (the manager accepted its IDENTIFY, or the instance its
+   * manager's HELLO). Until then, only IDENTIFY, INVALID_SESSION and ERROR are taken; the rest
+   * is dropped and counted (`UNAUTHENTICATED`), and reaches neither the handler nor `packets$`.
+   */
+  authenticate(): void {
+    this.authenticated = true;
+  }
+
   /** Handles one value received from the peer. Never throws. */
   receive(value: unknown): void {
     const decoded = decodePacket(value);
@@ -81,21 +112,21 @@ export class PacketChannel {
       return;
     }
     const packet = decoded.packet;
+    if (!this.authenticated && !BEFORE_IDENTIFY_OPS.has(packet.op)) {
+      this.options.rejections.record(this, this.options.peer, {
+        code: 'UNAUTHENTICATED',
+        message: `op ${packet.op} came before IDENTIFY was accepted`,
+      });
+      return;
+    }
+    if (packet.op === IpcOpCode.DISPATCH) {
+      this.receiveDispatch(packet);
+      return;
+    }
     if (this.packets.observed) this.packets.next(packet);
     switch (packet.op) {
-      case IpcOpCode.DISPATCH:
-        if (packet.d.reply !== true) {
-          if (this.pending.resolve(packet.d.event_id, packet.d.data)) return;
-          if (this.pending.takeExpired(packet.d.event_id)) {
-            this.options.logger.warn(
-              `Dropped a late reply to "${packet.t}" from ${this.options.peer}.`,
-            );
-            return;
-          }
-        }
-        this.runHandler(packet);
-        return;
       case IpcOpCode.ERROR:
+        // An ERROR names no event: it settles by event id, on the connection it came from.
         this.pending.reject(
           packet.d.event_id,
           (event) => new RemoteHandlerError(event, this.options.peer, packet.d.error),
@@ -142,6 +173,43 @@ export class PacketChannel {
     this.pending.rejectAll(error);
   }
 
+  /**
+   * A DISPATCH is a reply when it settles a request of this side: same event id, same event, from
+   * the peer. Anything that claims another sender, or answers a request with another event, is
+   * dropped and counted; the request it claimed to answer keeps waiting for the real reply.
+   */
+  private receiveDispatch(packet: IpcPacketOf<IpcOpCode.DISPATCH>): void {
+    const { t: event, d } = packet;
+    if (d.from !== this.options.peerSender) {
+      this.options.rejections.record(this, this.options.peer, {
+        code: 'WRONG_SENDER',
+        field: 'd.from',
+        message: `a DISPATCH from ${this.options.peer} claims to come from ${String(d.from)}`,
+      });
+      return;
+    }
+    if (d.reply !== true) {
+      const match = this.pending.resolve(d.event_id, event, d.data);
+      if (match === 'mismatch') {
+        this.options.rejections.record(this, this.options.peer, {
+          code: 'MISMATCHED_REPLY',
+          field: 't',
+          message: `a reply "${event.slice(0, 40)}" names another event than its request`,
+        });
+        return;
+      }
+      if (this.packets.observed) this.packets.next(packet);
+      if (match === 'settled') return;
+      if (this.pending.takeExpired(d.event_id)) {
+        this.options.logger.warn(`Dropped a late reply to "${event}" from ${this.options.peer}.`);
+        return;
+      }
+    } else if (this.packets.observed) {
+      this.packets.next(packet);
+    }
+    this.runHandler(packet);
+  }
+
   private dispatch(
     event: string,
     eventId: string,
@@ -163,8 +231,9 @@ export class PacketChannel {
     if (d.to !== undefined) context.to = d.to;
     let result: unknown;
     try {
-      if (this.dispatchHandler === undefined) throw new NoHandlerError(event);
-      result = this.dispatchHandler(d.data, context);
+      const handler = this.options.dispatchHandler;
+      if (handler === undefined) throw new NoHandlerError(event);
+      result = handler(d.data, context);
     } catch (error) {
       this.handlerFailed(event, d.event_id, isRequest, error);
       return;

@@ -1,6 +1,9 @@
 /** How many timed-out request ids are remembered to recognise their late replies. */
 const EXPIRED_MEMORY = 1024;
 
+/** What {@link PendingRequests.resolve} did with a reply. */
+export type ReplyMatch = 'settled' | 'unknown' | 'mismatch';
+
 interface PendingRequest {
   event: string;
   /** When the request times out, in `performance.now()` ms. */
@@ -51,11 +54,18 @@ export class PendingRequests {
     return this.expired.size > 0 && this.expired.delete(eventId);
   }
 
-  /** Settles a request with its reply; returns false when none waits under this id. */
-  resolve(eventId: string, value: unknown): boolean {
-    const pending = this.take(eventId);
-    pending?.resolve(value);
-    return pending !== undefined;
+  /**
+   * Settles the request `eventId` with a reply to `event`. Returns `'unknown'` when no request
+   * waits under this id, and `'mismatch'` when the one that waits asked for another event: a
+   * reply must name what it answers, and that request stays pending.
+   */
+  resolve(eventId: string, event: string, value: unknown): ReplyMatch {
+    const pending = this.byEventId.get(eventId);
+    if (pending === undefined) return 'unknown';
+    if (pending.event !== event) return 'mismatch';
+    this.byEventId.delete(eventId);
+    pending.resolve(value);
+    return 'settled';
   }
 
   /**

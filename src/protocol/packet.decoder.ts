@@ -11,7 +11,9 @@ export type PacketRejectionCode =
   | 'DISPATCH_WITHOUT_EVENT'
   | 'EVENT_WITHOUT_DISPATCH'
   | 'UNKNOWN_EVENT_TYPE'
-  | 'UNAUTHENTICATED';
+  | 'UNAUTHENTICATED'
+  | 'WRONG_SENDER'
+  | 'MISMATCHED_REPLY';
 
 /** A typed reason for dropping a received value. */
 export interface PacketRejection {

@@ -61,7 +61,7 @@ export async function startInstance(
 
 /** An IpcClient for a started instance, closed after the test. */
 export function clientFor(
-  started: StartedInstance,
+  started: Omit<StartedInstance, 'child'>,
   options: Partial<IpcClientOptions> = {},
 ): IpcClient {
   const client = new IpcClient({

@@ -15,7 +15,7 @@ export function ipcLinkConnector(
   logger: Logger,
 ): LinkConnector<IpcClient> {
   return (launch) => {
-    const client = new IpcClient({
+    return new IpcClient({
       managerId: launch.managerId,
       instanceId: launch.instanceId,
       instance: launch.instance,
@@ -28,8 +28,7 @@ export function ipcLinkConnector(
       missedHeartbeats: settings.missedHeartbeats,
       requestTimeout: settings.requestTimeout,
       logger,
+      dispatchHandler: launch.dispatchHandler,
     });
-    client.dispatchHandler = launch.dispatchHandler;
-    return client;
   };
 }
