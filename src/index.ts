@@ -1,8 +1,10 @@
-// The public API of nestjs-sharding. Anything not exported here is internal.
+// The public API of nestjs-sharding. Anything not exported here (or from the `nestjs-sharding/ipc`
+// and `nestjs-sharding/testing` entries) is internal.
 export { ShardingModule } from './sharding.module.js';
 export type { ShardingModuleExtras } from './sharding.module-definition.js';
 export { SHARDING_ENV, SHARDING_INSTANCE_CONTEXT } from './sharding.constants.js';
 export type {
+  ManagerLostPolicy,
   ReadyWhen,
   RestartOptions,
   ShardingMode,
@@ -78,35 +80,8 @@ export { ShardingError } from './errors/sharding.error.js';
 export { SHARDING_ERROR_CODES, type ShardingErrorCode } from './errors/error-codes.js';
 export { InvalidDispatchHandlerError, NoHandlerError } from './dispatch/dispatch.errors.js';
 
-export { IpcOpCode } from './protocol/op-code.enum.js';
-export type {
-  DispatchPayload,
-  DispatchSender,
-  DispatchTarget,
-  ErrorPayload,
-  HeartbeatAckPayload,
-  HeartbeatPayload,
-  HelloPayload,
-  IdentifyPayload,
-  InstanceStats,
-  InvalidSessionPayload,
-  IpcPacket,
-  IpcPacketOf,
-  SerializedError,
-} from './protocol/ipc-packet.types.js';
-export {
-  decodePacket,
-  type DecodeResult,
-  type PacketRejection,
-  type PacketRejectionCode,
-} from './protocol/packet.decoder.js';
-export {
-  DEFAULT_APPSPACE,
-  DEFAULT_MAX_MESSAGE_SIZE,
-  IPC_MESSAGE_EVENT,
-  LibraryEvent,
-  MANAGER_SENDER,
-} from './protocol/protocol.constants.js';
+export type { DispatchSender, DispatchTarget } from './protocol/ipc-packet.types.js';
+export { LibraryEvent } from './protocol/protocol.constants.js';
 
 export {
   SnowflakeService,
@@ -120,7 +95,6 @@ export { InvalidSnowflakeError } from './snowflake/snowflake.error.js';
 
 export type { DispatchContext, DispatchHandler } from './dispatch/dispatch-context.interface.js';
 
-export { IPC_DEFAULTS } from './ipc/ipc.constants.js';
 export {
   BackpressureError,
   ConnectionLostError,
@@ -149,6 +123,4 @@ export {
   type InstanceContext,
   type IpcServerOptions,
   type IpcServerState,
-  type ManagerLostPolicy,
 } from './ipc/ipc.server.js';
-export { createSocketRoot, removeSocketRoot } from './ipc/socket-path.js';

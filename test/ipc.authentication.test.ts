@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { IPC_MESSAGE_EVENT, RemoteHandlerError, type DispatchContext } from '../src/index.js';
+import { RemoteHandlerError, type DispatchContext } from '../src/index.js';
+import { IPC_MESSAGE_EVENT } from '../src/ipc/index.js';
 import { cleanUp } from './support/cleanup.js';
 import { fakeInstance, packetFrame } from './support/wire.js';
 import { startLink } from './support/link.js';

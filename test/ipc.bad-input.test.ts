@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { firstValueFrom, filter } from 'rxjs';
-import { IPC_MESSAGE_EVENT, IpcOpCode, type IpcPacket } from '../src/index.js';
+import { IPC_MESSAGE_EVENT, IpcOpCode, type IpcPacket } from '../src/ipc/index.js';
 import { cleanUp } from './support/cleanup.js';
 import { fakeInstance, frame, packetFrame, rawSocket, strangerHello } from './support/wire.js';
 import { startLink } from './support/link.js';

@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import {
-  createSocketRoot,
   IpcServer,
-  removeSocketRoot,
   SocketInUseError,
   SocketPathTooLongError,
   UnsafeSocketRootError,
 } from '../src/index.js';
+import { createSocketRoot, removeSocketRoot } from '../src/ipc/index.js';
 import { SOCKET_ROOT_OWNER_FILE } from '../src/ipc/socket-path.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { exitOf, forkFixture, nextMessage } from './support/processes.js';

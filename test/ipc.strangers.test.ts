@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
-import { IPC_DEFAULTS, IpcOpCode } from '../src/index.js';
+import { IPC_DEFAULTS, IpcOpCode } from '../src/ipc/index.js';
 import { cleanUp } from './support/cleanup.js';
 import { clientFor, startInstance, startLink } from './support/link.js';
 import { packetFrame, PacketReader, rawSocket, strangerHello } from './support/wire.js';

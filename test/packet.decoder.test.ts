@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodePacket, IpcOpCode, type PacketRejectionCode } from '../src/index.js';
+import { decodePacket, IpcOpCode, type PacketRejectionCode } from '../src/ipc/index.js';
 
 const hello = {
   id: '1',

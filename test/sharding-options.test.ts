@@ -5,12 +5,12 @@ import { afterEach, describe, it } from 'node:test';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  IPC_DEFAULTS,
   InvalidShardingOptionError,
   SHARDING_DEFAULTS,
   ShardingModule,
   type ShardingModuleOptions,
 } from '../src/index.js';
+import { IPC_DEFAULTS } from '../src/ipc/index.js';
 import { OPTION_RULES } from '../src/options/option-rules.js';
 import { resolveShardingOptions } from '../src/options/resolve-options.js';
 import { cleanUp } from './support/cleanup.js';

@@ -24,10 +24,9 @@ import {
   SnowflakeService,
   UnknownInstanceError,
   WrongRoleError,
-  createSocketRoot,
-  removeSocketRoot,
   type ShardingModuleOptions,
 } from '../src/index.js';
+import { createSocketRoot, removeSocketRoot } from '../src/ipc/index.js';
 import type { ResolvedShardingOptions } from '../src/options/resolve-options.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../src/options/options.constants.js';
 import { cleanUp, defer } from './support/cleanup.js';

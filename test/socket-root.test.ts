@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { createSocketRoot, removeSocketRoot } from '../src/index.js';
+import { createSocketRoot, removeSocketRoot } from '../src/ipc/index.js';
 import { SOCKET_ROOT_OWNER_FILE } from '../src/ipc/socket-path.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import {

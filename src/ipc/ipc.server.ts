@@ -14,13 +14,6 @@ import { startServer } from './node-ipc.endpoint.js';
 import type { RelayOptions, RequestOptions } from './packet-channel.js';
 import { claimSocketPath } from './socket-path.js';
 
-/**
- * What an instance does when it loses its manager: `'exit'` stops it (no orphans), `'continue'`
- * keeps it running and serving so that a manager with the same id can reconnect. `IpcServer`
- * only reports the loss (`managerLost$`); `ShardingInstance` applies the policy.
- */
-export type ManagerLostPolicy = 'exit' | 'continue';
-
 /** Options of an {@link IpcServer}: the instance's end of the link. */
 export interface IpcServerOptions extends LinkOptions {
   /**

@@ -1,6 +1,6 @@
 import { closestName } from '../common/closest-name.js';
 import { withoutUndefined } from '../common/without-undefined.js';
-import type { ManagerLostPolicy } from '../ipc/ipc.server.js';
+import type { ManagerLostPolicy } from './sharding-options.interface.js';
 import { InvalidShardingOptionError } from './invalid-option.error.js';
 import { OPTION_RULES, type OptionRule, type OptionRules } from './option-rules.js';
 import { SHARDING_DEFAULTS } from './sharding.defaults.js';

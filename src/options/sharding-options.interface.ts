@@ -1,4 +1,8 @@
-import type { ManagerLostPolicy } from '../ipc/ipc.server.js';
+/**
+ * What an instance does when it loses its manager: `'exit'` stops it (no orphans), `'continue'`
+ * keeps it running and serving so that a manager with the same id can reconnect.
+ */
+export type ManagerLostPolicy = 'exit' | 'continue';
 
 /** How instances are run. */
 export type ShardingMode = 'process' | 'worker' | 'cluster';

@@ -1,6 +1,6 @@
 import { DISCORD_IDENTIFY_WINDOW } from '../common/discord.constants.js';
 import { IPC_DEFAULTS } from '../ipc/ipc.constants.js';
-import type { ManagerLostPolicy } from '../ipc/ipc.server.js';
+import type { ManagerLostPolicy } from './sharding-options.interface.js';
 import type { ReadyWhen, RestartOptions, ShardingMode } from './sharding-options.interface.js';
 
 /**

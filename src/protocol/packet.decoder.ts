@@ -1,3 +1,4 @@
+import { describeValue } from '../common/describe-value.js';
 import { IpcOpCode } from './op-code.enum.js';
 import type { IpcPacket } from './ipc-packet.types.js';
 
@@ -134,7 +135,7 @@ export function decodePacket(value: unknown): DecodeResult {
   if (!isPlainObject(value)) return reject('NOT_AN_OBJECT', 'the packet is not a JSON object');
   const { op, d, t } = value;
   if (typeof op !== 'number' || !Number.isInteger(op)) {
-    return reject('BAD_FIELD', `"op" must be an integer, got ${describe(op)}`, 'op');
+    return reject('BAD_FIELD', `"op" must be an integer, got ${describeValue(op)}`, 'op');
   }
   if (RESERVED_OPS.has(op)) {
     return reject('RESERVED_OP', `op ${op} is reserved by Discordoo and not used`, 'op');
@@ -151,7 +152,7 @@ export function decodePacket(value: unknown): DecodeResult {
   }
   if (d === undefined) return reject('MISSING_FIELD', `op ${op} needs "d"`, 'd');
   if (!isPlainObject(d))
-    return reject('BAD_FIELD', `"d" must be an object, got ${describe(d)}`, 'd');
+    return reject('BAD_FIELD', `"d" must be an object, got ${describeValue(d)}`, 'd');
 
   for (const [name, check, required] of FIELD_LISTS.get(op)!) {
     const field = d[name];
@@ -160,16 +161,8 @@ export function decodePacket(value: unknown): DecodeResult {
       continue;
     }
     if (!check(field)) {
-      return reject('BAD_FIELD', `"d.${name}" of op ${op} is ${describe(field)}`, `d.${name}`);
+      return reject('BAD_FIELD', `"d.${name}" of op ${op} is ${describeValue(field)}`, `d.${name}`);
     }
   }
   return { ok: true, packet: value as unknown as IpcPacket };
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }

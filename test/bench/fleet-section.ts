@@ -17,13 +17,12 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  createSocketRoot,
   MANAGER_SHARD_ID,
-  removeSocketRoot,
   SHARDING_DEFAULTS,
   SnowflakeService,
   type ShardingMode,
 } from '../../src/index.js';
+import { createSocketRoot, removeSocketRoot } from '../../src/ipc/index.js';
 import { BenchEnv } from './bench-config.js';
 import { forkBenchChild, nextMessage, spawnNode, stopChild } from './bench-processes.js';
 import type { FanoutResult, KillSample, MemoryResult, RestartResult } from './fleet-config.js';

@@ -18,12 +18,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  createSocketRoot,
-  MANAGER_SHARD_ID,
-  removeSocketRoot,
-  SnowflakeService,
-} from '../../src/index.js';
+import { MANAGER_SHARD_ID, SnowflakeService } from '../../src/index.js';
+import { createSocketRoot, removeSocketRoot } from '../../src/ipc/index.js';
 import {
   BenchEnv,
   DEFAULT_SIZES,

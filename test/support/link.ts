@@ -1,12 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import {
-  createSocketRoot,
   IpcClient,
   MANAGER_SHARD_ID,
-  removeSocketRoot,
   SnowflakeService,
   type IpcClientOptions,
 } from '../../src/index.js';
+import { createSocketRoot, removeSocketRoot } from '../../src/ipc/index.js';
 import { defer } from './cleanup.js';
 import { forkFixture, nextMessage } from './processes.js';
 

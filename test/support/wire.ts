@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
-import { IPC_MESSAGE_EVENT, type IpcClient, type IpcClientOptions } from '../../src/index.js';
+import { type IpcClient, type IpcClientOptions } from '../../src/index.js';
+import { IPC_MESSAGE_EVENT } from '../../src/ipc/index.js';
 import { defer } from './cleanup.js';
 import { clientFor, managerIdentity } from './link.js';
 
