@@ -19,7 +19,7 @@ import { invalidOption, withEnv } from './support/options.js';
 afterEach(cleanUp);
 
 describe('resolveShardingOptions', () => {
-  it('fills in the defaults of DESIGN.md section 7', () => {
+  it('fills in the documented defaults', () => {
     withEnv('DISCORD_TOKEN', undefined);
     const resolved = resolveShardingOptions();
     // The design's table, spelled out here rather than read from SHARDING_DEFAULTS / IPC_DEFAULTS,

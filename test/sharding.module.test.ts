@@ -31,6 +31,7 @@ import type { ResolvedShardingOptions } from '../src/options/resolve-options.js'
 import { RESOLVED_SHARDING_OPTIONS } from '../src/options/options.constants.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { startFleet } from './support/fleet.js';
+import { withEnv as withVariable } from './support/options.js';
 import { waitUntil } from './support/wait.js';
 import { exitOf, fixturePath, killAndWait } from './support/processes.js';
 
@@ -39,15 +40,7 @@ afterEach(cleanUp);
 // The test process is a manager: no manager variables in its environment. Tests that set some
 // restore them afterwards.
 function withEnv(values: Record<string, string | undefined>): void {
-  for (const [name, value] of Object.entries(values)) {
-    const before = process.env[name];
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-    defer(() => {
-      if (before === undefined) delete process.env[name];
-      else process.env[name] = before;
-    });
-  }
+  for (const [name, value] of Object.entries(values)) withVariable(name, value);
 }
 
 function withoutManagerEnv(): void {

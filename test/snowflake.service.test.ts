@@ -90,7 +90,7 @@ function runWorker<T>(code: string, workerData: unknown): Promise<T> {
   });
 }
 
-test('buildSnowflake reproduces the known vector of DESIGN.md section 5', () => {
+test('buildSnowflake reproduces the known Discordoo vector', () => {
   assert.equal(buildSnowflake(VECTOR.fields), VECTOR.id);
 });
 

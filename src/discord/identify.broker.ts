@@ -37,7 +37,7 @@ const BROKERED_EVENTS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The manager's side of Discord brokerage (DESIGN.md section 6): one identify queue for the whole
+ * The manager's side of Discord brokerage (the README's "Identify pacing and sessions"): one identify queue for the whole
  * fleet, the gateway session of every shard, and the fleet's `/gateway/bot` facts, answered to
  * instances over the library events `IDENTIFY_SLOT`, `IDENTIFY_CANCEL`, `SESSION_UPDATE`,
  * `SESSION_GET` and `GATEWAY_INFO`. The manager routes those events here after checking that the

@@ -82,7 +82,7 @@ interface Bucket {
 }
 
 /**
- * The manager's one identify queue for all its instances (DESIGN.md section 6): one IDENTIFY per
+ * The manager's one identify queue for all its instances (the README's "Identify pacing and sessions"): one IDENTIFY per
  * bucket (`shard_id % max_concurrency`) per window, first come first served within a bucket,
  * waits cancellable, the daily budget checked before each grant. Only IDENTIFY is paced:
  * buckets run in parallel, and nothing else waits.

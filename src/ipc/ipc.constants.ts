@@ -1,4 +1,4 @@
-/** Defaults of the IPC link (DESIGN.md section 7). */
+/** Defaults of the IPC link (the README's options table lists those a user sets). */
 export const IPC_DEFAULTS = {
   /** How often the manager repeats HELLO until IDENTIFY, in ms. */
   helloInterval: 1_000,

@@ -268,7 +268,7 @@ export class ShardingManager
   }
 
   /**
-   * Stops every instance (DESIGN.md staged kill), then removes the socket directory. Called by
+   * Stops every instance (staged kill: DESTROYING, SIGTERM, SIGKILL), then removes the socket directory. Called by
    * Nest on application shutdown; safe to call more than once.
    */
   async shutdown(): Promise<void> {

@@ -4,8 +4,8 @@ import type { ManagerLostPolicy } from './sharding-options.interface.js';
 import type { ReadyWhen, RestartOptions, ShardingMode } from './sharding-options.interface.js';
 
 /**
- * The defaults of `ShardingModule`'s options, every one that is a fixed value (DESIGN.md
- * section 7 first, row for row). Options missing here have none or a computed one: `file`
+ * The defaults of `ShardingModule`'s options, every one that is a fixed value (the
+ * README's options table, row for row). Options missing here have none or a computed one: `file`
  * (`process.argv[1]`), `token` (`process.env.DISCORD_TOKEN`), `shards` (all), `maxConcurrency`
  * (Discord's answer, else 1) and `socketRoot` (the system's temporary directory). `role` is
  * not an option but an extra of `forRoot`/`forRootAsync` (detected by default). Frozen: read
@@ -31,7 +31,7 @@ export const SHARDING_DEFAULTS = Object.freeze({
     maxRestarts: 5,
     window: 600_000,
   } satisfies Required<RestartOptions>),
-  /** Grace of each kill stage (DESIGN.md: DESTROYING, then SIGTERM, then SIGKILL), in ms. */
+  /** Grace of each kill stage (DESTROYING, then SIGTERM, then SIGKILL), in ms. */
   killGrace: 5_000,
   /** Discord's window of one IDENTIFY per bucket, in ms. */
   identifyWindow: DISCORD_IDENTIFY_WINDOW,

@@ -1,5 +1,5 @@
 /**
- * The op codes of the sharding wire protocol (DESIGN.md section 3).
+ * The op codes of the sharding wire protocol (the README's "The wire protocol").
  *
  * 0-6 keep Discordoo's numbers and names; 7 and 8 are this project's additions. This is kinship,
  * not interoperation: a Discordoo child cannot be driven by this manager, nor the reverse (see the

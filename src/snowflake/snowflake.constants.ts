@@ -1,4 +1,4 @@
-// Bit layouts of the two snowflake kinds this library reads (DESIGN.md section 5).
+// Bit layouts of the two snowflake kinds this library reads (Discordoo's, and Discord's).
 // Fields are listed from the most significant down; `*_SHIFT` is the bit where a field starts,
 // `*_BITS` its width and `MAX_*` the largest value it holds.
 

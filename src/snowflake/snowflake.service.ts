@@ -148,7 +148,7 @@ const sequence = ((globalThis as unknown as Record<symbol, SequenceState | undef
 
 /**
  * Builds a Discordoo snowflake from explicit fields, with no sequence and no uniqueness: the
- * pure layout of DESIGN.md section 5. Use {@link SnowflakeService.generate} for new ids.
+ * pure Discordoo layout. Use {@link SnowflakeService.generate} for new ids.
  *
  * @param fields The four fields; each is checked against its range.
  * @returns The snowflake as a decimal string.

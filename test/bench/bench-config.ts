@@ -39,7 +39,7 @@ export const BenchEvent = {
   CPU_USAGE: 'cpu-usage',
 } as const;
 
-/** Environment variables the runner gives its children (besides DESIGN.md's `SHARDING_*`). */
+/** Environment variables the runner gives its children (besides the `SHARDING_*` ones). */
 export const BenchEnv = {
   MEASUREMENT: 'BENCH_MEASUREMENT',
   SIZES: 'BENCH_SIZES',

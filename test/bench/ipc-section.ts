@@ -163,7 +163,7 @@ async function runOnce(
   };
   let linkEnv: Record<string, string>;
   if (impl === 'nestjs-sharding') {
-    // What a manager gives the instance it spawns (DESIGN.md section 2, step 1).
+    // What a manager gives the instance it spawns (the SHARDING_* variables).
     linkEnv = {
       SHARDING_MANAGER_IPC: snowflakes.generate(MANAGER_SHARD_ID),
       SHARDING_INSTANCE_IPC: snowflakes.generate(0),

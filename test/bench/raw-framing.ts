@@ -13,7 +13,7 @@ export interface RawFrame {
   data: RawPacket;
 }
 
-/** The packet shape the library puts in `data` (DESIGN.md section 3), typed loosely. */
+/** The packet shape the library puts in `data` (the README's "The wire protocol"), typed loosely. */
 export interface RawPacket {
   op: number;
   t?: string;

@@ -18,7 +18,7 @@ export async function managerIdentity(): Promise<{ managerId: string; socketRoot
   return { managerId: snowflakes.generate(MANAGER_SHARD_ID), socketRoot };
 }
 
-/** The environment a manager gives an instance it spawns (DESIGN.md section 2, step 1). */
+/** The environment a manager gives an instance it spawns (the SHARDING_* variables). */
 export function instanceEnv(
   managerId: string,
   instanceId: string,
