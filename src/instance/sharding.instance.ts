@@ -121,10 +121,9 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
 
   /** Sends CONNECTED: the instance is ready. Automatic at bootstrap unless `readyWhen: 'manual'`. */
   ready(): void {
-    const server = this.server;
     if (this.readied) return;
     this.readied = true;
-    server.send(LibraryEvent.CONNECTED, { shards: this.context?.shards ?? [] });
+    this.server.send(LibraryEvent.CONNECTED, { shards: this.context?.shards ?? [] });
   }
 
   /** Sends an event to the manager, or with `options.to` through it to other instances. */

@@ -26,6 +26,13 @@ export interface RestartScenario {
   policy: 'fast' | 'default';
   /** Idle time before each kill, so that the previous generation has settled. */
   settleMs: number;
+  /**
+   * How the instance dies: `SIGKILL`, or `SIGSTOP` (hung: found by missed heartbeats, every
+   * `heartbeatInterval` ms, 3 missed). Default `SIGKILL`.
+   */
+  signal?: 'SIGKILL' | 'SIGSTOP';
+  /** Heartbeat interval for `SIGSTOP`, ms. */
+  heartbeatInterval?: number;
 }
 
 /** 1c: RSS of `instances` instances in one mode. */
@@ -134,6 +141,8 @@ export interface RestartResult {
   policy: RestartScenario['policy'];
   /** Generation 1: `spawning` to `ready`, ms. */
   coldStart: number;
+  /** For `SIGSTOP`: the silence after which the manager gives an instance up, ms. */
+  heartbeatSpan?: number;
   kills: KillSample[];
 }
 

@@ -142,8 +142,13 @@ async function fanout(scenario: FanoutScenario): Promise<FanoutResult> {
 }
 
 async function restart(scenario: RestartScenario): Promise<RestartResult> {
+  const signal = scenario.signal ?? 'SIGKILL';
+  const heartbeatInterval = scenario.heartbeatInterval ?? 5_000;
+  const missedHeartbeats = 3;
   const { manager, close } = await bootManager({
     totalShards: 1,
+    heartbeatInterval,
+    missedHeartbeats,
     // The fast policy: restart 1 ms after the exit (the smallest delay the options accept), and
     // never give up within the run.
     restart:
@@ -177,7 +182,7 @@ async function restart(scenario: RestartScenario): Promise<RestartResult> {
         ),
       );
       const killedAt = performance.now();
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, signal);
       await replaced;
       kills.push({
         deathToReady: mark(generation + 1, 'ready') - killedAt,
@@ -188,7 +193,9 @@ async function restart(scenario: RestartScenario): Promise<RestartResult> {
         policyDelay: delays[generation - 1] ?? Number.NaN,
       });
     }
-    return { kind: 'restart', policy: scenario.policy, coldStart, kills };
+    const result: RestartResult = { kind: 'restart', policy: scenario.policy, coldStart, kills };
+    if (signal === 'SIGSTOP') result.heartbeatSpan = heartbeatInterval * missedHeartbeats;
+    return result;
   } finally {
     await close();
   }

@@ -243,6 +243,23 @@ async function restartPart() {
         `death to ready ${result.kills.map((kill) => fixed(kill.deathToReady, 0)).join(', ')} ms`,
     );
   }
+  // A hung instance (SIGSTOP): found by missed heartbeats (3 × 500 ms), then SIGKILLed at once.
+  const hung = await runScenario<RestartResult>(
+    'fleet-manager.fixture',
+    {
+      kind: 'restart',
+      kills: restartKills,
+      policy: 'fast',
+      settleMs: 300,
+      signal: 'SIGSTOP',
+      heartbeatInterval: 500,
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+  console.error(
+    `  hung fleet: cold start ${fixed(hung.coldStart, 0)} ms, span ${hung.heartbeatSpan} ms, ` +
+      `hang to ready ${hung.kills.map((kill) => fixed(kill.deathToReady, 0)).join(', ')} ms`,
+  );
   const defaultPolicy = await runScenario<RestartResult>(
     'fleet-manager.fixture',
     { kind: 'restart', kills: 1, policy: 'default', settleMs: 300 },
@@ -267,6 +284,8 @@ async function restartPart() {
     medianMs: round2(value as number),
     ratio: round2((value as number) / coldStart),
   }));
+  const hungBound = hung.heartbeatSpan! + hung.coldStart;
+  const hungToReady = median(hung.kills.map((kill) => kill.deathToReady));
   const defaultKill = defaultPolicy.kills[0]!;
   const { initialDelay, jitter } = SHARDING_DEFAULTS.restart;
 
@@ -290,6 +309,25 @@ async function restartPart() {
       `medians of ${kills.length} kills in ${fast.length} fleets of 1 instance, and of their ` +
       `${fast.length} cold starts; restart: { initialDelay: 1, maxDelay: 1, jitter: 0 }.`,
   );
+  console.log('');
+  console.log(
+    markdown(
+      ['measurement', 'median (ms)', 'heartbeat span + cold start (ms)', 'ratio'],
+      [
+        [
+          'hung (SIGSTOP) → replacement ready (restart delay 1 ms)',
+          fixed(hungToReady),
+          `${hung.heartbeatSpan} + ${fixed(hung.coldStart)}`,
+          ratio(hungToReady / hungBound),
+        ],
+      ],
+    ),
+  );
+  console.log('');
+  console.log(
+    `ratio = time from process.kill(pid, 'SIGSTOP') to the replacement's ready / (the missed-` +
+      `heartbeat span + this fleet's cold start), median of ${hung.kills.length} hangs; target 1.10x.`,
+  );
   console.log(
     `- Note, the default policy: its first delay is ${initialDelay} ms ±${jitter * 100}% ` +
       `(${initialDelay * (1 - jitter)}-${initialDelay * (1 + jitter)} ms); one kill under it chose ` +
@@ -306,7 +344,13 @@ async function restartPart() {
       observedDelayMs: defaultKill.policyDelay,
       deathToReadyMs: round2(defaultKill.deathToReady),
     },
-    results: [...fast, defaultPolicy],
+    hung: {
+      heartbeatSpanMs: hung.heartbeatSpan,
+      coldStartMs: round2(hung.coldStart),
+      hungToReadyMs: round2(hungToReady),
+      ratio: round2(hungToReady / hungBound),
+    },
+    results: [...fast, hung, defaultPolicy],
   };
 }
 
