@@ -31,6 +31,7 @@ export {
 } from './manager/instance-state.js';
 export type { InstanceExit } from './manager/spawn/instance-handle.interface.js';
 export type { InstanceLink } from './manager/instance-link.js';
+export { ShardMoveError, type ShardMove } from './manager/shard-handover.js';
 export {
   DuplicateShardingModuleError,
   InstanceNotReadyError,
@@ -42,6 +43,13 @@ export { WrongRoleError } from './errors/role.error.js';
 export { IllegalTransitionError } from './manager/illegal-transition.error.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
 export { NoHelloError, NoInstanceContextError } from './instance/instance.errors.js';
+export {
+  InvalidRestructureError,
+  RestructureUnsupportedError,
+  type InstanceRestructure,
+  type RestructureApplier,
+  type RestructurePlan,
+} from './instance/instance-restructure.js';
 
 export {
   OnDispatch,

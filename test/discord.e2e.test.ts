@@ -9,9 +9,12 @@ import { afterEach, describe, it } from 'node:test';
 import { filter, firstValueFrom, Subject } from 'rxjs';
 import {
   OnDispatch,
+  RemoteHandlerError,
+  ShardMoveError,
   ShardingManager,
   ShardingModule,
   TokenInvalidError,
+  type ShardMove,
   type InstanceStatusChange,
   type ShardingModuleOptions,
 } from '../src/index.js';
@@ -180,6 +183,101 @@ describe('discord.js instances against the gateway emulator', () => {
       await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
     }
     assert.deepEqual(missing(), []);
+  });
+
+  it('hands a shard over between @discordjs/ws instances with no IDENTIFY and no event lost', async () => {
+    const { emulator, manager, seen, events } = await startBotFleet({}, 'ws-bot.fixture');
+    await manager.whenReady(60_000);
+    await waitUntil(
+      () => manager.sessions().size === 4,
+      10_000,
+      'sessions never reached the manager',
+    );
+    const identifiesBefore = emulator.identifies.length;
+    const moves: ShardMove[] = [];
+    manager.restructure$.subscribe((move) => moves.push(move));
+
+    emulator.startEventStream({ interval: 10 });
+    await firstValueFrom(
+      seen.pipe(
+        filter((event) => event.shardId === 1 && event.t !== 'READY' && event.t !== 'GUILD_CREATE'),
+      ),
+    );
+    await manager.moveShards([1], 1);
+    // Events of shard 1 now come from instance 1.
+    await firstValueFrom(
+      seen.pipe(
+        filter((event) => event.shardId === 1 && event.instance === 1 && event.t !== 'RESUMED'),
+      ),
+    );
+    emulator.stopEventStream();
+
+    assert.equal(manager.instanceForShard(1), 1);
+    assert.deepEqual(
+      manager.status().map((status) => status.shards),
+      [[0], [1, 2, 3]],
+    );
+    assert.deepEqual(await manager.request(0, 'instance-shards'), [0]);
+    assert.deepEqual(await manager.request(1, 'instance-shards'), [1, 2, 3]);
+    assert.deepEqual(
+      moves.map(({ shards, from, to, outcome }) => ({ shards, from, to, outcome })),
+      [{ shards: [1], from: { 1: 0 }, to: 1, outcome: 'moved' }],
+    );
+    assert.deepEqual(
+      manager.status().map((status) => status.generation),
+      [1, 1],
+      'nothing restarted',
+    );
+    assert.equal(emulator.identifies.length, identifiesBefore, 'a shard IDENTIFYed again');
+    const resumes = emulator.resumes;
+    assert.ok(
+      resumes.every((resume) => resume.accepted),
+      'a RESUME was refused',
+    );
+    assert.ok(
+      resumes.some((resume) => resume.shardId === 1),
+      'shard 1 did not RESUME',
+    );
+
+    // Every dispatch the emulator sent reaches an instance (duplicates only from the replay).
+    const sent = emulator.sentEvents();
+    const missing = () => {
+      const got = new Set(events.map((event) => eventKey(event.shardId, event.seq)));
+      return sent.filter((event) => !got.has(eventKey(event.shardId, event.seq)));
+    };
+    if (missing().length > 0) {
+      await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
+    }
+    assert.deepEqual(missing(), []);
+  });
+
+  it('refuses a handover from an instance that cannot restructure, and changes nothing', async () => {
+    const { manager } = await startBotFleet();
+    await manager.whenReady(60_000);
+    await assert.rejects(manager.moveShards([1], 1), (error: unknown) => {
+      assert.ok(error instanceof ShardMoveError, String(error));
+      assert.match(error.message, /cannot change its shard set/);
+      return true;
+    });
+    assert.equal(manager.instanceForShard(1), 0);
+    assert.deepEqual(
+      manager.status().map((status) => status.shards),
+      [
+        [0, 1],
+        [2, 3],
+      ],
+    );
+    assert.deepEqual(
+      manager.status().map((status) => status.generation),
+      [1, 1],
+    );
+    // A malformed RESTRUCTURING changes nothing either, and says why.
+    await assert.rejects(
+      manager.request(0, 'RESTRUCTURING', { shards: [9], total_shards: 4 }),
+      (error: unknown) =>
+        error instanceof RemoteHandlerError &&
+        error.remoteCode === 'ERR_SHARDING_INVALID_RESTRUCTURE',
+    );
   });
 
   it('keeps every shard session, reports identify progress and answers library events only for own shards', async () => {

@@ -39,12 +39,12 @@ async function connectGateway(
     token,
   );
   const options = shardingWebSocketOptions(context, instance);
-  const gateway = new WebSocketManager({ token, intents: 0, rest, ...options });
-  // The manager already asked Discord for /gateway/bot: the instance takes its answer.
-  gateway.fetchGatewayInformation = options.fetchGatewayInformation;
+  // The manager already asked Discord for /gateway/bot: the instance takes its answer; and shards
+  // handed over to or from this instance are applied to the gateway.
+  const gateway = options.attach(new WebSocketManager({ token, intents: 0, rest, ...options }));
   const report = (shard: ShardReport) => {
     // While the instance shuts down its link is already closed; those last reports are dropped.
-    if (instance.server?.state === 'identified') instance.send('SHARD_REPORT', shard);
+    if (instance.server.state === 'identified') instance.send('SHARD_REPORT', shard);
   };
   const up = new Set<number>();
   const shardUp = (shardId: number, state: 'ready' | 'resumed') => {

@@ -1,4 +1,4 @@
-import type { SessionInfo } from '@discordjs/ws';
+import type { SessionInfo, WebSocketManager } from '@discordjs/ws';
 import { NoInstanceContextError } from '../instance/instance.errors.js';
 import type { ShardingInstance } from '../instance/sharding.instance.js';
 import type { InstanceContext } from '../ipc/ipc.server.js';
@@ -27,24 +27,35 @@ export interface ShardingWebSocketOptions {
   /**
    * The fleet's `GET /gateway/bot` facts from the manager, in the shape of
    * `WebSocketManager.fetchGatewayInformation()`. `@discordjs/ws` 1.x and 2.x have no option for
-   * it (they always ask Discord through `rest`): install it on the manager with
-   * `manager.fetchGatewayInformation = options.fetchGatewayInformation`.
+   * it (they always ask Discord through `rest`): {@link attach} installs it on the manager.
    */
   fetchGatewayInformation: (force?: boolean) => Promise<GatewayBotInfo>;
+  /**
+   * Installs on the `WebSocketManager` what options cannot: `fetchGatewayInformation` above, and
+   * the application of RESTRUCTURING (a new shard set from the manager, when shards are handed
+   * over between instances). Call it once, right after creating the manager; returns it.
+   */
+  attach: (manager: WebSocketManager) => WebSocketManager;
 }
+
+/**
+ * The close code of connections stopped for a handover: not 1000 or 1001, so Discord keeps their
+ * sessions resumable (the code `@discordjs/ws` itself uses when it closes to RESUME).
+ */
+const HANDOVER_CLOSE_CODE = 4200;
 
 /**
  * Options for an `@discordjs/ws` `WebSocketManager` in a sharding instance: its shards and the
  * shard count from the instance context, IDENTIFY paced by the manager's queue, sessions kept by
- * the manager so that a restarted instance RESUMEs, and the manager's `/gateway/bot` facts.
+ * the manager so that a restarted instance RESUMEs, the manager's `/gateway/bot` facts, and
+ * RESTRUCTURING (shards handed over between instances) applied by `attach(manager)`.
  * `context` is the resolved `SHARDING_INSTANCE_CONTEXT`; inject it next to `ShardingInstance`.
  * Throws {@link NoInstanceContextError} without a context (in the manager role, say).
  *
  * @example
  * ```ts
  * const options = shardingWebSocketOptions(context, instance);
- * const manager = new WebSocketManager({ token, intents, rest, ...options });
- * manager.fetchGatewayInformation = options.fetchGatewayInformation;
+ * const manager = options.attach(new WebSocketManager({ token, intents, rest, ...options }));
  * ```
  */
 export function shardingWebSocketOptions(
@@ -57,16 +68,48 @@ export function shardingWebSocketOptions(
   const link = new InstanceGatewayLink(instance);
   // Within one life of the instance, its own latest session is fresher than the manager's copy.
   const local = new Map<number, ShardSession | null>();
-  return {
+  // While connections close for a handover, @discordjs/ws reports their sessions as ended; they
+  // are not: they are handed over, or RESUMEd right after.
+  let handingOver = false;
+  const options: ShardingWebSocketOptions = {
     shardIds: [...context.shards],
     shardCount: context.totalShards,
     buildIdentifyThrottler: () => new ShardingIdentifyThrottler(link),
     retrieveSessionInfo: async (shardId) =>
       local.has(shardId) ? local.get(shardId)! : link.retrieveSession(shardId),
     updateSessionInfo: (shardId, session) => {
+      if (session === null && handingOver) return;
       local.set(shardId, session);
       link.updateSession(shardId, session);
     },
     fetchGatewayInformation: () => link.fetchGatewayInformation(),
+    attach: (manager) => {
+      manager.fetchGatewayInformation = options.fetchGatewayInformation;
+      instance.onRestructure(async (plan) => {
+        const released = new Map<number, ShardSession | null>();
+        for (const shardId of plan.previousShards) {
+          // A shard it knows no session of is left out: the manager keeps what it has.
+          if (!plan.shards.includes(shardId) && local.has(shardId)) {
+            released.set(shardId, local.get(shardId)!);
+          }
+        }
+        // @discordjs/ws changes its shard set only as a whole: every connection closes
+        // resumably; the kept shards RESUME their own sessions, the gained ones those handed in.
+        handingOver = true;
+        try {
+          await manager.destroy({ code: HANDOVER_CLOSE_CODE, reason: 'Handing shards over' });
+        } finally {
+          handingOver = false;
+        }
+        for (const shardId of released.keys()) local.delete(shardId);
+        for (const [shardId, session] of plan.sessions) local.set(shardId, session);
+        manager.options.shardIds = [...plan.shards];
+        manager.options.shardCount = plan.totalShards;
+        if (plan.shards.length > 0) await manager.connect();
+        return released;
+      });
+      return manager;
+    },
   };
+  return options;
 }

@@ -109,6 +109,14 @@ export class IdentifyBroker implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Keeps `session` as the last one of `shardId` (null: none), for the shard's next owner: what a
+   * releasing instance reported when it handed the shard over.
+   */
+  keepSession(shardId: number, session: ShardSession | null): void {
+    this.store(shardId, session);
+  }
+
   /** Drops the identify waits of a stopping instance: a slot granted to the dead would be burnt. */
   cancelWaits(shards: readonly number[]): void {
     for (const shardId of shards) this.queue?.cancel(shardId);

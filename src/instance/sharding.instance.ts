@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import cluster from 'node:cluster';
-import type { Observable } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import type { LinkLossReason } from '../ipc/ipc.errors.js';
 import { NoHelloError } from './instance.errors.js';
@@ -16,6 +16,14 @@ import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import { readInstanceLaunch } from '../options/sharding-role.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
+import type { RestructureReply } from '../protocol/restructure.types.js';
+import type { DispatchContext } from '../dispatch/dispatch-context.interface.js';
+import {
+  readRestructure,
+  RestructureUnsupportedError,
+  type InstanceRestructure,
+  type RestructureApplier,
+} from './instance-restructure.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 
 /** Something that can be closed gracefully: a Nest application or application context. */
@@ -39,9 +47,15 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   private application: ClosableApplication | undefined;
   private readied = false;
   private exiting = false;
+  private applier: RestructureApplier | undefined;
+  /** RESTRUCTURINGs run one after the other. */
+  private restructuring: Promise<unknown> = Promise.resolve();
+  private readonly restructures = new Subject<InstanceRestructure>();
 
   /** Emits the reason each time the manager is lost. */
   readonly managerLost$: Observable<LinkLossReason>;
+  /** Every new shard set this instance has applied (RESTRUCTURING), once applied. */
+  readonly restructure$: Observable<InstanceRestructure> = this.restructures.asObservable();
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
@@ -69,6 +83,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
             .then(() => this.exit());
           return true;
         }
+        if (context.event === LibraryEvent.RESTRUCTURING) return this.restructure(data, context);
         return this.registry.handle(data, context);
       },
     });
@@ -156,15 +171,54 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     return this.server.request(event, data, options);
   }
 
+  /**
+   * Registers what applies a new shard set to this instance's gateway connections when the
+   * manager sends RESTRUCTURING (the `@discordjs/ws` adapter's `attach(manager)` does it). One at
+   * a time: a later registration replaces the earlier one. Returns a function that removes it.
+   */
+  onRestructure(applier: RestructureApplier): () => void {
+    this.applier = applier;
+    return () => {
+      if (this.applier === applier) this.applier = undefined;
+    };
+  }
+
   /** Reports ready when the application has bootstrapped (`readyWhen: 'bootstrap'`). */
   async onApplicationBootstrap(): Promise<void> {
     await this.start();
     if (this.options.readyWhen === 'bootstrap') this.ready();
   }
 
-  /** Closes the IPC server when the application closes. */
+  /** Closes the IPC server when the application closes, and completes `restructure$`. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.server.close();
+    this.restructures.complete();
+  }
+
+  /**
+   * Applies RESTRUCTURING: the registered applier changes the gateway connections, then
+   * `@OnDispatch('RESTRUCTURING')` handlers run (or do the applying themselves), then the context
+   * shows the new set and `restructure$` emits. The reply carries the released shards' sessions.
+   */
+  private restructure(data: unknown, context: DispatchContext): Promise<RestructureReply> {
+    const run = this.restructuring.then(async (): Promise<RestructureReply> => {
+      const current = this.server.context;
+      const plan = readRestructure(data, current?.shards ?? []);
+      const handled = this.registry.has(LibraryEvent.RESTRUCTURING);
+      if (this.applier === undefined && !handled) throw new RestructureUnsupportedError();
+      const released = this.applier === undefined ? new Map() : await this.applier(plan);
+      if (handled) await this.registry.handle(data, { ...context, isRequest: true });
+      this.server.updateShards(plan.shards, plan.totalShards);
+      this.logger.log(
+        `Restructured: shards ${plan.previousShards.join(', ') || 'none'} → ${
+          plan.shards.join(', ') || 'none'
+        } of ${plan.totalShards}.`,
+      );
+      this.restructures.next({ ...plan, released });
+      return { shards: [...plan.shards], released: Object.fromEntries(released) };
+    });
+    this.restructuring = run.catch(() => undefined);
+    return run;
   }
 
   private async exit(): Promise<void> {

@@ -27,6 +27,7 @@ export {
   IPC_MESSAGE_EVENT,
   MANAGER_SENDER,
 } from '../protocol/protocol.constants.js';
+export type { RestructurePayload, RestructureReply } from '../protocol/restructure.types.js';
 export { IPC_DEFAULTS } from './ipc.constants.js';
 export type { LinkOptions } from './link-endpoint.js';
 export { createSocketRoot, removeSocketRoot } from './socket-path.js';

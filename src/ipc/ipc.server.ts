@@ -44,9 +44,9 @@ export interface InstanceContext {
   instanceId: string;
   /** The manager's snowflake. */
   managerId: string;
-  /** The shard ids this instance runs. */
+  /** The shard ids this instance runs (changed in place by RESTRUCTURING). */
   shards: number[];
-  /** The total shard count of the bot. */
+  /** The total shard count of the bot (changed in place by RESTRUCTURING). */
   totalShards: number;
   /** The heartbeat interval the manager asked for, in ms. */
   heartbeatInterval: number;
@@ -152,6 +152,17 @@ export class IpcServer {
   /** The socket path this server listens on. */
   get socketPath(): string {
     return this.link.socketPath;
+  }
+
+  /**
+   * Records a new shard set (RESTRUCTURING) in the instance context, in place, so that every
+   * holder of the context sees it. Throws {@link NotConnectedError} before the manager's HELLO.
+   */
+  updateShards(shards: readonly number[], totalShards: number): void {
+    const context = this.instanceContext;
+    if (context === undefined) throw new NotConnectedError('the manager', this.state);
+    context.shards = [...shards];
+    context.totalShards = totalShards;
   }
 
   /** Resolves with the instance context when the manager's HELLO has come. */
@@ -313,14 +324,18 @@ export class IpcServer {
     this.forgetUnidentified(socket);
     this.link.channel.authenticate();
     const firstContext = this.instanceContext === undefined;
-    this.instanceContext = {
+    // One context object for the instance's whole life: those who hold it see later changes.
+    this.instanceContext ??= {
       instance: settings.instance,
       instanceId: settings.instanceId,
       managerId: settings.managerId,
-      shards: [...hello.shards],
-      totalShards: hello.total_shards,
-      heartbeatInterval: hello.heartbeat_interval,
+      shards: [],
+      totalShards: 0,
+      heartbeatInterval: 0,
     };
+    this.instanceContext.shards = [...hello.shards];
+    this.instanceContext.totalShards = hello.total_shards;
+    this.instanceContext.heartbeatInterval = hello.heartbeat_interval;
     this.writeTo(socket, {
       op: IpcOpCode.IDENTIFY,
       d: {

@@ -117,10 +117,23 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
 
   constructor(
     readonly instance: number,
-    readonly shards: number[],
+    private shardSet: number[],
     private readonly context: SupervisorContext<Link>,
   ) {
     this.policy = new RestartPolicy(context.options.restart);
+  }
+
+  /** The shard ids this instance runs (the next generation's HELLO carries them). */
+  get shards(): readonly number[] {
+    return this.shardSet;
+  }
+
+  /**
+   * Records a new shard set (after RESTRUCTURING, or to hand the next generation other shards).
+   * The running generation is not told: the manager sends it RESTRUCTURING itself.
+   */
+  assignShards(shards: readonly number[]): void {
+    this.shardSet = shards.toSorted((a, b) => a - b);
   }
 
   /** The current state. */
@@ -139,7 +152,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       instance: this.instance,
       state: this.stateValue,
       generation: this.generationCount,
-      shards: [...this.shards],
+      shards: [...this.shardSet],
       restarts: this.restartsInWindow,
     };
     if (this.current !== undefined) {
@@ -260,7 +273,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       managerId,
       instanceId,
       instance: this.instance,
-      shards: this.shards,
+      shards: [...this.shardSet],
       totalShards,
       socketRoot,
       dispatchHandler: (data, dispatch) => this.onDispatch(generation, forward, data, dispatch),

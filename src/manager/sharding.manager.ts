@@ -27,6 +27,7 @@ import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
 import { instanceLinkView, type InstanceLink } from './instance-link.js';
+import { assertKnownShards, ShardHandover, type ShardMove } from './shard-handover.js';
 import { InstanceSupervisor } from './instance.supervisor.js';
 import type { InstanceRestart, InstanceStatus, InstanceStatusChange } from './instance-state.js';
 import {
@@ -92,6 +93,7 @@ export class ShardingManager
   private socketRoot: string | undefined;
   private spawning: Promise<void> | undefined;
   private shuttingDown: Promise<void> | undefined;
+  private readonly handover: ShardHandover;
 
   /** Every heartbeat of every instance (instance, round trip, stats). */
   readonly heartbeat$: Observable<InstanceHeartbeat> = this.heartbeats.asObservable();
@@ -101,6 +103,8 @@ export class ShardingManager
   readonly status$: Observable<InstanceStatusChange> = this.statuses.asObservable();
   /** Every IDENTIFY slot granted to a shard, in order. */
   readonly identify$: Observable<IdentifyGrant>;
+  /** Every handover of shards between instances ({@link moveShards}), as it ends. */
+  readonly restructure$: Observable<ShardMove>;
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
@@ -111,6 +115,21 @@ export class ShardingManager
   ) {
     this.id = snowflakes.generate(MANAGER_SHARD_ID);
     this.identify$ = broker.identify$;
+    this.handover = new ShardHandover({
+      supervisor: (instance) => this.supervisor(instance),
+      ownerOf: (shard) => this.instanceForShard(shard),
+      route: (shards, instance) => {
+        for (const shard of shards) this.instanceByShard.set(shard, instance);
+      },
+      totalShards: () => this.totalShardCount!,
+      // A handover closes and opens gateway connections: it gets the time an instance has to
+      // become ready, not a request's.
+      request: (instance, event, data) =>
+        this.request(instance, event, data, { timeout: this.options.readyTimeout }),
+      broker,
+      logger: this.logger,
+    });
+    this.restructure$ = this.handover.move$;
   }
 
   /** Fails the start-up when ShardingModule.forRoot() is imported twice (two fleets). */
@@ -148,6 +167,7 @@ export class ShardingManager
 
   /** Completes the streams. */
   onApplicationShutdown(): void {
+    this.handover.close();
     this.heartbeats.complete();
     this.restarts.complete();
     this.statuses.complete();
@@ -191,6 +211,23 @@ export class ShardingManager
    */
   link(instance: number): InstanceLink {
     return instanceLinkView(this.supervisor(instance));
+  }
+
+  /**
+   * Hands `shards` over to instance `to` while they run, keeping their gateway sessions: each
+   * instance that runs some of them releases them first (RESTRUCTURING; the connections close
+   * resumably and their last sessions come back), then `to` takes them with those sessions and
+   * RESUMEs: no IDENTIFY is spent and Discord replays what happened in between. Needs instances
+   * that apply RESTRUCTURING (the `@discordjs/ws` adapter's `attach`). Moves run one at a time;
+   * each ends on `restructure$`. If a step fails, the instance of that step is restarted with the
+   * shard set in force (it RESUMEs) and this rejects with `ShardMoveError`: a shard is never run
+   * twice, nor by nobody.
+   */
+  async moveShards(shards: readonly number[], to: number): Promise<void> {
+    await this.spawning;
+    this.supervisor(to);
+    assertKnownShards(shards, (shard) => this.instanceByShard.has(shard));
+    await this.handover.move(shards, to);
   }
 
   /** The instance that runs `shardId`. */
