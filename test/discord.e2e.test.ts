@@ -5,6 +5,9 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { filter, firstValueFrom, Subject } from 'rxjs';
 import {
@@ -78,8 +81,8 @@ async function startBotFleet(
         heartbeatInterval: 200,
         killGrace: 1_000,
         restart: { initialDelay: 50, maxDelay: 200 },
-        env: { EMULATOR_API: emulator.apiBase, DISCORD_TOKEN: TOKEN },
         ...managerOptions,
+        env: { EMULATOR_API: emulator.apiBase, DISCORD_TOKEN: TOKEN, ...managerOptions.env },
       }),
     ],
     providers: [EventLedger],
@@ -249,6 +252,122 @@ describe('discord.js instances against the gateway emulator', () => {
       await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
     }
     assert.deepEqual(missing(), []);
+  });
+
+  it('rolls every @discordjs/ws instance to a new generation with no IDENTIFY, no event lost and no failed request', async () => {
+    const { emulator, manager, seen, events } = await startBotFleet({}, 'ws-bot.fixture');
+    await manager.whenReady(60_000);
+    await waitUntil(
+      () => manager.sessions().size === 4,
+      10_000,
+      'sessions never reached the manager',
+    );
+    const identifiesBefore = emulator.identifies.length;
+    const moves: ShardMove[] = [];
+    manager.restructure$.subscribe((move) => moves.push(move));
+    emulator.startEventStream({ interval: 10 });
+
+    // A request loop to both instances for the whole roll: none may fail because of it.
+    let rolling = true;
+    const failures: unknown[] = [];
+    let answered = 0;
+    const loop = (async () => {
+      while (rolling) {
+        for (const instance of [0, 1]) {
+          await manager.request(instance, 'instance-shards', null, { whenNotReady: 'wait' }).then(
+            () => answered++,
+            (error: unknown) => failures.push(error),
+          );
+        }
+      }
+    })();
+    const results = await manager.rollingRestart();
+    rolling = false;
+    await loop;
+    // A few events after the roll, on the new generations.
+    await firstValueFrom(
+      seen.pipe(
+        filter((event) => event.t !== 'RESUMED' && event.t !== 'READY' && event.shardId === 3),
+      ),
+    );
+    emulator.stopEventStream();
+
+    assert.deepEqual(
+      results.map(({ instance, status }) => ({ instance, status })),
+      [
+        { instance: 0, status: 'fulfilled' },
+        { instance: 1, status: 'fulfilled' },
+      ],
+    );
+    assert.deepEqual(failures, [], 'a request failed during the roll');
+    assert.ok(answered > 0);
+    assert.deepEqual(
+      manager.status().map((status) => status.generation),
+      [2, 2],
+    );
+    assert.deepEqual(
+      manager.status().map((status) => status.state),
+      ['ready', 'ready'],
+    );
+    assert.deepEqual(
+      manager.status().map((status) => status.shards),
+      [
+        [0, 1],
+        [2, 3],
+      ],
+    );
+    assert.deepEqual(
+      moves.map(({ kind, to, shards, outcome }) => ({ kind, to, shards, outcome })),
+      [
+        { kind: 'replace', to: 0, shards: [0, 1], outcome: 'moved' },
+        { kind: 'replace', to: 1, shards: [2, 3], outcome: 'moved' },
+      ],
+    );
+    assert.equal(emulator.identifies.length, identifiesBefore, 'a shard IDENTIFYed again');
+    assert.ok(
+      emulator.resumes.every((resume) => resume.accepted),
+      'a RESUME was refused',
+    );
+    const sent = emulator.sentEvents();
+    const missing = () => {
+      const got = new Set(events.map((event) => eventKey(event.shardId, event.seq)));
+      return sent.filter((event) => !got.has(eventKey(event.shardId, event.seq)));
+    };
+    if (missing().length > 0) {
+      await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
+    }
+    assert.deepEqual(missing(), []);
+  });
+
+  it('keeps the running generation serving when its replacement crashes mid-roll', async () => {
+    const crashFile = join(await mkdtemp(join(tmpdir(), 'nss-test-')), 'crash-once');
+    defer(() => rm(dirname(crashFile), { recursive: true, force: true }));
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture', {
+      env: { FIXTURE_CRASH_ONCE_FILE: crashFile },
+    });
+    await manager.whenReady(60_000);
+    const identifiesBefore = emulator.identifies.length;
+    const moves: ShardMove[] = [];
+    manager.restructure$.subscribe((move) => moves.push(move));
+    const before = manager.status();
+
+    await writeFile(crashFile, '');
+    await assert.rejects(manager.restart(0, { graceful: true }), (error: unknown) => {
+      assert.ok(error instanceof ShardMoveError, String(error));
+      assert.match(error.message, /new generation failed: exited \(code 9\)/);
+      return true;
+    });
+    const after = manager.status();
+    assert.equal(after[0]!.pid, before[0]!.pid, 'the running generation was replaced');
+    assert.equal(after[0]!.state, 'ready');
+    assert.deepEqual(after[0]!.shards, [0, 1]);
+    assert.deepEqual(await manager.request(0, 'instance-shards'), [0, 1]);
+    assert.equal(emulator.identifies.length, identifiesBefore);
+    assert.deepEqual(moves, [], 'no handover was even started');
+    // The instance rolls fine afterwards.
+    await manager.restart(0, { graceful: true });
+    assert.equal(manager.status()[0]!.state, 'ready');
+    assert.notEqual(manager.status()[0]!.pid, before[0]!.pid);
   });
 
   it('refuses a handover from an instance that cannot restructure, and changes nothing', async () => {

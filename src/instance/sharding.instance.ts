@@ -183,10 +183,14 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     };
   }
 
-  /** Reports ready when the application has bootstrapped (`readyWhen: 'bootstrap'`). */
+  /**
+   * Reports ready when the application has bootstrapped (`readyWhen: 'bootstrap'`), and always
+   * when the instance has no shards (a new generation started to take over a running one's
+   * shards: there is nothing else to wait for).
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.start();
-    if (this.options.readyWhen === 'bootstrap') this.ready();
+    const context = await this.start();
+    if (this.options.readyWhen === 'bootstrap' || context.shards.length === 0) this.ready();
   }
 
   /** Closes the IPC server when the application closes, and completes `restructure$`. */

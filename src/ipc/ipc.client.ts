@@ -143,6 +143,14 @@ export class IpcClient {
     return this.link.channel.pendingRequests;
   }
 
+  /**
+   * Resolves when no request to the instance waits for a reply any more (each settles by its
+   * reply, its timeout or the link's end): what to wait for before retiring a generation.
+   */
+  whenIdle(): Promise<void> {
+    return this.link.channel.whenIdle();
+  }
+
   /** The socket path of the instance. */
   get socketPath(): string {
     return this.link.socketPath;

@@ -80,6 +80,11 @@ export class PacketChannel {
 
   constructor(private readonly options: PacketChannelOptions) {}
 
+  /** Resolves when no request of this side waits for a reply any more. */
+  whenIdle(): Promise<void> {
+    return this.pending.whenEmpty();
+  }
+
   /** How many requests wait for a reply. */
   get pendingRequests(): number {
     return this.pending.size;

@@ -23,6 +23,8 @@ export class PendingRequests {
   /** Event ids of requests that timed out lately, so that a late reply is known as one. */
   private readonly expired = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** Waiters of {@link whenEmpty}. */
+  private readonly emptyWaiters: Array<() => void> = [];
   /** The deadline the timer is set for. */
   private timerDeadline = Infinity;
 
@@ -85,12 +87,27 @@ export class PendingRequests {
     this.byEventId.clear();
     this.disarm();
     for (const pending of all) pending.reject(error);
+    this.notifyIfEmpty();
+  }
+
+  /** Resolves when no request waits any more (at once if none does). */
+  whenEmpty(): Promise<void> {
+    if (this.byEventId.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
   }
 
   private take(eventId: string): PendingRequest | undefined {
     const pending = this.byEventId.get(eventId);
-    if (pending !== undefined) this.byEventId.delete(eventId);
+    if (pending !== undefined) {
+      this.byEventId.delete(eventId);
+      if (this.emptyWaiters.length > 0) this.notifyIfEmpty();
+    }
     return pending;
+  }
+
+  private notifyIfEmpty(): void {
+    if (this.byEventId.size > 0) return;
+    for (const resolve of this.emptyWaiters.splice(0)) resolve();
   }
 
   /** Sets the one timer for `deadline`. It does not keep the process alive: the socket does. */
@@ -121,6 +138,7 @@ export class PendingRequests {
         next = pending.deadline;
       }
     }
+    this.notifyIfEmpty();
     if (next !== Infinity) this.arm(next);
   }
 

@@ -28,16 +28,19 @@ export interface InstanceLink {
   readonly rejectedPackets: number;
 }
 
-/** Makes the view over the link `source` has at each read. */
-export function instanceLinkView(source: LinkSource): InstanceLink {
-  const current = () => source.client;
+/**
+ * Makes the view over the link of whatever `source()` returns at each read (the supervisor of
+ * the instance then, which a graceful restart replaces).
+ */
+export function instanceLinkView(instance: number, source: () => LinkSource): InstanceLink {
+  const current = () => source().client;
   return Object.freeze({
-    instance: source.instance,
+    instance,
     get state() {
       return current()?.state ?? 'idle';
     },
     get instanceId() {
-      return source.status().instanceId;
+      return source().status().instanceId;
     },
     get roundTrip() {
       return current()?.roundTrip;

@@ -24,6 +24,13 @@ import type {
 } from './spawn/instance-handle.interface.js';
 import type { LinkConnector, SupervisedLink } from './spawn/supervised-link.interface.js';
 
+/** What the manager's dispatch handling reads of the supervisor an instance's dispatch came through. */
+export interface SupervisedInstance {
+  readonly instance: number;
+  /** The shards it runs now: library events about other shards are refused. */
+  readonly shards: readonly number[];
+}
+
 /** What a supervisor shares with its manager. */
 export interface SupervisorContext<Link extends SupervisedLink = IpcClient> {
   managerId: string;
@@ -39,8 +46,11 @@ export interface SupervisorContext<Link extends SupervisedLink = IpcClient> {
   connect: LinkConnector<Link>;
   snowflakes: Pick<SnowflakeService, 'generate'>;
   logger: Pick<Logger, 'warn' | 'error'>;
-  /** Handles the instance's dispatches other than CONNECTED. */
-  dispatchHandler: (instance: number) => DispatchHandler;
+  /**
+   * Handles the instance's dispatches other than CONNECTED; told which supervisor asks, since two
+   * of one instance index run side by side while one replaces the other.
+   */
+  dispatchHandler: (supervisor: SupervisedInstance) => DispatchHandler;
 }
 
 /**
@@ -115,12 +125,18 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
   /** Every state transition; completes on {@link stop}. */
   readonly status$: Observable<InstanceStatusChange> = this.statuses.asObservable();
 
+  /**
+   * @param generationsBefore generations of this instance index that ran before this supervisor
+   *   (under one it replaces): its first generation is numbered after them.
+   */
   constructor(
     readonly instance: number,
     private shardSet: number[],
     private readonly context: SupervisorContext<Link>,
+    generationsBefore = 0,
   ) {
     this.policy = new RestartPolicy(context.options.restart);
+    this.generationCount = generationsBefore;
   }
 
   /** The shard ids this instance runs (the next generation's HELLO carries them). */
@@ -186,12 +202,12 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
   }
 
   /** Stops the instance for good (staged kill); no restart follows. Completes the streams. */
-  async stop(): Promise<void> {
+  async stop(cause = 'shutdown'): Promise<void> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
     if (this.current !== undefined)
-      await this.endGeneration(this.current, 'shutdown', 'graceful', 'stop');
-    this.transition('exited', { reason: 'shutdown', cause: 'shutdown' });
+      await this.endGeneration(this.current, cause, 'graceful', 'stop');
+    this.transition('exited', { reason: cause, cause });
     this.wakeWaiters();
     this.heartbeats.complete();
     this.restarts.complete();
@@ -268,7 +284,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
         [SHARDING_ENV.SOCKET_ROOT]: socketRoot,
       },
     });
-    const forward = this.context.dispatchHandler(this.instance);
+    const forward = this.context.dispatchHandler(this);
     const link = this.context.connect({
       managerId,
       instanceId,

@@ -2,25 +2,27 @@ import type { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import type { IdentifyBroker } from '../discord/identify.broker.js';
 import { ShardingError } from '../errors/sharding.error.js';
+import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { RestructurePayload, RestructureReply } from '../protocol/restructure.types.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
-import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { InstanceSupervisor } from './instance.supervisor.js';
 import { UnknownInstanceError } from './manager.errors.js';
 
-/** One handover of shards to an instance (the items of `ShardingManager.restructure$`). */
+/** One handover of shards (the items of `ShardingManager.restructure$`). */
 export interface ShardMove {
-  /** The shards moved. */
+  /** The shards handed over. */
   shards: number[];
   /** The instance each shard came from, by shard id. */
   from: Record<number, number>;
   /** The instance that runs them now (or was to run them). */
   to: number;
   /**
-   * `moved`: the receiver runs them; `failed`: a step failed and the instances involved were
-   * restarted with the shard sets in force (`reason` says which step and why).
+   * `moved`: the receiver runs them; `failed`: a step failed, and the shards are back with (or
+   * still with) the instance `reason` names, restarted if it may have changed.
    */
   outcome: 'moved' | 'failed';
+  /** `move`: between two instances; `replace`: to a new generation of the same instance. */
+  kind: 'move' | 'replace';
   reason?: string;
   /** When it ended, in ms since the Unix epoch. */
   at: number;
@@ -32,13 +34,13 @@ const UNCHANGED = new Set([
   'ERR_SHARDING_INVALID_RESTRUCTURE',
 ]);
 
-/** A handover of shards failed; the instances involved were restarted to a defined state. */
+/** A handover of shards failed; the shards are with the instance the message names. */
 export class ShardMoveError extends ShardingError {
-  constructor(shards: number[], owner: string, cause: unknown) {
+  constructor(shards: readonly number[], owner: string, cause: unknown) {
     super(
       'ERR_SHARDING_SHARD_MOVE_FAILED',
-      `Moving shard(s) ${shards.join(', ')} failed (${(cause as Error)?.message ?? String(cause)}); ` +
-        `they stay with ${owner}, restarted to RESUME them unless it changed nothing.`,
+      `Handing shard(s) ${shards.join(', ') || '(none)'} over failed ` +
+        `(${(cause as Error)?.message ?? String(cause)}); they stay with ${owner}.`,
       { cause },
     );
   }
@@ -52,33 +54,61 @@ export interface HandoverFleet {
   /** Records the new owner of each shard, for routing. */
   route(shards: readonly number[], instance: number): void;
   totalShards(): number;
-  request<T>(instance: number, event: string, data: unknown): Promise<T>;
+  /** A request to the current generation of `supervisor`, once it is ready. */
+  request<T>(supervisor: InstanceSupervisor, event: string, data: unknown): Promise<T>;
   broker: IdentifyBroker;
   logger: Pick<Logger, 'log' | 'warn'>;
 }
 
 /**
- * Moves shards between running instances without losing their sessions: each giving instance
- * releases its shards (RESTRUCTURING without them; their connections close resumably and it
- * returns their last sessions), the manager keeps those sessions, and the receiving instance takes
- * the shards (RESTRUCTURING with them and their sessions) and RESUMEs them: Discord replays what
- * happened in between, so no event is lost and no IDENTIFY is spent. Never does a shard run on two
- * instances: the receiver starts only after the giver released. Moves run one at a time.
+ * Hands running shards over without losing their sessions: the giving side releases them first
+ * (RESTRUCTURING without them: their connections close resumably and it returns their last
+ * sessions), the manager keeps those sessions, then the receiving side takes the shards
+ * (RESTRUCTURING with them and their sessions) and RESUMEs: Discord replays what happened in
+ * between, so no event is lost and no IDENTIFY is spent, and a shard never runs on two sides.
+ * Handovers run one at a time. If a step fails, the shards go back to (or stay with) the giver,
+ * restarted if it may have changed, so a shard is never run twice, nor by nobody.
  */
 export class ShardHandover {
   private readonly moves = new Subject<ShardMove>();
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** Every move, as it ends. */
+  /** Every handover, as it ends. */
   readonly move$: Observable<ShardMove> = this.moves.asObservable();
 
   constructor(private readonly fleet: HandoverFleet) {}
 
-  /** Moves `shards` to instance `to`; resolves once it runs them. See {@link ShardHandover}. */
+  /** Moves `shards` to instance `to`, one giving instance after the other. */
   move(shards: readonly number[], to: number): Promise<void> {
-    const run = this.queue.then(() => this.moveNow([...new Set(shards)], to));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.serialize(async () => {
+      const from: Record<number, number> = {};
+      for (const shard of new Set(shards)) from[shard] = this.fleet.ownerOf(shard);
+      const moving = Object.keys(from)
+        .map(Number)
+        .filter((shard) => from[shard] !== to);
+      const receiver = this.fleet.supervisor(to);
+      // One giver at a time, each handover whole, so that a failure never leaves a shard
+      // released by one instance and taken by none.
+      for (const giver of new Set(moving.map((shard) => from[shard]!))) {
+        const group = moving.filter((shard) => from[shard] === giver);
+        await this.handOver(this.fleet.supervisor(giver), receiver, group, 'move', from);
+        this.fleet.route(group, to);
+      }
+      if (moving.length > 0) this.ended('move', moving, from, to);
+    });
+  }
+
+  /**
+   * Hands every shard of `current` to `successor` (a new generation of the same instance, running
+   * with no shards yet). On failure, `current` keeps or takes back its shards.
+   */
+  replace(current: InstanceSupervisor, successor: InstanceSupervisor): Promise<void> {
+    return this.serialize(async () => {
+      const shards = [...current.shards];
+      const from = Object.fromEntries(shards.map((shard) => [shard, current.instance]));
+      await this.handOver(current, successor, shards, 'replace', from);
+      this.ended('replace', shards, from, successor.instance);
+    });
   }
 
   /** Completes `move$`. */
@@ -86,35 +116,23 @@ export class ShardHandover {
     this.moves.complete();
   }
 
-  private async moveNow(shards: number[], to: number): Promise<void> {
-    const fleet = this.fleet;
-    fleet.supervisor(to);
-    const from: Record<number, number> = {};
-    for (const shard of shards) from[shard] = fleet.ownerOf(shard);
-    const moving = shards.filter((shard) => from[shard] !== to);
-    // One giver at a time, each handover whole (release, then take), so that a failure never
-    // leaves a shard released by one instance and taken by none.
-    for (const giver of new Set(moving.map((shard) => from[shard]!))) {
-      const group = moving.filter((shard) => from[shard] === giver);
-      await this.handOver(group, giver, to, from);
-    }
-    if (moving.length === 0) return;
-    fleet.logger.log(`Moved shard(s) ${moving.join(', ')} to instance ${to}.`);
-    this.moves.next({ shards: moving, from, to, outcome: 'moved', at: Date.now() });
+  private serialize(run: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(run);
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   private async handOver(
+    giver: InstanceSupervisor,
+    receiver: InstanceSupervisor,
     shards: number[],
-    giver: number,
-    to: number,
+    kind: ShardMove['kind'],
     from: Record<number, number>,
   ): Promise<void> {
     const fleet = this.fleet;
-    const giving = fleet.supervisor(giver);
-    const receiving = fleet.supervisor(to);
-    const keeps = giving.shards.filter((shard) => !shards.includes(shard));
+    const keeps = giver.shards.filter((shard) => !shards.includes(shard));
+    const giverName = `instance ${giver.instance}`;
     // 1. The giver lets go first, so that no shard ever runs twice.
-    const sessions: Record<number, ShardSession | null> = {};
     try {
       const reply = await fleet.request<RestructureReply>(
         giver,
@@ -122,28 +140,50 @@ export class ShardHandover {
         this.payload(keeps, {}),
       );
       const released = reply?.released ?? {};
+      // A session the giver does not report is the one the manager has (or none).
       for (const shard of shards) {
-        // A session the giver does not report is the one the manager has (or none).
         if (Object.hasOwn(released, shard)) fleet.broker.keepSession(shard, released[shard]!);
-        sessions[shard] = fleet.broker.sessions().get(shard) ?? null;
       }
     } catch (error) {
       // It may have released part of them: restarted, it RESUMEs every shard it owns.
-      return this.fail(shards, from, to, `instance ${giver}`, giver, error);
+      const restart = !UNCHANGED.has((error as { remoteCode?: string })?.remoteCode ?? '');
+      return this.failed(kind, shards, from, receiver.instance, giverName, error, () =>
+        restart ? giver.restart('shard handover failed') : Promise.resolve(),
+      );
     }
-    // 2. The receiver owns them from now on: if it dies now, its next generation RESUMEs them.
-    giving.assignShards(keeps);
-    receiving.assignShards([...new Set([...receiving.shards, ...shards])]);
-    fleet.route(shards, to);
+    // 2. The receiver takes them: from now on its next generation would RESUME them too.
+    receiver.assignShards([...new Set([...receiver.shards, ...shards])]);
+    giver.assignShards(keeps);
     try {
       await fleet.request<RestructureReply>(
-        to,
+        receiver,
         LibraryEvent.RESTRUCTURING,
-        this.payload(receiving.shards, sessions),
+        this.payload(receiver.shards, this.sessionsOf(shards)),
       );
     } catch (error) {
-      return this.fail(shards, from, to, `instance ${to}`, to, error);
+      // Given back: the giver takes them again (RESUME), or is restarted to.
+      receiver.assignShards(receiver.shards.filter((shard) => !shards.includes(shard)));
+      giver.assignShards([...keeps, ...shards]);
+      return this.failed(kind, shards, from, receiver.instance, giverName, error, async () => {
+        // The receiver may have started some of them: it lets go first (a new generation of a
+        // moving receiver runs only its own shards; a successor is stopped).
+        await (kind === 'move' ? receiver.restart('shard handover failed') : receiver.stop()).catch(
+          () => undefined,
+        );
+        await fleet
+          .request(
+            giver,
+            LibraryEvent.RESTRUCTURING,
+            this.payload(giver.shards, this.sessionsOf(shards)),
+          )
+          .catch(() => giver.restart('shard handover failed'));
+      });
     }
+  }
+
+  private sessionsOf(shards: readonly number[]): Record<number, ShardSession | null> {
+    const kept = this.fleet.broker.sessions();
+    return Object.fromEntries(shards.map((shard) => [shard, kept.get(shard) ?? null]));
   }
 
   private payload(
@@ -153,25 +193,42 @@ export class ShardHandover {
     return { shards: [...shards], total_shards: this.fleet.totalShards(), sessions };
   }
 
-  /** Restarts the instance of a failed step to the shard set in force, then throws. */
-  private async fail(
+  private ended(
+    kind: ShardMove['kind'],
+    shards: number[],
+    from: Record<number, number>,
+    to: number,
+  ): void {
+    this.fleet.logger.log(
+      kind === 'move'
+        ? `Moved shard(s) ${shards.join(', ')} to instance ${to}.`
+        : `Handed shard(s) ${shards.join(', ') || '(none)'} of instance ${to} to its new generation.`,
+    );
+    this.moves.next({ shards, from, to, outcome: 'moved', kind, at: Date.now() });
+  }
+
+  /** Reports a failed handover, brings the giver back to a defined state, then throws. */
+  private async failed(
+    kind: ShardMove['kind'],
     shards: number[],
     from: Record<number, number>,
     to: number,
     owner: string,
-    restart: number,
     cause: unknown,
+    recover: () => Promise<unknown>,
   ): Promise<never> {
     const error = new ShardMoveError(shards, owner, cause);
     this.fleet.logger.warn(error.message);
-    this.moves.next({ shards, from, to, outcome: 'failed', reason: error.message, at: Date.now() });
-    // An instance that refused RESTRUCTURING before changing anything needs no restart.
-    if (!UNCHANGED.has((cause as { remoteCode?: string })?.remoteCode ?? '')) {
-      await this.fleet
-        .supervisor(restart)
-        .restart('shard move failed')
-        .catch(() => undefined);
-    }
+    await recover().catch(() => undefined);
+    this.moves.next({
+      shards,
+      from,
+      to,
+      outcome: 'failed',
+      kind,
+      reason: error.message,
+      at: Date.now(),
+    });
     throw error;
   }
 }

@@ -8,7 +8,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { merge, Subject, type Observable } from 'rxjs';
+import { filter, firstValueFrom, Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
@@ -24,11 +24,21 @@ import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js'
 import { DEFAULT_APPSPACE } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
+import { InvalidShardingOptionError } from '../options/invalid-option.error.js';
 import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
 import { instanceLinkView, type InstanceLink } from './instance-link.js';
-import { assertKnownShards, ShardHandover, type ShardMove } from './shard-handover.js';
-import { InstanceSupervisor } from './instance.supervisor.js';
+import {
+  assertKnownShards,
+  ShardHandover,
+  ShardMoveError,
+  type ShardMove,
+} from './shard-handover.js';
+import {
+  InstanceSupervisor,
+  type SupervisedInstance,
+  type SupervisorContext,
+} from './instance.supervisor.js';
 import type { InstanceRestart, InstanceStatus, InstanceStatusChange } from './instance-state.js';
 import {
   DuplicateShardingModuleError,
@@ -63,6 +73,16 @@ export interface ManagerCallOptions {
   whenNotReady?: WhenNotReady;
 }
 
+/** Options of {@link ShardingManager.restart}. */
+export interface RestartCallOptions {
+  /**
+   * Keep the instance's shards online: start the new generation beside the running one and hand
+   * it the shards (RESTRUCTURING) before stopping the old one. Default `false` (staged kill, then
+   * a new generation: the shards are offline for one start-up).
+   */
+  graceful?: boolean;
+}
+
 /** The settled result of one instance in a broadcast request. */
 export type InstanceResult<T> =
   | { instance: number; status: 'fulfilled'; value: T }
@@ -84,6 +104,10 @@ export class ShardingManager
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly restarts = new Subject<InstanceRestart>();
   private readonly statuses = new Subject<InstanceStatusChange>();
+  /** Graceful restarts under way, by instance index. */
+  private readonly replacing: Array<Promise<void> | undefined> = [];
+  /** New generations started beside running ones by graceful restarts, until they take over. */
+  private readonly successors = new Set<InstanceSupervisor>();
   /** Aborts a start-up still asking Discord for the shard count when shutdown begins. */
   private readonly stopSpawning = new AbortController();
   private supervisors: InstanceSupervisor[] = [];
@@ -94,6 +118,8 @@ export class ShardingManager
   private spawning: Promise<void> | undefined;
   private shuttingDown: Promise<void> | undefined;
   private readonly handover: ShardHandover;
+  /** What every supervisor of this fleet shares, once spawned. */
+  private supervisorContext: SupervisorContext | undefined;
 
   /** Every heartbeat of every instance (instance, round trip, stats). */
   readonly heartbeat$: Observable<InstanceHeartbeat> = this.heartbeats.asObservable();
@@ -124,8 +150,11 @@ export class ShardingManager
       totalShards: () => this.totalShardCount!,
       // A handover closes and opens gateway connections: it gets the time an instance has to
       // become ready, not a request's.
-      request: (instance, event, data) =>
-        this.request(instance, event, data, { timeout: this.options.readyTimeout }),
+      request: async (supervisor, event, data) => {
+        const timeout = this.options.readyTimeout;
+        await supervisor.whenReady(timeout);
+        return supervisor.client!.request(event, data, { timeout });
+      },
       broker,
       logger: this.logger,
     });
@@ -210,7 +239,8 @@ export class ShardingManager
    * dropped packets), always of its current generation.
    */
   link(instance: number): InstanceLink {
-    return instanceLinkView(this.supervisor(instance));
+    this.supervisor(instance);
+    return instanceLinkView(instance, () => this.supervisor(instance));
   }
 
   /**
@@ -299,9 +329,87 @@ export class ShardingManager
    * when the new generation is ready. Rejects with `InstanceUnavailableError` if it is given up
    * or the manager shuts down meanwhile, or `InstanceNotReadyError` if it is not ready within
    * `readyTimeout`. Idempotent: concurrent calls share one replacement and one promise.
+   *
+   * With `graceful: true` the instance's shards stay online: a new generation starts beside the
+   * running one with no shards, and once it is ready the running one hands it every shard
+   * (RESTRUCTURING, sessions kept: see {@link moveShards}) and is then stopped. Needs instances
+   * that apply RESTRUCTURING; if the new generation fails before it has the shards, it is stopped,
+   * the running one keeps (or takes back) its shards, and this rejects with `ShardMoveError` or the
+   * new generation's error. An instance that is not ready is restarted the plain way.
    */
-  async restart(instance: number): Promise<void> {
-    return this.supervisor(instance).restart();
+  async restart(instance: number, options: RestartCallOptions = {}): Promise<void> {
+    const supervisor = this.supervisor(instance);
+    if (options.graceful !== true || supervisor.state !== 'ready') return supervisor.restart();
+    this.replacing[instance] ??= this.replaceGracefully(supervisor).finally(() => {
+      this.replacing[instance] = undefined;
+    });
+    return this.replacing[instance];
+  }
+
+  /**
+   * Replaces every instance by a new generation without taking its shards offline: a graceful
+   * {@link restart} of each, `concurrency` at a time (default 1; the handovers themselves run one
+   * at a time, the new generations boot in parallel). Requests keep being served throughout.
+   * Settles per instance, like {@link broadcastRequest}: an instance whose new generation failed
+   * keeps running its old one with its shards. Progress on `restructure$`.
+   */
+  async rollingRestart(options: { concurrency?: number } = {}): Promise<InstanceResult<void>[]> {
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new InvalidShardingOptionError(
+        'rollingRestart concurrency',
+        concurrency,
+        'a positive integer',
+      );
+    }
+    await this.spawning;
+    const waiting = [...this.instances];
+    const results: InstanceResult<void>[] = [];
+    const roll = async () => {
+      for (let instance = waiting.shift(); instance !== undefined; instance = waiting.shift()) {
+        try {
+          await this.restart(instance, { graceful: true });
+          results.push({ instance, status: 'fulfilled', value: undefined });
+        } catch (error) {
+          results.push({ instance, status: 'rejected', reason: error as Error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, waiting.length) }, roll));
+    return results.toSorted((a, b) => a.instance - b.instance);
+  }
+
+  /** Starts a new generation beside `current`, hands it the shards, then stops `current`. */
+  private async replaceGracefully(current: InstanceSupervisor): Promise<void> {
+    const index = current.instance;
+    const successor = this.supervise(index, [], current.status().generation);
+    this.successors.add(successor);
+    // A new generation that fails before it is ready is not restarted: the roll of this instance
+    // stops there, and the running generation keeps its shards.
+    const failed = firstValueFrom(
+      successor.status$.pipe(filter((change) => change.to === 'stopping')),
+    ).then((change) => {
+      throw new ShardMoveError(current.shards, `instance ${index} (its running generation)`, {
+        message: `the new generation failed: ${change.cause ?? change.reason ?? 'stopped'}`,
+      });
+    });
+    failed.catch(() => undefined);
+    try {
+      successor.start();
+      await Promise.race([successor.whenReady(this.options.readyTimeout), failed]);
+      await this.handover.replace(current, successor);
+    } catch (error) {
+      await successor.stop('graceful restart failed');
+      throw error;
+    } finally {
+      this.successors.delete(successor);
+    }
+    // From here on the successor is the instance: requests, relays and status go to it. The old
+    // generation answers what it was asked before (bounded by the request timeout), then stops.
+    this.supervisors[index] = successor;
+    const answered = current.client?.whenIdle();
+    if (answered !== undefined) await withTimeout(answered, this.options.requestTimeout);
+    await current.stop('replaced by a new generation');
   }
 
   /**
@@ -313,7 +421,9 @@ export class ShardingManager
       this.stopSpawning.abort();
       await this.spawning?.catch(() => undefined);
       this.broker.close();
-      await Promise.all(this.supervisors.map((supervisor) => supervisor.stop()));
+      await Promise.all(
+        [...this.supervisors, ...this.successors].map((supervisor) => supervisor.stop()),
+      );
       if (this.socketRoot !== undefined) await removeSocketRoot(this.socketRoot);
     })();
     return this.shuttingDown;
@@ -350,7 +460,7 @@ export class ShardingManager
       api: options.api,
       token: options.token,
     });
-    const context = {
+    this.supervisorContext = {
       managerId: this.id,
       socketRoot,
       totalShards: total,
@@ -359,23 +469,12 @@ export class ShardingManager
       connect: ipcLinkConnector(options, this.logger),
       snowflakes: this.snowflakes,
       logger: this.logger,
-      dispatchHandler: (instance: number) => this.instanceDispatchHandler(instance),
+      dispatchHandler: (supervisor) => this.instanceDispatchHandler(supervisor),
     };
-    this.supervisors = plan.map((shards, index) => new InstanceSupervisor(index, shards, context));
+    this.supervisors = plan.map((shards, index) => this.supervise(index, shards));
     for (const [index, shards] of plan.entries()) {
       for (const shard of shards) this.instanceByShard.set(shard, index);
     }
-    // Each supervisor owns its streams (completed when it stops); the manager's streams merge them.
-    merge(...this.supervisors.map((supervisor) => supervisor.heartbeat$)).subscribe(
-      this.heartbeats,
-    );
-    merge(...this.supervisors.map((supervisor) => supervisor.restart$)).subscribe(this.restarts);
-    merge(...this.supervisors.map((supervisor) => supervisor.status$)).subscribe(this.statuses);
-    // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead would be burnt.
-    this.statuses.subscribe((change) => {
-      if (change.to === 'stopping')
-        this.broker.cancelWaits(this.supervisor(change.instance).shards);
-    });
     this.logger.log(
       `Spawning ${plan.length} instance(s) in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
     );
@@ -383,31 +482,50 @@ export class ShardingManager
   }
 
   /**
+   * A supervisor for instance `index` (not started), whose streams feed the manager's. Each
+   * supervisor owns its streams (completed when it stops); the manager's stay open.
+   */
+  private supervise(index: number, shards: number[], generationsBefore = 0): InstanceSupervisor {
+    const supervisor = new InstanceSupervisor(
+      index,
+      shards,
+      this.supervisorContext!,
+      generationsBefore,
+    );
+    supervisor.heartbeat$.subscribe((heartbeat) => this.heartbeats.next(heartbeat));
+    supervisor.restart$.subscribe((restart) => this.restarts.next(restart));
+    supervisor.status$.subscribe((change) => {
+      // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead
+      // would be burnt.
+      if (change.to === 'stopping') this.broker.cancelWaits(supervisor.shards);
+      this.statuses.next(change);
+    });
+    return supervisor;
+  }
+
+  /**
    * Dispatches from an instance: the library's identify, session and gateway events go to the
    * broker, relays (they carry `to`) to their targets, and everything else to the `@OnDispatch`
    * handlers.
    */
-  private instanceDispatchHandler(instance: number): DispatchHandler {
+  private instanceDispatchHandler(supervisor: SupervisedInstance): DispatchHandler {
     return (data, context) => {
       if (this.broker.handles(context.event)) {
         return this.broker.handle(context.event, data, (payload) =>
-          this.ownShard(instance, payload),
+          this.ownShard(supervisor, payload),
         );
       }
       return context.to === undefined
         ? this.registry.handle(data, context)
-        : this.relay(instance, data, context);
+        : this.relay(supervisor.instance, data, context);
     };
   }
 
   /** The `shardId` of a library event's data, checked to belong to the sending instance. */
-  private ownShard(instance: number, data: unknown): number {
+  private ownShard(supervisor: SupervisedInstance, data: unknown): number {
     const shardId = (data as { shardId?: unknown } | null)?.shardId;
-    if (
-      !Number.isSafeInteger(shardId) ||
-      !this.supervisor(instance).shards.includes(shardId as number)
-    ) {
-      throw new UnknownInstanceError(`shard ${String(shardId)} in instance ${instance}`);
+    if (!Number.isSafeInteger(shardId) || !supervisor.shards.includes(shardId as number)) {
+      throw new UnknownInstanceError(`shard ${String(shardId)} in instance ${supervisor.instance}`);
     }
     return shardId as number;
   }
@@ -482,4 +600,16 @@ export class ShardingManager
     if (supervisor === undefined) throw new UnknownInstanceError(`index ${instance}`);
     return supervisor;
   }
+}
+
+/** Waits for `promise`, at most `ms` ms (then goes on; the promise is left to settle alone). */
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
