@@ -226,7 +226,10 @@ export interface GatewayEmulatorEvents {
   dispatch: [SentEvent];
   /** A gateway connection closed. */
   close: [CloseRecord];
-  /** A RESUME took a session from a connection that still held it (the holder's close follows). */
+  /**
+   * A RESUME took a session from a connection that still held it; emitted after the replay and
+   * RESUMED, before `resume` (the holder's `close` follows).
+   */
   takeover: [SessionTakeover];
   /** The event stream stopped after its `ticks`. */
   streamEnd: [];

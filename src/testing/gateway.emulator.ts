@@ -759,9 +759,10 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
       });
       return;
     }
+    let takeover: SessionTakeover | undefined;
     if (holder?.live) {
       // Discord keeps one connection per session: the RESUME takes it, the holder is closed.
-      const takeover: SessionTakeover = {
+      takeover = {
         sessionId,
         shardId: session.shardId,
         fromConnectionId: holder.id,
@@ -771,7 +772,6 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
         at,
       };
       this.takeovers.push(takeover);
-      this.emit('takeover', takeover);
       void holder.close(
         GatewayCloseCode.SessionTakenOver,
         'Session resumed on another connection.',
@@ -788,6 +788,8 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
       replayed += 1;
     }
     this.dispatchOn(session, 'RESUMED', {});
+    // Announced only now, so that a listener's dispatch cannot come before the replay.
+    if (takeover !== undefined) this.emit('takeover', takeover);
     this.record('resume', this.resumes, {
       shardId: session.shardId,
       sessionId,
