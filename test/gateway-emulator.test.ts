@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { connect as netConnect, Socket } from 'node:net';
 import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import {
   type SessionInfo,
 } from '@discordjs/ws';
 import { Client, Events, GatewayIntentBits, type Message } from 'discord.js';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import {
   GatewayCloseCode,
   GatewayEmulator,
@@ -78,12 +79,13 @@ class RawClient {
     }));
   }
 
-  /** Opens a gateway connection (closed after the test) and consumes HELLO. */
+  /** Opens a gateway connection (closed after the test); HELLO is the first payload queued. */
   static async connect(
     emulator: GatewayEmulator,
     query = '?v=10&encoding=json',
+    options?: ClientOptions,
   ): Promise<RawClient> {
-    const socket = new WebSocket(`${emulator.url}/${query}`);
+    const socket = new WebSocket(`${emulator.url}/${query}`, options);
     const client = new RawClient(socket);
     defer(async () => {
       if (socket.readyState !== WebSocket.CLOSED) {
@@ -108,8 +110,20 @@ class RawClient {
     });
   }
 
+  /** Takes every payload received and not yet taken, without waiting. */
+  drain(): Payload[] {
+    return this.inbox.splice(0);
+  }
+
   send(payload: unknown): void {
     this.socket.send(JSON.stringify(payload));
+  }
+
+  resume(emulator: GatewayEmulator, sessionId: string, seq: number): void {
+    this.send({
+      op: GatewayOp.Resume,
+      d: { token: emulator.token, session_id: sessionId, seq },
+    });
   }
 
   identify(emulator: GatewayEmulator, d: Record<string, unknown> = {}): void {
@@ -126,13 +140,17 @@ class RawClient {
   }
 }
 
-/** Connects, checks HELLO, IDENTIFYs, and returns the client after READY and its GUILD_CREATEs. */
+/**
+ * Connects (or takes `connected`, fresh), checks HELLO, IDENTIFYs, and returns the client after
+ * READY and its GUILD_CREATEs.
+ */
 async function identified(
   emulator: GatewayEmulator,
   shard: [number, number] = [0, 1],
   guilds = 1,
+  connected?: RawClient,
 ): Promise<{ client: RawClient; ready: Payload; lastSeq: number }> {
-  const client = await RawClient.connect(emulator);
+  const client = connected ?? (await RawClient.connect(emulator));
   assert.equal((await client.next()).op, GatewayOp.Hello);
   client.identify(emulator, { shard });
   const ready = await client.next();
@@ -197,6 +215,7 @@ describe('GatewayEmulator: gateway protocol (raw ws client)', () => {
       shardId: 2,
       totalShards: 3,
       bucket: 0,
+      connectionId: 1,
       at: record.at,
       accepted: true,
       sessionId: ready.d.session_id,
@@ -333,6 +352,7 @@ describe('GatewayEmulator: gateway protocol (raw ws client)', () => {
       sessionId: ready.d.session_id,
       fromSeq: lastSeq,
       replayed: 2,
+      connectionId: 2,
       at: emulator.resumes[0]!.at,
       accepted: true,
     });
@@ -396,21 +416,6 @@ describe('GatewayEmulator: gateway protocol (raw ws client)', () => {
     assert.equal(emulator.resumes[0]?.rejection, 'unknown-session');
   });
 
-  it('does not let a session closed normally by its client be resumed', async () => {
-    const emulator = await startEmulator();
-    const { client, ready, lastSeq } = await identified(emulator);
-    const closed = emulator.waitFor('close');
-    client.socket.close(1000);
-    await closed;
-    const again = await RawClient.connect(emulator);
-    await again.next();
-    again.send({
-      op: GatewayOp.Resume,
-      d: { token: emulator.token, session_id: ready.d.session_id, seq: lastSeq },
-    });
-    assert.equal((await again.next()).op, GatewayOp.InvalidSession);
-  });
-
   it('closes with 4002 on malformed JSON and 4001 on an unknown opcode', async () => {
     const emulator = await startEmulator();
     const malformed = await RawClient.connect(emulator);
@@ -459,6 +464,217 @@ describe('GatewayEmulator: gateway protocol (raw ws client)', () => {
     assert.match(emulator.rejectedConnections[0]!.reason, /encoding=etf is not supported/);
     assert.match(emulator.rejectedConnections[1]!.reason, /compress=zstd-stream is not supported/);
   });
+});
+
+/**
+ * A gateway client whose close stops halfway: `closeHalfway(code)` sends the close frame and
+ * waits for the emulator's answering frame, but holds back the end of the TCP connection, so the
+ * emulator has the close code while its socket is still closing. `finish()` ends it.
+ */
+async function halfClosingClient(
+  emulator: GatewayEmulator,
+): Promise<{ client: RawClient; closeHalfway: (code: number) => Promise<() => void> }> {
+  let tcp: Socket | undefined;
+  const createConnection = ((options: Parameters<typeof netConnect>[0]) =>
+    (tcp = netConnect(options))) as typeof netConnect;
+  const client = await RawClient.connect(emulator, undefined, { createConnection });
+  const closeHalfway = async (code: number) => {
+    const socket = tcp!;
+    const end = socket.end.bind(socket);
+    // ws ends the connection once the emulator's close frame arrives; that end is held back.
+    socket.end = function (this: Socket) {
+      return this;
+    } as Socket['end'];
+    // Nothing else is in flight on this connection then: the first byte is the frame's (close).
+    const answered = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        if (chunk[0] === 0x88) resolve();
+      });
+    });
+    client.socket.close(code);
+    await within(answered, "the emulator's close frame");
+    return () => {
+      end();
+    };
+  };
+  return { client, closeHalfway };
+}
+
+describe('GatewayEmulator: one connection per session', () => {
+  it('takes a session RESUMEd elsewhere from the connection holding it: 4006, replay once, then only the new one', async () => {
+    const emulator = await startEmulator();
+    const identify = emulator.waitFor('identify');
+    const { client: first, ready, lastSeq } = await identified(emulator);
+    const sessionId = ready.d.session_id as string;
+    // Events keep coming while the second connection resumes from what it was told earlier.
+    emulator.startEventStream({ interval: 1, event: 'EMULATOR_TICK' });
+    assert.equal((await first.next()).s, lastSeq + 1);
+
+    const second = await RawClient.connect(emulator);
+    assert.equal((await second.next()).op, GatewayOp.Hello);
+    const takeover = emulator.waitFor('takeover');
+    const resume = emulator.waitFor('resume');
+    const closed = emulator.waitFor('close');
+    second.resume(emulator, sessionId, lastSeq);
+    const [taken, resumed, firstClosed, close] = await within(
+      Promise.all([takeover, resume, first.closed, closed]),
+      'the takeover',
+    );
+
+    assert.equal(firstClosed.code, GatewayCloseCode.SessionTakenOver);
+    assert.deepEqual(taken, {
+      sessionId,
+      shardId: 0,
+      fromConnectionId: (await identify).connectionId,
+      toConnectionId: resumed.connectionId,
+      fromSeq: lastSeq,
+      seq: taken.seq,
+      at: taken.at,
+    });
+    assert.notEqual(taken.fromConnectionId, taken.toConnectionId);
+    assert.ok(taken.seq > lastSeq, 'the holder had events the RESUME asked for again');
+    assert.deepEqual(emulator.takeovers, [taken]);
+    assert.equal(resumed.accepted, true);
+    assert.deepEqual(close, {
+      shardId: 0,
+      sessionId,
+      connectionId: taken.fromConnectionId,
+      code: GatewayCloseCode.SessionTakenOver,
+      reason: close.reason,
+      by: 'emulator',
+      at: close.at,
+    });
+
+    emulator.stopEventStream();
+    const marker = emulator.dispatch(0, 'EMULATOR_MARKER', {});
+    const got: Payload[] = [];
+    for (let payload = await second.next(); ; payload = await second.next()) {
+      got.push(payload);
+      if (payload.t === 'EMULATOR_MARKER') break;
+    }
+    // Every dispatch after the RESUME's seq, once, in order: the replay, RESUMED, then new ones.
+    assert.deepEqual(
+      got.map((payload) => payload.s),
+      Array.from({ length: marker.seq - lastSeq }, (_, index) => lastSeq + 1 + index),
+    );
+    const resumedAt = got.findIndex((payload) => payload.t === 'RESUMED');
+    assert.equal(resumedAt, resumed.replayed);
+    assert.equal(resumed.replayed, taken.seq - lastSeq);
+    // Nothing created after the takeover went to the old connection.
+    const old = first.drain().filter((payload) => payload.op === GatewayOp.Dispatch);
+    assert.ok(
+      old.every((payload) => payload.s! <= taken.seq),
+      `old connection got seqs ${old.map((payload) => payload.s).join(',')} after ${taken.seq}`,
+    );
+    assert.deepEqual(emulator.counters, {
+      identified: 1,
+      resumed: 1,
+      invalidSessions: 0,
+      takeovers: 1,
+    });
+    assert.deepEqual(
+      emulator.sessions.map((session) => [session.connected, session.resumable, session.current]),
+      [[true, true, true]],
+    );
+  });
+
+  for (const [how, close, code] of [
+    ['closed with 4200', (client: RawClient) => client.socket.close(4200), 4200],
+    ['dropped (1006)', (client: RawClient) => client.socket.terminate(), 1006],
+  ] as const) {
+    it(`resumes a session whose connection was ${how}, without a takeover`, async () => {
+      const emulator = await startEmulator();
+      const { client, ready, lastSeq } = await identified(emulator);
+      const closed = emulator.waitFor('close');
+      close(client);
+      const record = await closed;
+      assert.deepEqual([record.code, record.by, record.shardId], [code, 'client', 0]);
+      const missed = emulator.dispatch(0, 'EMULATOR_TICK', { n: 1 });
+
+      const again = await RawClient.connect(emulator);
+      await again.next();
+      again.resume(emulator, ready.d.session_id, lastSeq);
+      assert.deepEqual(await again.next(), {
+        op: GatewayOp.Dispatch,
+        t: 'EMULATOR_TICK',
+        s: missed.seq,
+        d: { n: 1 },
+      });
+      assert.equal((await again.next()).t, 'RESUMED');
+      assert.deepEqual(emulator.takeovers, []);
+      assert.deepEqual(emulator.counters, {
+        identified: 1,
+        resumed: 1,
+        invalidSessions: 0,
+        takeovers: 0,
+      });
+    });
+  }
+
+  for (const code of [1000, 1001]) {
+    it(`ends a session whose client closed with ${code}: RESUME gets op 9, not resumable`, async () => {
+      const emulator = await startEmulator();
+      const { client, ready, lastSeq } = await identified(emulator);
+      const closed = emulator.waitFor('close');
+      client.socket.close(code);
+      await closed;
+      const again = await RawClient.connect(emulator);
+      await again.next();
+      again.resume(emulator, ready.d.session_id, lastSeq);
+      assert.deepEqual(await again.next(), {
+        op: GatewayOp.InvalidSession,
+        d: false,
+        s: null,
+        t: null,
+      });
+      assert.equal(emulator.resumes[0]?.rejection, 'unknown-session');
+      assert.equal(emulator.sessions[0]?.resumable, false);
+      assert.deepEqual(emulator.takeovers, []);
+      assert.equal(emulator.counters.invalidSessions, 1);
+    });
+  }
+
+  for (const [code, resumable] of [
+    [1000, false],
+    [4200, true],
+  ] as const) {
+    it(`answers a RESUME only once a closing holder's close (${code}) is complete`, async () => {
+      const emulator = await startEmulator();
+      const { client: holder, closeHalfway } = await halfClosingClient(emulator);
+      const { ready, lastSeq } = await identified(emulator, [0, 1], 1, holder);
+      const finish = await closeHalfway(code);
+      // The emulator has the close frame; the socket is still closing: events wait for a RESUME.
+      const missed = emulator.dispatch(0, 'EMULATOR_TICK', { n: 1 });
+      assert.equal(missed.delivered, false);
+
+      const again = await RawClient.connect(emulator);
+      await again.next();
+      again.resume(emulator, ready.d.session_id, lastSeq);
+      // Payloads of a connection are handled in order: the ACK shows the RESUME is waiting.
+      again.send({ op: GatewayOp.Heartbeat, d: lastSeq });
+      assert.equal((await again.next()).op, GatewayOp.HeartbeatAck);
+      assert.deepEqual(emulator.resumes, []);
+
+      const answered = emulator.waitFor('resume');
+      finish();
+      const record = await within(answered, 'the RESUME answered');
+      assert.equal(emulator.closes[0]?.code, code);
+      if (resumable) {
+        assert.equal(record.accepted, true);
+        assert.equal((await again.next()).s, missed.seq);
+        assert.equal((await again.next()).t, 'RESUMED');
+      } else {
+        assert.equal(record.rejection, 'unknown-session');
+        assert.deepEqual(await again.next(), {
+          op: GatewayOp.InvalidSession,
+          d: false,
+          s: null,
+          t: null,
+        });
+      }
+      assert.deepEqual(emulator.takeovers, []);
+    });
+  }
 });
 
 describe('GatewayEmulator: HTTP API', () => {

@@ -12,8 +12,13 @@ export type TransportCompression = 'zlib-stream' | null;
  * `compress: true`) and keeps sends and the final close in order.
  */
 export class EmulatorConnection<Session> {
-  /** The session this socket carries, once IDENTIFY or RESUME succeeded. */
+  /**
+   * The session this socket carries, once IDENTIFY or RESUME succeeded. Kept after the session
+   * moved to another socket, so that this one's close is still recorded with it.
+   */
   session: Session | undefined;
+  /** Set while a RESUME on this socket waits for the session's previous socket to finish closing. */
+  resumePending = false;
   /** Set when the emulator started the close, with the code it used. */
   closedByEmulator: { code: number; reason: string } | undefined;
   /** Resolves when the socket has closed. */
@@ -26,6 +31,8 @@ export class EmulatorConnection<Session> {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
+    /** The emulator's number for this socket, from 1 in connection order. */
+    readonly id: number,
     readonly socket: WebSocket,
     compression: TransportCompression,
   ) {
@@ -86,6 +93,19 @@ export class EmulatorConnection<Session> {
   /** Whether the socket can still carry payloads. */
   get open(): boolean {
     return this.socket.readyState === ws.WebSocket.OPEN;
+  }
+
+  /** Open, and the emulator has not decided to close it: its session is still in use here. */
+  get live(): boolean {
+    return this.open && this.closedByEmulator === undefined;
+  }
+
+  /**
+   * The client started the close (its close frame arrived, or the socket failed), and the socket
+   * has not closed yet: the close code is known only once it has.
+   */
+  get closingByClient(): boolean {
+    return this.socket.readyState === ws.WebSocket.CLOSING && this.closedByEmulator === undefined;
   }
 
   private enqueue(task: () => void): void {

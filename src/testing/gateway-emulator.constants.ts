@@ -42,6 +42,15 @@ export const GatewayCloseCode = {
   AuthenticationFailed: 4004,
   /** A second IDENTIFY or RESUME on a connection that already has a session. */
   AlreadyAuthenticated: 4005,
+  /**
+   * The session was resumed on another connection while this one still held it. Discord's
+   * close code table has no entry for this; the one public report of the live gateway doing it
+   * (discord-api-docs issue 84) saw the older connection closed with the undocumented 4006,
+   * "Session invalid". The emulator uses 4006 so that a takeover cannot be mistaken for
+   * `disconnect()`'s 4000; discord.js and @discordjs/ws treat it as an unknown code and try to
+   * resume, as they would on Discord.
+   */
+  SessionTakenOver: 4006,
   /** RESUME with a sequence number the session never reached. */
   InvalidSeq: 4007,
   /** Session timed out (not used by the emulator; listed for completeness). */

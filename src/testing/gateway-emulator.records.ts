@@ -27,6 +27,8 @@ export interface IdentifyRecord {
   totalShards: number;
   /** `shardId % maxConcurrency`; -1 when the shard was invalid. */
   bucket: number;
+  /** The connection it came on (the emulator numbers connections from 1). */
+  connectionId: number;
   /** When it arrived (ms since the Unix epoch, monotonic). */
   at: number;
   /** Whether it started a session (READY sent). */
@@ -58,12 +60,49 @@ export interface ResumeRecord {
   fromSeq: number;
   /** Dispatches sent again because the client had not seen them (0 when refused). */
   replayed: number;
+  /** The connection it came on (the emulator numbers connections from 1). */
+  connectionId: number;
   /** When it arrived (ms since the Unix epoch, monotonic). */
   at: number;
   /** Whether the session was resumed (RESUMED sent after the replay). */
   accepted: boolean;
   /** Why it was refused, when not accepted. */
   rejection?: ResumeRejection;
+}
+
+/**
+ * A RESUME accepted while another connection still held the session, open and not closing
+ * (`GatewayEmulator.takeovers`). As on Discord, the session moved to the resuming connection and
+ * the holder was closed (code 4006, `GatewayCloseCode.SessionTakenOver`). For a shard handed
+ * from one process to another, it means the new side resumed before the old side let go.
+ */
+export interface SessionTakeover {
+  /** The session taken over. */
+  sessionId: string;
+  /** Its shard. */
+  shardId: number;
+  /** The connection that held it, closed with 4006. */
+  fromConnectionId: number;
+  /** The connection that resumed it and carries it from now on. */
+  toConnectionId: number;
+  /** `seq` of the RESUME: what the new connection is replayed from. */
+  fromSeq: number;
+  /** The session's last sequence number when it was taken. */
+  seq: number;
+  /** When (ms since the Unix epoch, monotonic). */
+  at: number;
+}
+
+/** Running totals of a {@link GatewayEmulator} (`GatewayEmulator.counters`). A snapshot. */
+export interface GatewayEmulatorCounters {
+  /** IDENTIFYs accepted: sessions started (each one used from the daily budget). */
+  identified: number;
+  /** RESUMEs accepted. */
+  resumed: number;
+  /** Op 9 (INVALID_SESSION) payloads sent, whatever the reason (refusal or `invalidateSession()`). */
+  invalidSessions: number;
+  /** Sessions taken from a connection that still held them (`takeovers.length`). */
+  takeovers: number;
 }
 
 /** One dispatch (op 0) of a session (`GatewayEmulator.sentEvents()`). */
@@ -137,8 +176,10 @@ export interface ReadyRecord {
 export interface CloseRecord {
   /** The shard of the session the socket carried, if any. */
   shardId?: number;
-  /** The session the socket carried, if any. */
+  /** The session the socket carried, if any (also when a RESUME elsewhere had taken it). */
   sessionId?: string;
+  /** The connection (the emulator numbers connections from 1). */
+  connectionId: number;
   /** The close code. */
   code: number;
   /** The close reason. */
@@ -185,6 +226,11 @@ export interface GatewayEmulatorEvents {
   dispatch: [SentEvent];
   /** A gateway connection closed. */
   close: [CloseRecord];
+  /**
+   * A RESUME took a session from a connection that still held it; emitted after the replay and
+   * RESUMED, before `resume` (the holder's `close` follows).
+   */
+  takeover: [SessionTakeover];
   /** The event stream stopped after its `ticks`. */
   streamEnd: [];
   /** The daily budget was exceeded: sessions terminated, token reset. */

@@ -25,6 +25,7 @@ import type {
   CloseRecord,
   EmulatedGuild,
   EmulatedSessionInfo,
+  GatewayEmulatorCounters,
   GatewayEmulatorEvents,
   HttpRequestRecord,
   IdentifyRecord,
@@ -34,6 +35,7 @@ import type {
   ResumeRecord,
   ResumeRejection,
   SentEvent,
+  SessionTakeover,
 } from './gateway-emulator.records.js';
 
 /** Options of {@link GatewayEmulator.startEventStream}. */
@@ -98,9 +100,13 @@ const now = (): number => performance.timeOrigin + performance.now();
  * part of the HTTP API a bot needs to log in (`GET /gateway/bot`, `GET /gateway`), on one
  * loopback port, so that bots and their sharding can be tested without a token. Enforces what
  * sharding depends on: the token, shard validity and required shard count, one IDENTIFY per
- * bucket per `identifyWindow`, the daily session start budget, and RESUME with replay of missed
- * events. Records every IDENTIFY, RESUME, dispatch, close and HTTP request for assertions, and
- * emits `identify`, `resume`, `ready`, `dispatch`, `close` events (see `waitFor`).
+ * bucket per `identifyWindow`, the daily session start budget, RESUME with replay of missed
+ * events, and one connection per session: a RESUME takes the session from a connection that
+ * still holds it, which is closed with 4006 (`SessionTakenOver`) and recorded in `takeovers`.
+ * A session whose client closed with 1000 or 1001 ends (RESUME gets op 9); any other close
+ * keeps it resumable. Records every IDENTIFY, RESUME, takeover, dispatch, close and HTTP request
+ * for assertions, and emits `identify`, `resume`, `takeover`, `ready`, `dispatch`, `close`
+ * events (see `waitFor`).
  *
  * Not emulated: ETF encoding and `zstd-stream` (the upgrade is refused with HTTP 400), the
  * gateway send rate limit, heartbeat timeouts, intents filtering (every event is sent whatever
@@ -122,6 +128,11 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
   readonly identifies: IdentifyRecord[] = [];
   /** Every RESUME received, accepted or not, in order. */
   readonly resumes: ResumeRecord[] = [];
+  /**
+   * Every session taken from a connection that still held it, in order: a RESUME on a new
+   * connection before the old one closed. Empty when every handover let go before resuming.
+   */
+  readonly takeovers: SessionTakeover[] = [];
   /** Every gateway connection that closed, in order. */
   readonly closes: CloseRecord[] = [];
   /** Every HTTP request, in order. */
@@ -143,6 +154,8 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
   private remaining: number;
   private budgetResetsAt: number;
   private tokenWasReset = false;
+  private invalidSessionsSent = 0;
+  private lastConnectionId = 0;
   private port = 0;
   private stream: EventStream | undefined;
   private closing: Promise<void> | undefined;
@@ -195,6 +208,16 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
   get sessionStartRemaining(): number {
     this.refillBudget();
     return this.remaining;
+  }
+
+  /** Running totals: sessions started and resumed, op 9 sent, sessions taken over. A snapshot. */
+  get counters(): GatewayEmulatorCounters {
+    return {
+      identified: this.identifies.filter((record) => record.accepted).length,
+      resumed: this.resumes.filter((record) => record.accepted).length,
+      invalidSessions: this.invalidSessionsSent,
+      takeovers: this.takeovers.length,
+    };
   }
 
   /** A snapshot of every session READY was sent for, oldest first. */
@@ -277,8 +300,9 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     const session = this.currentSessions.get(shardId);
     if (session === undefined) return false;
     if (!resumable) session.resumable = false;
-    session.connection?.send({ op: GatewayOp.InvalidSession, d: resumable, s: null, t: null });
-    return session.connection !== undefined;
+    if (session.connection === undefined) return false;
+    this.sendInvalidSession(session.connection, resumable);
+    return true;
   }
 
   /**
@@ -467,7 +491,12 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     compression: TransportCompression,
     version: string | null,
   ): void {
-    const connection: Connection = new EmulatorConnection(webSocket, compression);
+    this.lastConnectionId += 1;
+    const connection: Connection = new EmulatorConnection(
+      this.lastConnectionId,
+      webSocket,
+      compression,
+    );
     this.connections.add(connection);
     webSocket.on('message', (data) => this.onMessage(connection, data));
     webSocket.on('close', (code, reason) => this.onClose(connection, code, reason.toString()));
@@ -492,6 +521,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     const byEmulator = connection.closedByEmulator;
     const record: CloseRecord = {
       ...(session !== undefined && { shardId: session.shardId, sessionId: session.id }),
+      connectionId: connection.id,
       code: byEmulator?.code ?? code,
       reason: byEmulator?.reason ?? reason,
       by: byEmulator === undefined ? 'client' : 'emulator',
@@ -555,7 +585,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     connection: Connection,
     token: unknown,
   ): ['already-authenticated' | 'authentication-failed', number, string] | undefined {
-    if (connection.session !== undefined) {
+    if (connection.session !== undefined || connection.resumePending) {
       return [
         'already-authenticated',
         GatewayCloseCode.AlreadyAuthenticated,
@@ -575,10 +605,15 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
   /** Refuses an IDENTIFY or RESUME: op 9 (not resumable) without a close code, else the close. */
   private answerRefusal(connection: Connection, code?: number, reason?: string): void {
     if (code === undefined) {
-      connection.send({ op: GatewayOp.InvalidSession, d: false, s: null, t: null });
+      this.sendInvalidSession(connection, false);
     } else {
       void connection.close(code, reason!);
     }
+  }
+
+  private sendInvalidSession(connection: Connection, resumable: boolean): void {
+    this.invalidSessionsSent += 1;
+    connection.send({ op: GatewayOp.InvalidSession, d: resumable, s: null, t: null });
   }
 
   private onIdentify(connection: Connection, d: unknown): void {
@@ -596,6 +631,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
         shardId,
         totalShards,
         bucket,
+        connectionId: connection.id,
         at,
         accepted: false,
         rejection,
@@ -651,6 +687,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
       shardId,
       totalShards,
       bucket,
+      connectionId: connection.id,
       at,
       accepted: true,
       sessionId: session.id,
@@ -680,12 +717,12 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     this.emit('ready', ready);
   }
 
-  private onResume(connection: Connection, d: unknown): void {
+  /** `at`: when the RESUME arrived, if it waited for the session's previous socket to close. */
+  private onResume(connection: Connection, d: unknown, at = now()): void {
     if (!isRecord(d)) {
       void connection.close(GatewayCloseCode.DecodeError, 'Error while decoding payload.');
       return;
     }
-    const at = now();
     const sessionId = typeof d.session_id === 'string' ? d.session_id : String(d.session_id);
     const fromSeq = d.seq === null || d.seq === undefined ? 0 : Number(d.seq);
     const session = this.sessionsById.get(sessionId);
@@ -695,6 +732,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
         sessionId,
         fromSeq,
         replayed: 0,
+        connectionId: connection.id,
         at,
         accepted: false,
         rejection,
@@ -709,12 +747,37 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
       return refuse('invalid-seq', GatewayCloseCode.InvalidSeq, 'Invalid seq.');
     }
 
-    // A session has one socket: a RESUME elsewhere takes it over from a socket still attached.
-    const previous = session.connection;
-    if (previous !== undefined) {
-      previous.session = undefined;
-      void previous.close(GatewayCloseCode.UnknownError, 'Session resumed on another connection.');
+    const holder = session.connection;
+    if (holder?.closingByClient) {
+      // The holder's client sent its close frame, but the code is known only once the socket
+      // has closed, and 1000/1001 ends the session: answer when that is settled, as Discord,
+      // which reads the close before the RESUME, would.
+      connection.resumePending = true;
+      void holder.closed.then(() => {
+        connection.resumePending = false;
+        if (connection.live) this.onResume(connection, d, at);
+      });
+      return;
     }
+    let takeover: SessionTakeover | undefined;
+    if (holder?.live) {
+      // Discord keeps one connection per session: the RESUME takes it, the holder is closed.
+      takeover = {
+        sessionId,
+        shardId: session.shardId,
+        fromConnectionId: holder.id,
+        toConnectionId: connection.id,
+        fromSeq,
+        seq: session.seq,
+        at,
+      };
+      this.takeovers.push(takeover);
+      void holder.close(
+        GatewayCloseCode.SessionTakenOver,
+        'Session resumed on another connection.',
+      );
+    }
+    // From here on, every dispatch of the session goes to this connection only.
     session.connection = connection;
     connection.session = session;
     let replayed = 0;
@@ -725,11 +788,14 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
       replayed += 1;
     }
     this.dispatchOn(session, 'RESUMED', {});
+    // Announced only now, so that a listener's dispatch cannot come before the replay.
+    if (takeover !== undefined) this.emit('takeover', takeover);
     this.record('resume', this.resumes, {
       shardId: session.shardId,
       sessionId,
       fromSeq,
       replayed,
+      connectionId: connection.id,
       at,
       accepted: true,
     });
@@ -751,7 +817,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     session.events.push(event);
     this.events.push(event);
     const connection = session.connection;
-    if (connection?.open && connection.closedByEmulator === undefined) {
+    if (connection?.live) {
       connection.send({ op: GatewayOp.Dispatch, t, s: event.seq, d });
       event.delivered = true;
     }

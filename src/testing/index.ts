@@ -9,6 +9,7 @@ export type {
   CloseRecord,
   EmulatedGuild,
   EmulatedSessionInfo,
+  GatewayEmulatorCounters,
   GatewayEmulatorEvents,
   HttpRequestRecord,
   IdentifyRecord,
@@ -18,6 +19,7 @@ export type {
   ResumeRecord,
   ResumeRejection,
   SentEvent,
+  SessionTakeover,
 } from './gateway-emulator.records.js';
 export {
   GATEWAY_EMULATOR_DEFAULTS,
