@@ -232,6 +232,7 @@ describe('discord.js instances against the gateway emulator', () => {
       'nothing restarted',
     );
     assert.equal(emulator.identifies.length, identifiesBefore, 'a shard IDENTIFYed again');
+    assert.deepEqual(emulator.takeovers, [], 'a shard was taken before its giver let it go');
     const resumes = emulator.resumes;
     assert.ok(
       resumes.every((resume) => resume.accepted),
@@ -324,6 +325,8 @@ describe('discord.js instances against the gateway emulator', () => {
       ],
     );
     assert.equal(emulator.identifies.length, identifiesBefore, 'a shard IDENTIFYed again');
+    assert.deepEqual(emulator.takeovers, [], 'a shard was taken before its giver let it go');
+    assert.equal(emulator.counters.invalidSessions, 0, 'op 9 was sent');
     assert.ok(
       emulator.resumes.every((resume) => resume.accepted),
       'a RESUME was refused',
