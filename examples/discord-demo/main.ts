@@ -1,6 +1,7 @@
 // The demo: a gateway emulator, a manager with 16 shards in 4 instances running a Discord bot, and
 // a live view of the fleet. Midway it kills one instance with SIGKILL and shows it come back with
-// RESUME. With DISCORD_TOKEN set it runs the same bot against the real Discord.
+// RESUME, then rolls every instance to a new generation with its shards kept online. With
+// DISCORD_TOKEN set it runs the same bot against the real Discord.
 //
 // In a terminal it runs until Ctrl+C. Elsewhere (CI=true, or output piped) it plays the same
 // script, prints what happens, and exits 0 by itself with every process it started gone.
@@ -73,6 +74,9 @@ async function runManager(): Promise<void> {
         totalShards: TOTAL_SHARDS,
         shardsPerInstance: SHARDS_PER_INSTANCE,
         maxConcurrency,
+        // The manager asks /gateway/bot once for the whole fleet; instances take its answer.
+        token,
+        ...(emulator === undefined ? {} : { api: `${emulator.apiBase}/v10` }),
         heartbeatInterval: 1_000,
         spawnOnBootstrap: false,
         env: {
@@ -144,6 +148,26 @@ async function runManager(): Promise<void> {
     `instance ${VICTIM} is back (generation ${manager.status()[VICTIM]!.generation}); its shards RESUMEd` +
       (emulator === undefined ? '' : `, ${emulator.identifies.length} IDENTIFYs in all`),
   );
+
+  await delay(2_000);
+  view.note('rolling restart: each instance handed to a new generation, its shards kept online');
+  const identifiesBefore = emulator?.identifies.length ?? 0;
+  const rolled = await manager.rollingRestart();
+  const failed = rolled.filter((result) => result.status === 'rejected');
+  const identified = (emulator?.identifies.length ?? 0) - identifiesBefore;
+  const takeovers = emulator?.takeovers.length ?? 0;
+  view.note(
+    `rolling restart done: ${rolled.length - failed.length}/${rolled.length} instances on a new ` +
+      `generation` +
+      (emulator === undefined
+        ? ''
+        : `, ${identified} new IDENTIFYs, ${takeovers} sessions taken before they were let go`),
+  );
+  // The scripted run checks its own counts: a roll spends no IDENTIFY and never runs a shard twice.
+  if (!interactive && (failed.length > 0 || identified > 0 || takeovers > 0)) {
+    console.log('UNEXPECTED: the rolling restart failed an instance, IDENTIFYed, or overlapped');
+    process.exitCode = 1;
+  }
 
   if (interactive) return; // runs until Ctrl+C
   await delay(2_000);
