@@ -373,6 +373,66 @@ describe('discord.js instances against the gateway emulator', () => {
     assert.notEqual(manager.status()[0]!.pid, before[0]!.pid);
   });
 
+  it('rolls discord.js instances with an overlap: every shard READY at every moment, every request answered', async () => {
+    const { emulator, manager } = await startBotFleet();
+    await manager.whenReady(60_000);
+    const first = new Map(
+      emulator.identifies
+        .filter((identify) => identify.accepted)
+        .map((identify) => [identify.shardId, identify.sessionId!]),
+    );
+    const moves: ShardMove[] = [];
+    manager.restructure$.subscribe((move) => moves.push(move));
+
+    let rolling = true;
+    const failures: unknown[] = [];
+    const loop = (async () => {
+      while (rolling) {
+        for (const instance of [0, 1]) {
+          await manager
+            .request(instance, 'guilds', null, { whenNotReady: 'wait' })
+            .catch((error: unknown) => failures.push(error));
+        }
+      }
+    })();
+    const results = await manager.rollingRestart();
+    rolling = false;
+    await loop;
+
+    assert.deepEqual(
+      results.map(({ status }) => status),
+      ['fulfilled', 'fulfilled'],
+    );
+    assert.deepEqual(failures, [], 'a request failed during the roll');
+    assert.deepEqual(
+      manager.status().map((status) => status.generation),
+      [2, 2],
+    );
+    assert.deepEqual(
+      moves.map(({ kind, to, shards, outcome }) => ({ kind, to, shards, outcome })),
+      [
+        { kind: 'replace', to: 0, shards: [0, 1], outcome: 'moved' },
+        { kind: 'replace', to: 1, shards: [2, 3], outcome: 'moved' },
+      ],
+    );
+    // Each shard's new session was READY before its old one closed: never a moment without one.
+    for (const [shardId, oldSession] of first) {
+      const renewed = emulator.identifies.find(
+        (identify) =>
+          identify.accepted && identify.shardId === shardId && identify.sessionId !== oldSession,
+      );
+      assert.ok(renewed !== undefined, `shard ${shardId} was not IDENTIFYed by the new generation`);
+      const closed = emulator.closes.find((close) => close.sessionId === oldSession);
+      assert.ok(closed !== undefined, `the old session of shard ${shardId} never closed`);
+      assert.ok(renewed.at < closed.at, `shard ${shardId} had no READY connection for a while`);
+    }
+    assert.equal(emulator.counters.invalidSessions, 0, 'op 9 was sent');
+    assert.equal(
+      emulator.identifies.length,
+      emulator.identifies.filter((identify) => identify.accepted).length,
+    );
+  });
+
   it('refuses a handover from an instance that cannot restructure, and changes nothing', async () => {
     const { manager } = await startBotFleet();
     await manager.whenReady(60_000);

@@ -138,7 +138,10 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   ready(): void {
     if (this.readied) return;
     this.readied = true;
-    this.server.send(LibraryEvent.CONNECTED, { shards: this.context?.shards ?? [] });
+    // Whether its shards can be handed over with their sessions: the manager picks how to
+    // replace it gracefully from this.
+    const restructure = this.applier !== undefined || this.registry.has(LibraryEvent.RESTRUCTURING);
+    this.server.send(LibraryEvent.CONNECTED, { shards: this.context?.shards ?? [], restructure });
   }
 
   /** Sends an event to the manager, or with `options.to` through it to other instances. */

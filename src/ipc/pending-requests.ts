@@ -66,6 +66,7 @@ export class PendingRequests {
     if (pending === undefined) return 'unknown';
     if (pending.event !== event) return 'mismatch';
     this.byEventId.delete(eventId);
+    if (this.emptyWaiters.length > 0) this.notifyIfEmpty();
     pending.resolve(value);
     return 'settled';
   }

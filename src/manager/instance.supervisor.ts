@@ -95,6 +95,8 @@ interface Generation<Link extends SupervisedLink> {
    * promise has settled, so it is remembered rather than checked against the state.
    */
   connected?: boolean;
+  /** Whether it said, with CONNECTED, that it applies RESTRUCTURING. */
+  restructurable?: boolean;
 }
 
 /**
@@ -150,6 +152,14 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
    */
   assignShards(shards: readonly number[]): void {
     this.shardSet = shards.toSorted((a, b) => a - b);
+  }
+
+  /**
+   * Whether the current generation applies RESTRUCTURING (it said so when ready): its shards can
+   * be handed over with their sessions. False before it is ready.
+   */
+  get restructurable(): boolean {
+    return this.current?.restructurable === true;
   }
 
   /** The current state. */
@@ -327,7 +337,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       throw new IdentifyCancelledError((data as { shardId?: number } | null)?.shardId ?? -1);
     }
     // CONNECTED marks the instance ready, and still reaches @OnDispatch('CONNECTED') handlers.
-    if (dispatch.event === LibraryEvent.CONNECTED) this.onConnected(generation);
+    if (dispatch.event === LibraryEvent.CONNECTED) this.onConnected(generation, data);
     return forward(data, dispatch);
   }
 
@@ -349,9 +359,10 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     );
   }
 
-  private onConnected(generation: Generation<Link>): void {
+  private onConnected(generation: Generation<Link>, data: unknown): void {
     if (!this.acts(generation) || generation.connected === true) return;
     generation.connected = true;
+    generation.restructurable = (data as { restructure?: unknown } | null)?.restructure === true;
     clearTimeout(generation.readyTimer);
     if (this.stateValue === 'identified') this.transition('ready');
   }

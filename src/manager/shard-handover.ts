@@ -193,6 +193,15 @@ export class ShardHandover {
     return { shards: [...shards], total_shards: this.fleet.totalShards(), sessions };
   }
 
+  /**
+   * Reports a replacement that needed no handover: a new generation that IDENTIFYed the shards
+   * itself beside the running one (an overlap).
+   */
+  overlapped(instance: number, shards: readonly number[]): void {
+    const from = Object.fromEntries(shards.map((shard) => [shard, instance]));
+    this.ended('replace', [...shards], from, instance);
+  }
+
   private ended(
     kind: ShardMove['kind'],
     shards: number[],

@@ -379,10 +379,20 @@ export class ShardingManager
     return results.toSorted((a, b) => a.instance - b.instance);
   }
 
-  /** Starts a new generation beside `current`, hands it the shards, then stops `current`. */
+  /**
+   * Starts a new generation beside `current` and stops `current` once the new one runs its
+   * shards: handed over with their sessions when `current` applies RESTRUCTURING; otherwise (a
+   * discord.js `Client`, which cannot RESUME into an empty cache) the new generation IDENTIFYs
+   * them itself, paced, and is ready before `current` lets go: an overlap instead of a gap.
+   */
   private async replaceGracefully(current: InstanceSupervisor): Promise<void> {
     const index = current.instance;
-    const successor = this.supervise(index, [], current.status().generation);
+    const handover = current.restructurable;
+    const successor = this.supervise(
+      index,
+      handover ? [] : [...current.shards],
+      current.status().generation,
+    );
     this.successors.add(successor);
     // A new generation that fails before it is ready is not restarted: the roll of this instance
     // stops there, and the running generation keeps its shards.
@@ -397,7 +407,8 @@ export class ShardingManager
     try {
       successor.start();
       await Promise.race([successor.whenReady(this.options.readyTimeout), failed]);
-      await this.handover.replace(current, successor);
+      if (handover) await this.handover.replace(current, successor);
+      else this.handover.overlapped(index, current.shards);
     } catch (error) {
       await successor.stop('graceful restart failed');
       throw error;
