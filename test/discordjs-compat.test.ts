@@ -16,7 +16,9 @@ import {
   ShardingModule,
   type DispatchContext,
   type InstanceStatusChange,
+  type ShardingMode,
 } from '../src/index.js';
+import { ShardClientResponder } from '../src/discord/shard-client.responder.js';
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { fixturePath } from './support/processes.js';
@@ -46,7 +48,11 @@ class MessageLedger {
  * The emulator (4 shards) and a manager running the compat bot fixture, 2 shards per instance,
  * ready. `compat: false` leaves DiscordjsShardCompat out of the manager's providers.
  */
-async function startCompatFleet({ allowBroadcastEval = false, compat = true } = {}) {
+async function startCompatFleet({
+  allowBroadcastEval = false,
+  compat = true,
+  mode = 'process' as ShardingMode,
+} = {}) {
   const emulator = await GatewayEmulator.start({
     token: TOKEN,
     shards: 4,
@@ -60,6 +66,7 @@ async function startCompatFleet({ allowBroadcastEval = false, compat = true } = 
     imports: [
       ShardingModule.forRoot({
         file: fixturePath('discord-compat-bot.fixture'),
+        mode,
         totalShards: 4,
         shardsPerInstance: 2,
         maxConcurrency: 2,
@@ -97,7 +104,10 @@ async function startCompatFleet({ allowBroadcastEval = false, compat = true } = 
 describe('client.shard of a discord.js bot in a sharding instance', () => {
   it("answers discord.js's ShardClientUtil calls, unchanged, from every instance", async () => {
     const { probe, guildCounts } = await startCompatFleet();
-    assert.ok(guildCounts.every((count) => count > 0), 'the emulator gave an instance no guild');
+    assert.ok(
+      guildCounts.every((count) => count > 0),
+      'the emulator gave an instance no guild',
+    );
 
     assert.deepEqual(await probe(0, 'info'), { value: { ids: [0, 1], count: 4, mode: 'process' } });
     assert.deepEqual(await probe(1, 'info'), { value: { ids: [2, 3], count: 4, mode: 'process' } });
@@ -121,7 +131,10 @@ describe('client.shard of a discord.js bot in a sharding instance', () => {
     const broken = await probe(1, 'fetch', { path: 'guilds.nope.size' });
     assert.equal(broken.error?.code, 'ERR_SHARDING_REMOTE_HANDLER', JSON.stringify(broken));
     assert.equal(broken.error?.remoteCode, 'ERR_SHARDING_SHARD_CLIENT_CALL');
-    assert.match(broken.error!.message, /on instance 0 failed: .*client\.guilds\.nope is undefined/);
+    assert.match(
+      broken.error!.message,
+      /on instance 0 failed: .*client\.guilds\.nope is undefined/,
+    );
     // A shard the bot does not have is refused before anything is sent.
     const noShard = await probe(0, 'fetch', { path: 'guilds.cache.size', shard: 4 });
     assert.equal(noShard.error?.name, 'ShardClientCallError', JSON.stringify(noShard));
@@ -141,8 +154,12 @@ describe('client.shard of a discord.js bot in a sharding instance', () => {
     assert.deepEqual(messages, [{ from: 1, data: { hello: 'manager' } }]);
   });
 
-  it('runs broadcastEval with the client and its context only when allowed', async () => {
-    const { probe, guildCounts } = await startCompatFleet({ allowBroadcastEval: true });
+  it('runs broadcastEval with the client and its context when allowed, in worker threads too', async () => {
+    const { probe, guildCounts } = await startCompatFleet({
+      allowBroadcastEval: true,
+      mode: 'worker',
+    });
+    assert.deepEqual(await probe(1, 'info'), { value: { ids: [2, 3], count: 4, mode: 'worker' } });
     assert.deepEqual(await probe(1, 'evalGuildCounts'), { value: guildCounts });
     // The function runs in the target instance, with the context it was given.
     assert.deepEqual(await probe(0, 'evalWithContext', { shard: 2 }), { value: 'shards 2+3' });
@@ -155,7 +172,9 @@ describe('client.shard of a discord.js bot in a sharding instance', () => {
     manager.status$.subscribe((change) => changes.push(change));
     const lastBack = firstValueFrom(
       manager.status$.pipe(
-        filter((change) => change.instance === 1 && change.generation === 2 && change.to === 'ready'),
+        filter(
+          (change) => change.instance === 1 && change.generation === 2 && change.to === 'ready',
+        ),
       ),
     );
 
@@ -190,5 +209,42 @@ describe('client.shard of a discord.js bot in a sharding instance', () => {
       manager.status().map((status) => status.generation),
       [1, 1],
     );
+  });
+});
+
+describe('the instance side of client.shard', () => {
+  it('reads a path without calling functions, and answers failures instead of throwing', async () => {
+    let called = false;
+    const client = {
+      guilds: { cache: new Map([['1', { id: '1' }]]) },
+      destroy: () => {
+        called = true;
+      },
+      big: 10n,
+    };
+    const responder = new ShardClientResponder(client, 3, false);
+    assert.deepEqual(responder.fetchClientValue({ path: 'guilds.cache.size' }), {
+      instance: 3,
+      value: 1,
+    });
+    assert.deepEqual(responder.fetchClientValue({ path: 'destroy' }), {
+      instance: 3,
+      value: undefined,
+    });
+    assert.equal(called, false, 'a function on the path was called');
+
+    const notJson = responder.fetchClientValue({ path: 'big' });
+    assert.ok('error' in notJson);
+    assert.equal(notJson.error.code, 'ERR_SHARDING_SHARD_CLIENT_CALL');
+    assert.match(notJson.error.message, /client\.big cannot be sent to another process as JSON/);
+    const badPath = responder.fetchClientValue({ path: 'guilds..size' });
+    assert.ok('error' in badPath);
+    assert.match(badPath.error.message, /empty segment/);
+
+    // This instance did not allow broadcastEval: the source is never evaluated, whoever sends it.
+    const evaluated = await responder.evaluate({ script: '() => { throw new Error("ran"); }' });
+    assert.ok('error' in evaluated);
+    assert.equal(evaluated.error.code, 'ERR_SHARDING_BROADCAST_EVAL_DISABLED');
+    assert.match(evaluated.error.message, /off in instance 3/);
   });
 });

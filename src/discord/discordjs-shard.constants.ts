@@ -33,5 +33,4 @@ export interface BroadcastEvalPayload {
  * relay wrapping the error a second time.
  */
 export type ShardClientReply =
-  | { instance: number; value?: unknown }
-  | { instance: number; error: SerializedError };
+  { instance: number; value?: unknown } | { instance: number; error: SerializedError };

@@ -14,7 +14,7 @@ export class BroadcastEvalDisabledError extends ShardingError {
         "@OnDispatch('guild-count', { role: 'instance' }) guildCount() { return " +
         'this.client.guilds.cache.size; }, and ask them all with ' +
         "instance.request('guild-count', undefined, { to: 'all' }) (one settled result per " +
-        "instance). To keep broadcastEval, install the layer with { allowBroadcastEval: true } " +
+        'instance). To keep broadcastEval, install the layer with { allowBroadcastEval: true } ' +
         'in every instance.',
     );
   }

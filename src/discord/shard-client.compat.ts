@@ -194,7 +194,8 @@ export class ShardClientCompat {
 }
 
 function unwrap(call: string, reply: ShardClientReply): unknown {
-  if ('error' in reply) throw new RemoteHandlerError(call, `instance ${reply.instance}`, reply.error);
+  if ('error' in reply)
+    throw new RemoteHandlerError(call, `instance ${reply.instance}`, reply.error);
   return reply.value;
 }
 

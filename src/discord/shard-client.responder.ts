@@ -98,7 +98,8 @@ export class ShardClientResponder {
   /** Runs a `broadcastEval` function with the client (`BroadcastEvalPayload`), if allowed here. */
   async evaluate(data: unknown): Promise<ShardClientReply> {
     try {
-      if (!this.allowBroadcastEval) throw new BroadcastEvalDisabledError(`instance ${this.instance}`);
+      if (!this.allowBroadcastEval)
+        throw new BroadcastEvalDisabledError(`instance ${this.instance}`);
       const { script, context } = (data ?? {}) as Partial<BroadcastEvalPayload>;
       const value = await evaluateScript(script)(this.client, context);
       return { instance: this.instance, value: toWireValue(value, 'The broadcastEval result') };
@@ -110,10 +111,13 @@ export class ShardClientResponder {
 
 function evaluateScript(script: unknown): EvalFunction {
   if (typeof script !== 'string') {
-    throw new ShardClientCallError(`broadcastEval() got no function source: ${describeValue(script)}.`);
+    throw new ShardClientCallError(
+      `broadcastEval() got no function source: ${describeValue(script)}.`,
+    );
   }
   // Indirect eval, in the global scope: what the user opted into with allowBroadcastEval, and
   // the only way to run a function sent as text, as discord.js does.
+  // oxlint-disable-next-line no-eval
   const globalEval = eval;
   const fn: unknown = globalEval(`(${script})`);
   if (typeof fn !== 'function') {
