@@ -14,6 +14,7 @@ import {
   OnDispatch,
   ShardingManager,
   ShardingModule,
+  WrongRoleError,
   type DispatchContext,
   type InstanceStatusChange,
   type ShardingMode,
@@ -98,12 +99,14 @@ async function startCompatFleet({
     emulator.guildsOf(0).length + emulator.guildsOf(1).length,
     emulator.guildsOf(2).length + emulator.guildsOf(3).length,
   ];
-  return { emulator, manager, probe, guildCounts };
+  return { app, emulator, manager, probe, guildCounts };
 }
 
 describe('client.shard of a discord.js bot in a sharding instance', () => {
   it("answers discord.js's ShardClientUtil calls, unchanged, from every instance", async () => {
-    const { probe, guildCounts } = await startCompatFleet();
+    const { app, probe, guildCounts } = await startCompatFleet();
+    // The manager has the provider (for respawnAll) but no client to install.
+    assert.throws(() => app.get(DiscordjsShardCompat).install({}), WrongRoleError);
     assert.ok(
       guildCounts.every((count) => count > 0),
       'the emulator gave an instance no guild',

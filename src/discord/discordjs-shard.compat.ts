@@ -95,7 +95,7 @@ export class DiscordjsShardCompat {
    * at once with the instances it will restart; a call while a round runs joins that round.
    */
   @OnDispatch(DiscordjsShardEvent.RESPAWN_ALL, { role: 'manager' })
-  respawnAll(_data: unknown, context: DispatchContext): { instances: number[] } {
+  respawnAllRequested(_data: unknown, context: DispatchContext): { instances: number[] } {
     const instances = this.manager.instances;
     if (this.respawning === undefined) {
       this.logger.log(
