@@ -83,6 +83,16 @@ export {
   shardingClientOptions,
   type ShardingClientOptions,
 } from './discord/discordjs-client.options.js';
+export { DiscordjsShardCompat } from './discord/discordjs-shard.compat.js';
+export {
+  ShardClientCompat,
+  type ShardClientCompatOptions,
+  type ShardClientEvalOptions,
+} from './discord/shard-client.compat.js';
+export {
+  BroadcastEvalDisabledError,
+  ShardClientCallError,
+} from './discord/discordjs-shard.errors.js';
 export { fetchGatewayBot, type GatewayBotInfo } from './discord/gateway-bot.fetcher.js';
 export { ShardingError } from './errors/sharding.error.js';
 export { SHARDING_ERROR_CODES, type ShardingErrorCode } from './errors/error-codes.js';
