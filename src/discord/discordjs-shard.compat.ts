@@ -1,10 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { DispatchContext } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
-import { OnDispatch } from '../dispatch/on-dispatch.decorator.js';
 import { NoInstanceContextError } from '../instance/instance.errors.js';
 import { ShardingInstance } from '../instance/sharding.instance.js';
-import { ShardingManager } from '../manager/sharding.manager.js';
 import { DiscordjsShardEvent } from './discordjs-shard.constants.js';
 import { ShardClientCompat, type ShardClientCompatOptions } from './shard-client.compat.js';
 import { ShardClientResponder } from './shard-client.responder.js';
@@ -12,9 +9,9 @@ import { ShardClientResponder } from './shard-client.responder.js';
 /**
  * The discord.js compatibility layer, for bots and libraries that call `client.shard` (`ids`,
  * `count`, `fetchClientValues`, `broadcastEval`, `respawnAll`, `send`) as under discord.js's
- * `ShardingManager`. List it among the providers of a module that BOTH roles load (the instance
- * answers the other instances' calls; the manager answers `respawnAll`), and call
- * {@link install} with the client in the instance.
+ * `ShardingManager`. List it among the providers of the instance's bot module (next to the
+ * `Client` provider) and call {@link install} with the client; `respawnAll` asks the manager for
+ * a rolling restart, which the manager answers by itself.
  *
  * @example
  * ```ts
@@ -35,11 +32,9 @@ import { ShardClientResponder } from './shard-client.responder.js';
 export class DiscordjsShardCompat {
   private readonly logger = new Logger(DiscordjsShardCompat.name);
   private installed: ShardClientCompat | undefined;
-  private respawning: Promise<void> | undefined;
 
   constructor(
     private readonly instance: ShardingInstance,
-    private readonly manager: ShardingManager,
     private readonly registry: DispatchRegistry,
   ) {}
 
@@ -87,44 +82,5 @@ export class DiscordjsShardCompat {
     }
     (client as { shard?: unknown }).shard = compat;
     return compat;
-  }
-
-  /**
-   * Manager side of `client.shard.respawnAll()`: restarts every instance in index order, each
-   * once the previous one is ready again; a failed restart stops the round (logged). Answers
-   * at once with the instances it will restart; a call while a round runs joins that round.
-   */
-  @OnDispatch(DiscordjsShardEvent.RESPAWN_ALL, { role: 'manager' })
-  respawnAllRequested(_data: unknown, context: DispatchContext): { instances: number[] } {
-    const instances = this.manager.instances;
-    if (this.respawning === undefined) {
-      this.logger.log(
-        `Instance ${String(context.from)} asked to respawn all ${instances.length} instance(s) ` +
-          '(client.shard.respawnAll()): restarting them one at a time.',
-      );
-      // Start on the next turn of the event loop, so that the reply leaves before the asking
-      // instance (restarted in this round too) is told to stop.
-      this.respawning = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => this.restartInTurn(instances))
-        .finally(() => {
-          this.respawning = undefined;
-        });
-    }
-    return { instances };
-  }
-
-  private async restartInTurn(instances: number[]): Promise<void> {
-    for (const index of instances) {
-      try {
-        await this.manager.restart(index);
-      } catch (error) {
-        this.logger.error(
-          `respawnAll stopped at instance ${index}: ${(error as Error).message}. Instances ` +
-            'after it were not restarted.',
-        );
-        return;
-      }
-    }
-    this.logger.log(`respawnAll restarted ${instances.length} instance(s).`);
   }
 }

@@ -9,8 +9,6 @@ export const DiscordjsShardEvent = {
   FETCH_CLIENT_VALUE: 'DISCORDJS_FETCH_CLIENT_VALUE',
   /** Instance → every instance (relayed): run a function's source with the client. */
   BROADCAST_EVAL: 'DISCORDJS_BROADCAST_EVAL',
-  /** Instance → manager request: restart every instance, one after the other. */
-  RESPAWN_ALL: 'DISCORDJS_RESPAWN_ALL',
 } as const;
 
 /** `data` of {@link DiscordjsShardEvent.FETCH_CLIENT_VALUE}. */

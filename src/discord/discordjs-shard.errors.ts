@@ -1,4 +1,3 @@
-import type { ShardingErrorCode } from '../errors/error-codes.js';
 import { ShardingError } from '../errors/sharding.error.js';
 
 /**
@@ -8,7 +7,7 @@ import { ShardingError } from '../errors/sharding.error.js';
 export class BroadcastEvalDisabledError extends ShardingError {
   constructor(where = 'this instance') {
     super(
-      'ERR_SHARDING_BROADCAST_EVAL_DISABLED' as ShardingErrorCode,
+      'ERR_SHARDING_BROADCAST_EVAL_DISABLED',
       `client.shard.broadcastEval() is off in ${where}: it sends a function's source to every ` +
         'instance to be evaluated there. Give the instances a handler instead, e.g. ' +
         "@OnDispatch('guild-count', { role: 'instance' }) guildCount() { return " +
@@ -22,11 +21,10 @@ export class BroadcastEvalDisabledError extends ShardingError {
 
 /**
  * A `client.shard` call of the discord.js compatibility layer could not be served: an argument
- * it cannot take, a property path that breaks off, a value that JSON cannot carry, or a manager
- * without `DiscordjsShardCompat` for `respawnAll()`.
+ * it cannot take, a property path that breaks off, or a value that JSON cannot carry.
  */
 export class ShardClientCallError extends ShardingError {
   constructor(message: string, options?: ErrorOptions) {
-    super('ERR_SHARDING_SHARD_CLIENT_CALL' as ShardingErrorCode, message, options);
+    super('ERR_SHARDING_SHARD_CLIENT_CALL', message, options);
   }
 }

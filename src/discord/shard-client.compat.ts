@@ -126,30 +126,18 @@ export class ShardClientCompat {
   }
 
   /**
-   * Asks the manager to restart every instance, one after the other, each once the previous one
-   * is ready again (this one too). Resolves when the manager has accepted (discord.js: when the
-   * message is sent). discord.js's options (`shardDelay`, `respawnDelay`, `timeout`) are
-   * accepted and not used: the manager paces IDENTIFY and waits for each instance's readiness
-   * within `readyTimeout`. Needs `DiscordjsShardCompat` among the manager's providers.
+   * Asks the manager for a rolling restart: every instance (this one too) replaced by a new
+   * generation started beside it, its shards kept online (`ShardingManager.rollingRestart()`).
+   * Resolves when the manager has accepted (discord.js: when the message is sent). discord.js's
+   * options (`shardDelay`, `respawnDelay`, `timeout`) are accepted and not used: the manager
+   * paces IDENTIFY and waits for each new generation's readiness within `readyTimeout`.
    */
   async respawnAll(_options?: {
     shardDelay?: number;
     respawnDelay?: number;
     timeout?: number;
   }): Promise<void> {
-    try {
-      await this.instance.request(DiscordjsShardEvent.RESPAWN_ALL, null);
-    } catch (error) {
-      if (error instanceof RemoteHandlerError && error.remoteCode === 'ERR_SHARDING_NO_HANDLER') {
-        throw new ShardClientCallError(
-          'client.shard.respawnAll() needs DiscordjsShardCompat among the providers of the ' +
-            "manager's application too (a module both roles import), so the manager can restart " +
-            'the instances.',
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    await this.instance.request(LibraryEvent.ROLLING_RESTART, null);
   }
 
   private context(): InstanceContext {

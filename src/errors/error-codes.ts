@@ -44,6 +44,10 @@ export const SHARDING_ERROR_CODES = {
   ERR_SHARDING_IDENTIFY_BUDGET: "Discord's daily IDENTIFY budget is used up",
   ERR_SHARDING_IDENTIFY_CANCELLED: 'a wait for an IDENTIFY slot was cancelled',
   ERR_SHARDING_INVALID_SESSION_UPDATE: 'an instance reported a gateway session that is not valid',
+  ERR_SHARDING_BROADCAST_EVAL_DISABLED:
+    'client.shard.broadcastEval() where it is off (the default)',
+  ERR_SHARDING_SHARD_CLIENT_CALL:
+    'a client.shard call of the discord.js compatibility layer could not be served',
   // Testing
   ERR_SHARDING_MISSING_PEER: 'an optional peer dependency a feature needs is not installed',
   // Snowflakes

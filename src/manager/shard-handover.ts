@@ -100,14 +100,14 @@ export class ShardHandover {
 
   /**
    * Hands every shard of `current` to `successor` (a new generation of the same instance, running
-   * with no shards yet). On failure, `current` keeps or takes back its shards.
+   * with no shards yet). On failure, `current` keeps or takes back its shards. The caller reports
+   * success with {@link replaced} once the successor is the instance.
    */
   replace(current: InstanceSupervisor, successor: InstanceSupervisor): Promise<void> {
     return this.serialize(async () => {
       const shards = [...current.shards];
       const from = Object.fromEntries(shards.map((shard) => [shard, current.instance]));
       await this.handOver(current, successor, shards, 'replace', from);
-      this.ended('replace', shards, from, successor.instance);
     });
   }
 
@@ -194,10 +194,10 @@ export class ShardHandover {
   }
 
   /**
-   * Reports a replacement that needed no handover: a new generation that IDENTIFYed the shards
-   * itself beside the running one (an overlap).
+   * Reports a new generation that took over an instance's shards: by {@link replace}, or by
+   * IDENTIFYing them itself beside the running one (an overlap).
    */
-  overlapped(instance: number, shards: readonly number[]): void {
+  replaced(instance: number, shards: readonly number[]): void {
     const from = Object.fromEntries(shards.map((shard) => [shard, instance]));
     this.ended('replace', [...shards], from, instance);
   }

@@ -21,7 +21,7 @@ import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import type { ShardingMode } from '../options/sharding-options.interface.js';
 import type { DispatchTarget } from '../protocol/ipc-packet.types.js';
 import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
-import { DEFAULT_APPSPACE } from '../protocol/protocol.constants.js';
+import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import { InvalidShardingOptionError } from '../options/invalid-option.error.js';
@@ -104,6 +104,8 @@ export class ShardingManager
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly restarts = new Subject<InstanceRestart>();
   private readonly statuses = new Subject<InstanceStatusChange>();
+  /** A rolling restart an instance asked for, while it runs. */
+  private rolling: Promise<void> | undefined;
   /** Graceful restarts under way, by instance index. */
   private readonly replacing: Array<Promise<void> | undefined> = [];
   /** New generations started beside running ones by graceful restarts, until they take over. */
@@ -380,6 +382,33 @@ export class ShardingManager
   }
 
   /**
+   * An instance asked for a rolling restart (discord.js's `client.shard.respawnAll()`, say):
+   * answered at once with the instances it replaces, started on the next turn so that the reply
+   * leaves first. A request during a roll joins it.
+   */
+  private rollingRestartRequested(from: number): { instances: number[] } {
+    if (this.rolling === undefined) {
+      this.logger.log(`Instance ${from} asked for a rolling restart of the fleet.`);
+      this.rolling = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.rollingRestart())
+        .then((results) => {
+          for (const result of results) {
+            if (result.status === 'rejected') {
+              this.logger.warn(
+                `Rolling restart: instance ${result.instance} kept its running generation: ` +
+                  result.reason.message,
+              );
+            }
+          }
+        })
+        .finally(() => {
+          this.rolling = undefined;
+        });
+    }
+    return { instances: this.instances };
+  }
+
+  /**
    * Starts a new generation beside `current` and stops `current` once the new one runs its
    * shards: handed over with their sessions when `current` applies RESTRUCTURING; otherwise (a
    * discord.js `Client`, which cannot RESUME into an empty cache) the new generation IDENTIFYs
@@ -408,7 +437,6 @@ export class ShardingManager
       successor.start();
       await Promise.race([successor.whenReady(this.options.readyTimeout), failed]);
       if (handover) await this.handover.replace(current, successor);
-      else this.handover.overlapped(index, current.shards);
     } catch (error) {
       await successor.stop('graceful restart failed');
       throw error;
@@ -418,6 +446,7 @@ export class ShardingManager
     // From here on the successor is the instance: requests, relays and status go to it. The old
     // generation answers what it was asked before (bounded by the request timeout), then stops.
     this.supervisors[index] = successor;
+    this.handover.replaced(index, successor.shards);
     const answered = current.client?.whenIdle();
     if (answered !== undefined) await withTimeout(answered, this.options.requestTimeout);
     await current.stop('replaced by a new generation');
@@ -525,6 +554,9 @@ export class ShardingManager
         return this.broker.handle(context.event, data, (payload) =>
           this.ownShard(supervisor, payload),
         );
+      }
+      if (context.event === LibraryEvent.ROLLING_RESTART) {
+        return this.rollingRestartRequested(supervisor.instance);
       }
       return context.to === undefined
         ? this.registry.handle(data, context)

@@ -29,6 +29,11 @@ export const LibraryEvent = {
   IDENTIFY_CANCEL: 'IDENTIFY_CANCEL',
   /** Instance → manager: a shard's gateway session changed (or ended: `session: null`). */
   SESSION_UPDATE: 'SESSION_UPDATE',
+  /**
+   * Instance → manager request: replace every instance by a new generation, shards kept online
+   * (`ShardingManager.rollingRestart()`); answered at once with the instances it will replace.
+   */
+  ROLLING_RESTART: 'ROLLING_RESTART',
   /** Instance → manager request: the last known gateway session of a shard, or null. */
   SESSION_GET: 'SESSION_GET',
   /** Instance → manager request: the fleet's `GET /gateway/bot` facts, as the manager knows them. */
