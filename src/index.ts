@@ -61,6 +61,7 @@ export { DispatchRegistry } from './dispatch/dispatch.registry.js';
 export {
   GatewayUnavailableError,
   InvalidSessionUpdateError,
+  MissingTokenError,
   TokenInvalidError,
 } from './discord/discord.errors.js';
 export { DISCORD_IDENTIFY_WINDOW } from './common/discord.constants.js';

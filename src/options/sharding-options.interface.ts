@@ -43,7 +43,12 @@ export interface ShardingModuleOptions {
   shardsPerInstance?: number;
   /** Bot token, for `totalShards: 'auto'`. Default `process.env.DISCORD_TOKEN`. */
   token?: string;
-  /** Discord API base URL, for `totalShards: 'auto'`. Default `'https://discord.com/api/v10'`. */
+  /**
+   * Discord API base URL, for `totalShards: 'auto'` (and the `/gateway/bot` facts the manager gives
+   * `@discordjs/ws` instances). discord.js's form (`https://discord.com/api`, its `rest.api`) and a
+   * versioned one (`…/api/v10`) both work: a base ending in `/api` gets `/v10`. Default
+   * `'https://discord.com/api/v10'`.
+   */
   api?: string;
   /**
    * IDENTIFYs Discord allows at once (`max_concurrency`). Default: Discord's answer when
