@@ -1,6 +1,6 @@
 // The public API of nestjs-sharding. Anything not exported here (or from the `nestjs-sharding/ipc`
 // and `nestjs-sharding/testing` entries) is internal.
-export { ShardingModule } from './sharding.module.js';
+export { ShardingModule, type RoleScopedModule } from './sharding.module.js';
 export type { ShardingModuleExtras } from './sharding.module-definition.js';
 export { SHARDING_ENV, SHARDING_INSTANCE_CONTEXT } from './sharding.constants.js';
 export type {
