@@ -253,48 +253,36 @@ describe('fetchGatewayBot', () => {
 });
 
 describe('a manager with totalShards: auto', () => {
-  it('spawns the shard count Discord recommends', async () => {
-    const discord = await fakeDiscord({ status: 200, body: gatewayBot(4) });
-    const manager = await startFleet({
-      totalShards: 'auto',
-      token: 'test-token',
-      api: discord.api,
-      shardsPerInstance: 2,
+  // Both forms of the api option: this library's versioned base and discord.js's `rest.api`.
+  const apiForms = [
+    ['…/api/v10', (discord: { api: string }) => discord.api],
+    ["discord.js's …/api", (discord: { root: string }) => discord.root],
+  ] as const;
+  for (const [form, apiOf] of apiForms) {
+    it(`spawns the shard count Discord recommends (api given as ${form})`, async () => {
+      const discord = await fakeDiscord({ status: 200, body: gatewayBot(4) });
+      const manager = await startFleet({
+        totalShards: 'auto',
+        token: 'test-token',
+        api: apiOf(discord),
+        shardsPerInstance: 2,
+      });
+      assert.equal(manager.totalShards, 4);
+      assert.deepEqual(
+        manager.status().map(({ instance, state, shards }) => ({ instance, state, shards })),
+        [
+          { instance: 0, state: 'ready', shards: [0, 1] },
+          { instance: 1, state: 'ready', shards: [2, 3] },
+        ],
+      );
+      // The instances were told the total from Discord's answer.
+      const whoami = await manager.request<{ total: number }>(1, 'whoami');
+      assert.equal(whoami.total, 4);
+      assert.deepEqual(discord.requests, [
+        { method: 'GET', url: GATEWAY_BOT_PATH, authorization: 'Bot test-token' },
+      ]);
     });
-    assert.equal(manager.totalShards, 4);
-    assert.deepEqual(
-      manager.status().map(({ instance, state, shards }) => ({ instance, state, shards })),
-      [
-        { instance: 0, state: 'ready', shards: [0, 1] },
-        { instance: 1, state: 'ready', shards: [2, 3] },
-      ],
-    );
-    // The instances were told the total from Discord's answer.
-    const whoami = await manager.request<{ total: number }>(1, 'whoami');
-    assert.equal(whoami.total, 4);
-    assert.deepEqual(discord.requests, [
-      { method: 'GET', url: '/api/v10/gateway/bot', authorization: 'Bot test-token' },
-    ]);
-  });
-
-  it("spawns with discord.js's form of the api option (…/api)", async () => {
-    const discord = await fakeDiscord({ status: 200, body: gatewayBot(2) });
-    const manager = await startFleet({
-      totalShards: 'auto',
-      token: 'test-token',
-      api: discord.root,
-      shardsPerInstance: 2,
-    });
-    assert.equal(manager.totalShards, 2);
-    assert.deepEqual(
-      manager.status().map(({ state, shards }) => ({ state, shards })),
-      [{ state: 'ready', shards: [0, 1] }],
-    );
-    assert.deepEqual(
-      discord.requests.map(({ url }) => url),
-      [GATEWAY_BOT_PATH],
-    );
-  });
+  }
 
   it('rejects spawn() with MissingTokenError when no token is set, and asks nothing', async () => {
     withEnv('DISCORD_TOKEN', undefined);

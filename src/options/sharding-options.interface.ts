@@ -41,7 +41,10 @@ export interface ShardingModuleOptions {
   shards?: number[];
   /** Shards per instance, in contiguous chunks. Default 1. */
   shardsPerInstance?: number;
-  /** Bot token, for `totalShards: 'auto'`. Default `process.env.DISCORD_TOKEN`. */
+  /**
+   * Bot token, for `totalShards: 'auto'` (without one, the manager's start fails with
+   * `MissingTokenError` and Discord is not asked). Default `process.env.DISCORD_TOKEN`.
+   */
   token?: string;
   /**
    * Discord API base URL, for `totalShards: 'auto'` (and the `/gateway/bot` facts the manager gives
