@@ -1,6 +1,6 @@
 // The public API of nestjs-sharding. Anything not exported here (or from the `nestjs-sharding/ipc`
 // and `nestjs-sharding/testing` entries) is internal.
-export { ShardingModule } from './sharding.module.js';
+export { ShardingModule, type RoleScopedModule } from './sharding.module.js';
 export type { ShardingModuleExtras } from './sharding.module-definition.js';
 export { SHARDING_ENV, SHARDING_INSTANCE_CONTEXT } from './sharding.constants.js';
 export type {
@@ -61,6 +61,7 @@ export { DispatchRegistry } from './dispatch/dispatch.registry.js';
 export {
   GatewayUnavailableError,
   InvalidSessionUpdateError,
+  MissingTokenError,
   TokenInvalidError,
 } from './discord/discord.errors.js';
 export { DISCORD_IDENTIFY_WINDOW } from './common/discord.constants.js';

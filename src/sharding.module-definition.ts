@@ -12,7 +12,8 @@ export interface ShardingModuleExtras {
    * Force the role instead of detecting it. Default: detected when `forRoot` is called: an
    * instance finds `SHARDING_INSTANCE_IPC` in its environment (or `workerData`), anything else is
    * the manager. The role decides which providers exist, so it is known before any option
-   * factory of `forRootAsync` runs.
+   * factory of `forRootAsync` runs. `ShardingModule.forInstance` / `forManager` detect the role
+   * themselves: a forced role does not reach them.
    */
   role?: ShardingRole;
 }

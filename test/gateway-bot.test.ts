@@ -7,12 +7,14 @@ import {
   ManagerShutDownError,
   GatewayUnavailableError,
   InvalidShardingOptionError,
+  MissingTokenError,
   TokenInvalidError,
   fetchGatewayBot,
   type GatewayBotInfo,
 } from '../src/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { startFleet } from './support/fleet.js';
+import { withEnv } from './support/options.js';
 
 afterEach(cleanUp);
 
@@ -31,9 +33,14 @@ interface SeenRequest {
 // One answer of the fake Discord API: a status, a JSON body and headers.
 type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
 
+// The one path the fake serves, as Discord does: any other path is a 404.
+const GATEWAY_BOT_PATH = '/api/v10/gateway/bot';
+
 /**
- * A fake Discord API on 127.0.0.1 (a random port): answers the n-th request with `answers[n]`
- * (the last answer repeats) and records every request. Closed after the test.
+ * A fake Discord API on 127.0.0.1 (a random port): answers the n-th request for
+ * `GET /api/v10/gateway/bot` with `answers[n]` (the last answer repeats), any other path with 404,
+ * and records every request. `api` is its versioned base, `root` the unversioned one (discord.js's
+ * `rest.api` form). Closed after the test.
  */
 async function fakeDiscord(...answers: Answer[]) {
   const requests: SeenRequest[] = [];
@@ -43,7 +50,11 @@ async function fakeDiscord(...answers: Answer[]) {
       url: request.url,
       authorization: request.headers.authorization,
     });
-    const answer = answers[Math.min(requests.length, answers.length) - 1]!;
+    const served = requests.filter(({ url }) => url === GATEWAY_BOT_PATH).length;
+    const answer: Answer =
+      request.url === GATEWAY_BOT_PATH
+        ? answers[Math.min(served, answers.length) - 1]!
+        : { status: 404, body: { message: '404: Not Found', code: 0 } };
     response.writeHead(answer.status, {
       'content-type': 'application/json',
       ...answer.headers,
@@ -57,7 +68,8 @@ async function fakeDiscord(...answers: Answer[]) {
     await new Promise((resolve) => server.close(resolve));
   });
   const { port } = server.address() as AddressInfo;
-  return { requests, api: `http://127.0.0.1:${port}/api/v10` };
+  const root = `http://127.0.0.1:${port}/api`;
+  return { requests, api: `${root}/v10`, root };
 }
 
 // A port nothing listens on: bound once, then closed.
@@ -158,13 +170,51 @@ describe('fetchGatewayBot', () => {
     );
   });
 
-  it('fails with TokenInvalidError without any request when there is no token', async () => {
+  it('fails with MissingTokenError, not a refusal, without any request when there is no token', async () => {
     const discord = await fakeDiscord({ status: 200, body: gatewayBot(1) });
-    await assert.rejects(
-      fetchGatewayBot({ api: discord.api, token: undefined }),
-      TokenInvalidError,
-    );
+    // No token at all, an empty one, and a bare "Bot " prefix are all no token.
+    for (const token of [undefined, '', '  ', 'Bot ']) {
+      await assert.rejects(fetchGatewayBot({ api: discord.api, token }), (error: unknown) => {
+        assert.ok(error instanceof MissingTokenError, String(error));
+        assert.equal(error.code, 'ERR_SHARDING_NO_TOKEN');
+        assert.match(error.message, /No bot token was given/);
+        assert.match(error.message, /token option/);
+        assert.match(error.message, /DISCORD_TOKEN/);
+        assert.ok(!/refused/i.test(error.message), error.message);
+        return true;
+      });
+    }
     assert.equal(discord.requests.length, 0);
+  });
+
+  it("accepts discord.js's unversioned base URL (…/api) as well as …/api/v10", async () => {
+    const discord = await fakeDiscord({ status: 200, body: gatewayBot(5) });
+    for (const api of [discord.root, `${discord.root}/`, discord.api, `${discord.api}/`]) {
+      const info = await fetchGatewayBot({ api, token: 't' });
+      assert.equal(info.shards, 5, api);
+    }
+    assert.deepEqual(
+      discord.requests.map(({ url }) => url),
+      Array(4).fill(GATEWAY_BOT_PATH),
+    );
+  });
+
+  it('says that the api option is wrong when its path answers 404', async () => {
+    const discord = await fakeDiscord({ status: 200, body: gatewayBot(1) });
+    const wrong = discord.root.replace(/\/api$/, '/discord');
+    await assert.rejects(
+      fetchGatewayBot({ api: wrong, token: 't', attempts: 3, backoff: 1 }),
+      (error: unknown) => {
+        assert.ok(error instanceof GatewayUnavailableError, String(error));
+        assert.ok(error.message.includes(`${wrong}/gateway/bot`), error.message);
+        assert.match(error.message, /HTTP 404/);
+        assert.match(error.message, /api option must be the base URL of Discord's API/);
+        assert.match(error.message, /'https:\/\/discord\.com\/api'/);
+        return true;
+      },
+    );
+    // A wrong path does not get better by asking again.
+    assert.equal(discord.requests.length, 1);
   });
 
   it('does not retry another 4xx answer', async () => {
@@ -203,28 +253,47 @@ describe('fetchGatewayBot', () => {
 });
 
 describe('a manager with totalShards: auto', () => {
-  it('spawns the shard count Discord recommends', async () => {
-    const discord = await fakeDiscord({ status: 200, body: gatewayBot(4) });
-    const manager = await startFleet({
-      totalShards: 'auto',
-      token: 'test-token',
-      api: discord.api,
-      shardsPerInstance: 2,
+  // Both forms of the api option: this library's versioned base and discord.js's `rest.api`.
+  const apiForms = [
+    ['…/api/v10', (discord: { api: string }) => discord.api],
+    ["discord.js's …/api", (discord: { root: string }) => discord.root],
+  ] as const;
+  for (const [form, apiOf] of apiForms) {
+    it(`spawns the shard count Discord recommends (api given as ${form})`, async () => {
+      const discord = await fakeDiscord({ status: 200, body: gatewayBot(4) });
+      const manager = await startFleet({
+        totalShards: 'auto',
+        token: 'test-token',
+        api: apiOf(discord),
+        shardsPerInstance: 2,
+      });
+      assert.equal(manager.totalShards, 4);
+      assert.deepEqual(
+        manager.status().map(({ instance, state, shards }) => ({ instance, state, shards })),
+        [
+          { instance: 0, state: 'ready', shards: [0, 1] },
+          { instance: 1, state: 'ready', shards: [2, 3] },
+        ],
+      );
+      // The instances were told the total from Discord's answer.
+      const whoami = await manager.request<{ total: number }>(1, 'whoami');
+      assert.equal(whoami.total, 4);
+      assert.deepEqual(discord.requests, [
+        { method: 'GET', url: GATEWAY_BOT_PATH, authorization: 'Bot test-token' },
+      ]);
     });
-    assert.equal(manager.totalShards, 4);
-    assert.deepEqual(
-      manager.status().map(({ instance, state, shards }) => ({ instance, state, shards })),
-      [
-        { instance: 0, state: 'ready', shards: [0, 1] },
-        { instance: 1, state: 'ready', shards: [2, 3] },
-      ],
+  }
+
+  it('rejects spawn() with MissingTokenError when no token is set, and asks nothing', async () => {
+    withEnv('DISCORD_TOKEN', undefined);
+    const discord = await fakeDiscord({ status: 200, body: gatewayBot(2) });
+    const manager = await startFleet(
+      { totalShards: 'auto', api: discord.api, spawnOnBootstrap: false },
+      { waitReady: false },
     );
-    // The instances were told the total from Discord's answer.
-    const whoami = await manager.request<{ total: number }>(1, 'whoami');
-    assert.equal(whoami.total, 4);
-    assert.deepEqual(discord.requests, [
-      { method: 'GET', url: '/api/v10/gateway/bot', authorization: 'Bot test-token' },
-    ]);
+    await assert.rejects(manager.spawn(), MissingTokenError);
+    assert.deepEqual(manager.instances, []);
+    assert.equal(discord.requests.length, 0);
   });
 
   it('rejects spawn() with TokenInvalidError on 401 and spawns nothing', async () => {

@@ -18,6 +18,8 @@ import { invalidOption, withEnv } from './support/options.js';
 
 afterEach(cleanUp);
 
+const resolvedApi = (api: string) => resolveShardingOptions({ api }).api;
+
 describe('resolveShardingOptions', () => {
   it('fills in the documented defaults', () => {
     withEnv('DISCORD_TOKEN', undefined);
@@ -110,6 +112,15 @@ describe('resolveShardingOptions', () => {
     assert.equal(resolved.token, 'from-env');
   });
 
+  it("accepts discord.js's unversioned api base (…/api) and gives it Discord's version", () => {
+    assert.equal(resolvedApi('https://discord.com/api'), 'https://discord.com/api/v10');
+    assert.equal(resolvedApi('https://discord.com/api/'), 'https://discord.com/api/v10');
+    assert.equal(resolvedApi('http://127.0.0.1:8080/api'), 'http://127.0.0.1:8080/api/v10');
+    // A version of its own, or a proxy's own path, is kept.
+    assert.equal(resolvedApi('https://discord.com/api/v9'), 'https://discord.com/api/v9');
+    assert.equal(resolvedApi('https://proxy.example/discord/'), 'https://proxy.example/discord');
+  });
+
   it('copies arrays and objects, so later changes to the caller\u2019s options do not leak in', () => {
     const options: ShardingModuleOptions = { totalShards: 4, shards: [0, 1], env: { A: 'a' } };
     const resolved = resolveShardingOptions(options);
@@ -141,6 +152,7 @@ describe('resolveShardingOptions', () => {
     ['env with a non-string', { env: { PORT: 8080 as never } }, 'env.PORT', '"a number"'],
     ['execArgv not an array', { execArgv: '--inspect' as never }, 'execArgv', '"--inspect"'],
     ['api not http(s)', { api: 'ftp://discord.com/api' }, 'api', '"ftp://discord.com/api"'],
+    ['api not a URL', { api: 'http://' }, 'api', '"http://"'],
     ['onManagerLost restart', { onManagerLost: 'restart' as never }, 'onManagerLost', '"restart"'],
     ['readyWhen later', { readyWhen: 'later' as never }, 'readyWhen', '"later"'],
     // `role` is an extra of forRoot/forRootAsync, never an option a factory returns.

@@ -270,8 +270,13 @@ describe('ShardingModule in the manager role', () => {
         ShardingModule.forRoot({ ...quiet, role: 'manager', isGlobal: true }),
         factoryModule,
       ]),
-      (error: unknown) =>
-        error instanceof WrongRoleError && error.api === 'SHARDING_INSTANCE_CONTEXT.shards',
+      (error: unknown) => {
+        assert.ok(error instanceof WrongRoleError, String(error));
+        assert.equal(error.api, 'SHARDING_INSTANCE_CONTEXT.shards');
+        // The cure, not only the symptom: scope the module to instances.
+        assert.match(error.message, /ShardingModule\.forInstance\(BotModule\)/);
+        return true;
+      },
     );
   });
 
@@ -345,6 +350,7 @@ describe('ShardingModule in the manager role', () => {
     await assert.rejects(manager.request(0, 'use-manager'), (error: unknown) => {
       assert.ok(error instanceof RemoteHandlerError, String(error));
       assert.match(error.message, /ShardingManager\.status is only available in the manager role/);
+      assert.match(error.message, /ShardingModule\.forManager\(/);
       return true;
     });
   });

@@ -1,11 +1,27 @@
 import { ShardingError } from '../errors/sharding.error.js';
 
-/** Discord refused the bot token (HTTP 401), or none was given where one is needed. */
+/** Discord refused the bot token (HTTP 401 or 403). */
 export class TokenInvalidError extends ShardingError {
   constructor(detail: string) {
     super(
       'ERR_SHARDING_TOKEN_INVALID',
       `Discord refused the bot token (${detail}). Check the token option or DISCORD_TOKEN.`,
+    );
+  }
+}
+
+/**
+ * No bot token was given where Discord must be asked (`GET /gateway/bot`, for
+ * `totalShards: 'auto'` or the gateway facts of `@discordjs/ws` instances). Discord was not
+ * called. Code `ERR_SHARDING_NO_TOKEN`.
+ */
+export class MissingTokenError extends ShardingError {
+  constructor(url: string) {
+    super(
+      'ERR_SHARDING_NO_TOKEN',
+      `No bot token was given, so GET ${url} was not sent to Discord. Set the token option, or ` +
+        "DISCORD_TOKEN in the manager's environment (or give totalShards as a number, so that the " +
+        'shard count need not be asked).',
     );
   }
 }

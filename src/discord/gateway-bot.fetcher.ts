@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { GatewayUnavailableError, TokenInvalidError } from './discord.errors.js';
+import { versionedApiBase } from '../options/discord-api.js';
+import { GatewayUnavailableError, MissingTokenError, TokenInvalidError } from './discord.errors.js';
 
 /** The part of Discord's `GET /gateway/bot` answer this library uses. */
 export interface GatewayBotInfo {
@@ -17,9 +18,12 @@ export interface GatewayBotInfo {
 
 /** Options of {@link fetchGatewayBot}. */
 export interface FetchGatewayBotOptions {
-  /** API base URL, e.g. `https://discord.com/api/v10`. */
+  /**
+   * API base URL: `https://discord.com/api` (discord.js's form, given `/v10`) or a versioned one
+   * such as `https://discord.com/api/v10`.
+   */
   api: string;
-  /** The bot token. */
+  /** The bot token, with or without its `Bot ` prefix; without one, Discord is not asked. */
   token: string | undefined;
   /** Attempts before giving up on network errors and 5xx answers. Default 5. */
   attempts?: number;
@@ -33,12 +37,15 @@ export interface FetchGatewayBotOptions {
 
 /**
  * Asks Discord for the recommended shard count and the identify limits, retrying network errors,
- * 5xx and 429 answers with backoff. A bad token is a {@link TokenInvalidError} at once; an API that
- * stays unreachable is a {@link GatewayUnavailableError}.
+ * 5xx and 429 answers with backoff. No token is a {@link MissingTokenError} before any request; a
+ * token Discord refuses is a {@link TokenInvalidError} at once; an API that stays unreachable, or
+ * answers another 4xx (a 404 for a base URL that is not the API's), is a
+ * {@link GatewayUnavailableError}.
  */
 export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<GatewayBotInfo> {
-  const url = `${options.api}/gateway/bot`;
-  if (options.token === undefined) throw new TokenInvalidError('no token was given');
+  const url = `${versionedApiBase(options.api)}/gateway/bot`;
+  const token = options.token?.replace(/^Bot\s+/i, '').trim();
+  if (token === undefined || token === '') throw new MissingTokenError(url);
   const attempts = options.attempts ?? 5;
   let wait = options.backoff ?? 500;
   let lastError: unknown;
@@ -47,7 +54,7 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
     made = attempt;
     try {
       const response = await fetch(url, {
-        headers: { Authorization: `Bot ${options.token.replace(/^Bot\s+/i, '')}` },
+        headers: { Authorization: `Bot ${token}` },
         signal: AbortSignal.any([
           AbortSignal.timeout(options.timeout ?? 10_000),
           ...(options.signal ? [options.signal] : []),
@@ -68,7 +75,12 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
       const retryAfter = Number(response.headers.get('retry-after'));
       if (response.status === 429 && Number.isFinite(retryAfter))
         wait = Math.max(wait, retryAfter * 1000);
-      lastError = new Error(`HTTP ${response.status}`);
+      lastError = new Error(
+        response.status === 404
+          ? "HTTP 404: no such path; the api option must be the base URL of Discord's API, " +
+              "such as 'https://discord.com/api' or 'https://discord.com/api/v10'"
+          : `HTTP ${response.status}`,
+      );
       if (response.status < 500 && response.status !== 429) break;
     } catch (error) {
       if (error instanceof TokenInvalidError) throw error;

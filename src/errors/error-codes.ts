@@ -40,6 +40,7 @@ export const SHARDING_ERROR_CODES = {
     'a supervisor bug: an instance state change that must not happen',
   // Discord
   ERR_SHARDING_TOKEN_INVALID: 'Discord refused the bot token',
+  ERR_SHARDING_NO_TOKEN: 'Discord had to be asked, but no bot token was given',
   ERR_SHARDING_GATEWAY_UNAVAILABLE: "Discord's API kept failing",
   ERR_SHARDING_IDENTIFY_BUDGET: "Discord's daily IDENTIFY budget is used up",
   ERR_SHARDING_IDENTIFY_CANCELLED: 'a wait for an IDENTIFY slot was cancelled',

@@ -12,16 +12,21 @@ export class WrongRoleError extends ShardingError {
     /** The role of this process. */
     readonly role: ShardingRole,
   ) {
+    // The usual cause: an instance-only provider (a Discord client's factory) created in the
+    // manager because one module serves both roles. The fix is to scope that module.
     const advice =
       role === 'manager'
-        ? 'this process is the manager. Provide instance-only things (a Discord client, say) in ' +
-          'a module that only instances import'
-        : 'this process is a sharding instance. Use it behind a check that this is the manager';
+        ? 'this process is the manager: something that only an instance needs (a Discord ' +
+          "client's factory, say) was created here. Import the module that provides it with " +
+          'ShardingModule.forInstance(BotModule), so that it exists only in instances'
+        : 'this process is a sharding instance: something that only the manager needs was ' +
+          'created here. Import the module that provides it with ' +
+          'ShardingModule.forManager(DashboardModule), so that it exists only in the manager';
     const other = role === 'manager' ? 'instance' : 'manager';
     super(
       'ERR_SHARDING_WRONG_ROLE',
       `${api} is only available in the ${other} role, and ${advice} ` +
-        '(isShardingInstance() tells which role a process has before the application is built).',
+        '(isShardingInstance() tells the role before the application is built).',
     );
   }
 }

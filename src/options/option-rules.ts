@@ -133,7 +133,10 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
   },
   api: {
     checks: [
-      check((value) => typeof value === 'string' && /^https?:\/\//.test(value), 'an http(s) URL'),
+      check(
+        (value) => typeof value === 'string' && /^https?:\/\//i.test(value) && URL.canParse(value),
+        "an http(s) URL, such as 'https://discord.com/api'",
+      ),
     ],
   },
   maxConcurrency: positiveInteger,

@@ -1,5 +1,6 @@
 import { closestName } from '../common/closest-name.js';
 import { withoutUndefined } from '../common/without-undefined.js';
+import { versionedApiBase } from './discord-api.js';
 import type { ManagerLostPolicy } from './sharding-options.interface.js';
 import { InvalidShardingOptionError } from './invalid-option.error.js';
 import { OPTION_RULES, type OptionRule, type OptionRules } from './option-rules.js';
@@ -64,7 +65,7 @@ export function resolveShardingOptions(
   // Read when resolving, not at import: the entry and the environment are the caller's.
   const computed = { file: process.argv[1], token: process.env.DISCORD_TOKEN };
   const resolved = resolveLevel(options, { ...SHARDING_DEFAULTS, ...computed }, OPTION_RULES, '');
-  resolved.api = (resolved.api as string).replace(/\/+$/, '');
+  resolved.api = versionedApiBase(resolved.api as string);
   return resolved as unknown as ResolvedShardingOptions;
 }
 

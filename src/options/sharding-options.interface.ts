@@ -41,9 +41,17 @@ export interface ShardingModuleOptions {
   shards?: number[];
   /** Shards per instance, in contiguous chunks. Default 1. */
   shardsPerInstance?: number;
-  /** Bot token, for `totalShards: 'auto'`. Default `process.env.DISCORD_TOKEN`. */
+  /**
+   * Bot token, for `totalShards: 'auto'` (without one, the manager's start fails with
+   * `MissingTokenError` and Discord is not asked). Default `process.env.DISCORD_TOKEN`.
+   */
   token?: string;
-  /** Discord API base URL, for `totalShards: 'auto'`. Default `'https://discord.com/api/v10'`. */
+  /**
+   * Discord API base URL, for `totalShards: 'auto'` (and the `/gateway/bot` facts the manager gives
+   * `@discordjs/ws` instances). discord.js's form (`https://discord.com/api`, its `rest.api`) and a
+   * versioned one (`…/api/v10`) both work: a base ending in `/api` gets `/v10`. Default
+   * `'https://discord.com/api/v10'`.
+   */
   api?: string;
   /**
    * IDENTIFYs Discord allows at once (`max_concurrency`). Default: Discord's answer when
