@@ -45,7 +45,8 @@ export const SHARDING_ERROR_CODES = {
   ERR_SHARDING_IDENTIFY_CANCELLED: 'a wait for an IDENTIFY slot was cancelled',
   ERR_SHARDING_INVALID_SESSION_UPDATE: 'an instance reported a gateway session that is not valid',
   // The runtime
-  ERR_SHARDING_UNSUPPORTED_NODE: 'the package was loaded on a Node.js older than it supports',
+  ERR_SHARDING_UNSUPPORTED_RUNTIME:
+    'the package was loaded on a Node.js, or by a module loader, that it cannot run on',
   // Testing
   ERR_SHARDING_MISSING_PEER: 'an optional peer dependency a feature needs is not installed',
   // Snowflakes

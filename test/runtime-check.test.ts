@@ -4,15 +4,19 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { assertSupportedNode, MIN_NODE_VERSION } from '../src/common/node-version.check.js';
+import {
+  assertCanRequireEsm,
+  assertSupportedNode,
+  MIN_NODE_VERSION,
+} from '../src/common/runtime.check.js';
 import { ShardingError } from '../src/index.js';
 
 const run = promisify(execFile);
 
-/** What `assertSupportedNode(version)` threw, or `undefined`. */
-function refusal(version: string): ShardingError | undefined {
+/** What `check()` threw (a ShardingError), or `undefined`. */
+function refusal(check: () => void): ShardingError | undefined {
   try {
-    assertSupportedNode(version);
+    check();
   } catch (error) {
     assert.ok(error instanceof ShardingError, `expected a ShardingError, got ${String(error)}`);
     return error;
@@ -20,7 +24,7 @@ function refusal(version: string): ShardingError | undefined {
   return undefined;
 }
 
-describe('the Node.js version check', () => {
+describe('the runtime check', () => {
   it('matches the engines range of package.json', async () => {
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
     assert.equal(`>=${MIN_NODE_VERSION.replace(/\.0$/, '')}`, pkg.engines.node);
@@ -28,14 +32,50 @@ describe('the Node.js version check', () => {
 
   it('refuses versions older than the minimum and accepts the others', () => {
     for (const version of ['20.19.5', '22.12.9', '21.99.0', '18.0.0']) {
-      const error = refusal(version);
-      assert.equal(error?.code, 'ERR_SHARDING_UNSUPPORTED_NODE', version);
+      const error = refusal(() => assertSupportedNode(version));
+      assert.equal(error?.code, 'ERR_SHARDING_UNSUPPORTED_RUNTIME', version);
       assert.match(error.message, new RegExp(`needs Node.js ${MIN_NODE_VERSION} or newer`));
       assert.match(error.message, new RegExp(`runs Node.js ${version.replaceAll('.', '\\.')}\\.`));
     }
     for (const version of ['22.13.0', '22.13.1', '22.20.0', '23.0.0', '24.21.0', '30.1.2']) {
-      assert.equal(refusal(version), undefined, version);
+      assert.equal(
+        refusal(() => assertSupportedNode(version)),
+        undefined,
+        version,
+      );
     }
+  });
+
+  it('explains a loader that cannot require() an ES module, and passes other failures on', () => {
+    const jestRefusal = Object.assign(new Error('Must use import to load ES Module'), {
+      code: 'ERR_REQUIRE_ESM',
+    });
+    const error = refusal(() =>
+      assertCanRequireEsm(() => {
+        throw jestRefusal;
+      }),
+    );
+    assert.equal(error?.code, 'ERR_SHARDING_UNSUPPORTED_RUNTIME');
+    assert.match(error.message, /cannot require\(\) an ES module/);
+    assert.match(error.message, /NODE_OPTIONS=--experimental-vm-modules/);
+    assert.equal(error.cause, jestRefusal);
+
+    const missing = Object.assign(new Error('Cannot find module'), { code: 'MODULE_NOT_FOUND' });
+    assert.throws(
+      () =>
+        assertCanRequireEsm(() => {
+          throw missing;
+        }),
+      (thrown) => thrown === missing,
+    );
+    const loaded: string[] = [];
+    assertCanRequireEsm((id) => loaded.push(id));
+    assert.deepEqual(loaded, ['node-ipc']);
+    // Node.js itself loads it.
+    assert.equal(
+      refusal(() => assertCanRequireEsm()),
+      undefined,
+    );
   });
 
   for (const entry of ['index.js', 'ipc/index.js', 'testing/index.js']) {
@@ -58,7 +98,7 @@ describe('the Node.js version check', () => {
         (error: { code: number; stderr: string }) => error,
       );
       assert.equal(failed.code, 1);
-      assert.match(failed.stderr, /ERR_SHARDING_UNSUPPORTED_NODE/);
+      assert.match(failed.stderr, /ERR_SHARDING_UNSUPPORTED_RUNTIME/);
       assert.match(
         failed.stderr,
         /needs Node\.js 22\.13\.0 or newer, but this process runs Node\.js 20\.11\.1/,

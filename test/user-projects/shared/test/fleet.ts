@@ -1,0 +1,42 @@
+import { Test } from '@nestjs/testing';
+import { ShardingManager, ShardingModule } from 'nestjs-sharding';
+import { GatewayEmulator } from 'nestjs-sharding/testing';
+
+/** A manager running the compiled app as its instances, and the emulated Discord it asked. */
+export interface Fleet {
+  manager: ShardingManager;
+  emulator: GatewayEmulator;
+  /** Closes the manager (its instances exit) and the emulator. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a manager whose instances run `file`; the shard count comes from the emulator's
+ * `GET /gateway/bot` (1 shard), so one instance starts. Resolves when it is ready.
+ */
+export async function startFleet(file: string): Promise<Fleet> {
+  const emulator = await GatewayEmulator.start({ shards: 1 });
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      ShardingModule.forRoot({
+        file,
+        totalShards: 'auto',
+        token: emulator.token,
+        api: `${emulator.apiBase}/v10`,
+      }),
+    ],
+  }).compile();
+  const close = async () => {
+    await moduleRef.close();
+    await emulator.close();
+  };
+  try {
+    await moduleRef.init();
+    const manager = moduleRef.get(ShardingManager);
+    await manager.whenReady(60_000);
+    return { manager, emulator, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
