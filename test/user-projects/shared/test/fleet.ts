@@ -1,9 +1,12 @@
-import { Test } from '@nestjs/testing';
+import type { Provider } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { ShardingManager, ShardingModule } from 'nestjs-sharding';
 import { GatewayEmulator } from 'nestjs-sharding/testing';
 
 /** A manager running the compiled app as its instances, and the emulated Discord it asked. */
 export interface Fleet {
+  /** The manager's application. */
+  app: TestingModule;
   manager: ShardingManager;
   emulator: GatewayEmulator;
   /** Closes the manager (its instances exit) and the emulator. */
@@ -13,8 +16,9 @@ export interface Fleet {
 /**
  * Starts a manager whose instances run `file`; the shard count comes from the emulator's
  * `GET /gateway/bot` (1 shard), so one instance starts. Resolves when it is ready.
+ * `providers` are added to the manager's application.
  */
-export async function startFleet(file: string): Promise<Fleet> {
+export async function startFleet(file: string, providers: Provider[] = []): Promise<Fleet> {
   const emulator = await GatewayEmulator.start({ shards: 1 });
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -25,6 +29,7 @@ export async function startFleet(file: string): Promise<Fleet> {
         api: `${emulator.apiBase}/v10`,
       }),
     ],
+    providers,
   }).compile();
   const close = async () => {
     await moduleRef.close();
@@ -34,7 +39,7 @@ export async function startFleet(file: string): Promise<Fleet> {
     await moduleRef.init();
     const manager = moduleRef.get(ShardingManager);
     await manager.whenReady(60_000);
-    return { manager, emulator, close };
+    return { app: moduleRef, manager, emulator, close };
   } catch (error) {
     await close();
     throw error;
