@@ -116,6 +116,8 @@ describe('user projects installing the packed package', { concurrency: false }, 
   it('an ESM Nest 11 app (module nodenext) builds, type-checks and boots a fleet with node --test, with the CommonJS build loaded too', async (t) => {
     const dir = await createProject(t, 'esm-node-test');
     if (dir === undefined) return;
+    // Its build checks the package's own declarations too (skipLibCheck: false), with the
+    // optional peers' types installed, as a strict project would.
     await succeed(dir, 'npm', ['run', 'build']);
     const passed = await succeed(dir, 'npm', ['test']);
     assert.match(passed.output, /\bpass 4\n/);

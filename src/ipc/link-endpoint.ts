@@ -1,3 +1,6 @@
+// The published declarations of this file name node-ipc, which ships no types of its own; this
+// reference takes users who check library types (skipLibCheck: false) to ours, shipped in src/.
+/// <reference path="./node-ipc.d.ts" preserve="true" />
 import { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import type { IPCModule } from 'node-ipc';
