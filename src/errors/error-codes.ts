@@ -49,6 +49,9 @@ export const SHARDING_ERROR_CODES = {
     'client.shard.broadcastEval() where it is off (the default)',
   ERR_SHARDING_SHARD_CLIENT_CALL:
     'a client.shard call of the discord.js compatibility layer could not be served',
+  // The runtime
+  ERR_SHARDING_UNSUPPORTED_RUNTIME:
+    'the package was loaded on a Node.js, or by a module loader, that it cannot run on',
   // Testing
   ERR_SHARDING_MISSING_PEER: 'an optional peer dependency a feature needs is not installed',
   // Snowflakes

@@ -1,6 +1,9 @@
 // The wire-level entry of nestjs-sharding (`nestjs-sharding/ipc`): the protocol and the IPC
 // primitives, for tools, tests and peers written by hand. Applications need only the main entry,
 // which also exports `IpcClient` and `IpcServer`.
+// First: on an unsupported runtime, fail with a clear message before any dependency loads.
+// oxlint-disable-next-line import/no-unassigned-import
+import '../common/runtime.check.js';
 export { IpcOpCode } from '../protocol/op-code.enum.js';
 export type {
   DispatchPayload,

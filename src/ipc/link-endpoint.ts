@@ -1,3 +1,8 @@
+// The published declarations of this file name node-ipc, which ships no types of its own; this
+// reference takes users who check library types (skipLibCheck: false) to ours, shipped in src/.
+// It is an ambient declaration file (`declare module`), so there is no module to import instead.
+// oxlint-disable-next-line typescript/triple-slash-reference
+/// <reference path="./node-ipc.d.ts" preserve="true" />
 import { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import type { IPCModule } from 'node-ipc';

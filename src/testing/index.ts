@@ -1,5 +1,8 @@
 // The testing entry of nestjs-sharding (`nestjs-sharding/testing`): a Discord gateway emulator,
 // so that bots and their sharding run in tests without a token.
+// First: on an unsupported runtime, fail with a clear message before any dependency loads.
+// oxlint-disable-next-line import/no-unassigned-import
+import '../common/runtime.check.js';
 export { GatewayEmulator, type EventStreamOptions } from './gateway.emulator.js';
 export type {
   GatewayEmulatorOptions,

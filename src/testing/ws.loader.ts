@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type * as WsModule from 'ws';
+import { packageRequire } from '../common/package-require.cjs';
 import { MissingPeerDependencyError } from './missing-peer.error.js';
 
 /**
@@ -9,7 +9,7 @@ import { MissingPeerDependencyError } from './missing-peer.error.js';
  */
 function loadWs(): typeof WsModule {
   try {
-    return createRequire(import.meta.url)('ws') as typeof WsModule;
+    return packageRequire('ws') as typeof WsModule;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
       throw new MissingPeerDependencyError('ws', 'nestjs-sharding/testing', error);

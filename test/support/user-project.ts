@@ -11,7 +11,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * A temporary project as a user has one, removed after the test: a `package.json` (ESM), every
  * package of this repository's `node_modules` linked into its own `node_modules` (but `exclude`),
  * and `nestjs-sharding` installed there as the built package: this repository's `package.json`,
- * whose `dist` is the compiled `src` of `npm run build:test`. Its exports map, types included, is
+ * whose ESM build (`dist/esm`) is the compiled `src` of `npm run build:test`. Its exports map, types included, is
  * the one users get.
  */
 export async function userProject(
@@ -30,6 +30,8 @@ export async function userProject(
   const ours = join(root, 'node_modules', 'nestjs-sharding');
   await mkdir(ours);
   await copyFile(join(REPO_ROOT, 'package.json'), join(ours, 'package.json'));
-  await symlink(join(REPO_ROOT, 'build', 'src'), join(ours, 'dist'));
+  // The ESM build (`dist/esm`, what `import` resolves to) is the compiled src of build:test.
+  await mkdir(join(ours, 'dist'));
+  await symlink(join(REPO_ROOT, 'build', 'src'), join(ours, 'dist', 'esm'));
   return root;
 }
