@@ -2,7 +2,7 @@
 // and `nestjs-sharding/testing` entries) is internal.
 // First: on an unsupported runtime, fail with a clear message before any dependency loads.
 // oxlint-disable-next-line import/no-unassigned-import
-import './common/runtime.check.js';
+import './runtime/runtime.check.js';
 export { ShardingModule, type RoleScopedModule } from './sharding.module.js';
 export type { ShardingModuleExtras } from './sharding.module-definition.js';
 export { SHARDING_ENV, SHARDING_INSTANCE_CONTEXT } from './sharding.constants.js';

@@ -8,7 +8,7 @@ import {
   assertCanRequireEsm,
   assertSupportedNode,
   MIN_NODE_VERSION,
-} from '../src/common/runtime.check.js';
+} from '../src/runtime/runtime.check.js';
 import { ShardingError } from '../src/index.js';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@
 // which also exports `IpcClient` and `IpcServer`.
 // First: on an unsupported runtime, fail with a clear message before any dependency loads.
 // oxlint-disable-next-line import/no-unassigned-import
-import '../common/runtime.check.js';
+import '../runtime/runtime.check.js';
 export { IpcOpCode } from '../protocol/op-code.enum.js';
 export type {
   DispatchPayload,

@@ -2,7 +2,7 @@
 // so that bots and their sharding run in tests without a token.
 // First: on an unsupported runtime, fail with a clear message before any dependency loads.
 // oxlint-disable-next-line import/no-unassigned-import
-import '../common/runtime.check.js';
+import '../runtime/runtime.check.js';
 export { GatewayEmulator, type EventStreamOptions } from './gateway.emulator.js';
 export type {
   GatewayEmulatorOptions,

@@ -1,5 +1,5 @@
-import { UnsupportedRuntimeError } from '../errors/unsupported-runtime.error.js';
-import { packageRequire } from './package-require.cjs';
+import { UnsupportedRuntimeError } from './unsupported-runtime.error.js';
+import { packageRequire } from '../common/package-require.cjs';
 
 /** The oldest Node.js this package runs on: the `engines` range of its package.json. */
 export const MIN_NODE_VERSION = '22.13.0';

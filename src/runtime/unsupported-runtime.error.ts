@@ -1,4 +1,4 @@
-import { ShardingError } from './sharding.error.js';
+import { ShardingError } from '../errors/sharding.error.js';
 
 /**
  * The package was loaded where it cannot run: on a Node.js older than its `engines` range, or
