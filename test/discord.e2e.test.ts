@@ -269,11 +269,11 @@ describe('discord.js instances against the gateway emulator', () => {
     emulator.startEventStream({ interval: 10 });
 
     // A request loop to both instances for the whole roll: none may fail because of it.
-    let rolling = true;
+    const rolled = new AbortController();
     const failures: unknown[] = [];
     let answered = 0;
     const loop = (async () => {
-      while (rolling) {
+      while (!rolled.signal.aborted) {
         for (const instance of [0, 1]) {
           await manager.request(instance, 'instance-shards', null, { whenNotReady: 'wait' }).then(
             () => answered++,
@@ -283,7 +283,7 @@ describe('discord.js instances against the gateway emulator', () => {
       }
     })();
     const results = await manager.rollingRestart();
-    rolling = false;
+    rolled.abort();
     await loop;
     // A few events after the roll, on the new generations.
     await firstValueFrom(
@@ -384,10 +384,10 @@ describe('discord.js instances against the gateway emulator', () => {
     const moves: ShardMove[] = [];
     manager.restructure$.subscribe((move) => moves.push(move));
 
-    let rolling = true;
+    const rolled = new AbortController();
     const failures: unknown[] = [];
     const loop = (async () => {
-      while (rolling) {
+      while (!rolled.signal.aborted) {
         for (const instance of [0, 1]) {
           await manager
             .request(instance, 'guilds', null, { whenNotReady: 'wait' })
@@ -396,7 +396,7 @@ describe('discord.js instances against the gateway emulator', () => {
       }
     })();
     const results = await manager.rollingRestart();
-    rolling = false;
+    rolled.abort();
     await loop;
 
     assert.deepEqual(
