@@ -40,6 +40,26 @@ interface SeenEvent {
   seq: number;
 }
 
+/**
+ * Waits until every dispatch the emulator sent has reached an instance (duplicates only from a
+ * replay), and fails with the ones missing if the stream of seen events ends without them.
+ */
+async function everyEventDelivered(
+  emulator: GatewayEmulator,
+  events: SeenEvent[],
+  seen: Subject<SeenEvent>,
+): Promise<void> {
+  const sent = emulator.sentEvents();
+  const missing = () => {
+    const got = new Set(events.map((event) => eventKey(event.shardId, event.seq)));
+    return sent.filter((event) => !got.has(eventKey(event.shardId, event.seq)));
+  };
+  if (missing().length > 0) {
+    await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
+  }
+  assert.deepEqual(missing(), []);
+}
+
 /** Starts the emulator and a manager whose instances run the discord.js fixture against it. */
 async function startBotFleet(
   emulatorOptions: Parameters<typeof GatewayEmulator.start>[0] = {},
@@ -176,16 +196,7 @@ describe('discord.js instances against the gateway emulator', () => {
       .map((resume) => resume.shardId);
     assert.deepEqual(resumed.toSorted(), [0, 1]);
 
-    // Every dispatch the emulator sent reaches an instance (duplicates only from the replay).
-    const sent = emulator.sentEvents();
-    const missing = () => {
-      const got = new Set(events.map((event) => eventKey(event.shardId, event.seq)));
-      return sent.filter((event) => !got.has(eventKey(event.shardId, event.seq)));
-    };
-    if (missing().length > 0) {
-      await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
-    }
-    assert.deepEqual(missing(), []);
+    await everyEventDelivered(emulator, events, seen);
   });
 
   it('hands a shard over between @discordjs/ws instances with no IDENTIFY and no event lost', async () => {
@@ -243,16 +254,7 @@ describe('discord.js instances against the gateway emulator', () => {
       'shard 1 did not RESUME',
     );
 
-    // Every dispatch the emulator sent reaches an instance (duplicates only from the replay).
-    const sent = emulator.sentEvents();
-    const missing = () => {
-      const got = new Set(events.map((event) => eventKey(event.shardId, event.seq)));
-      return sent.filter((event) => !got.has(eventKey(event.shardId, event.seq)));
-    };
-    if (missing().length > 0) {
-      await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
-    }
-    assert.deepEqual(missing(), []);
+    await everyEventDelivered(emulator, events, seen);
   });
 
   it('rolls every @discordjs/ws instance to a new generation with no IDENTIFY, no event lost and no failed request', async () => {
@@ -331,15 +333,7 @@ describe('discord.js instances against the gateway emulator', () => {
       emulator.resumes.every((resume) => resume.accepted),
       'a RESUME was refused',
     );
-    const sent = emulator.sentEvents();
-    const missing = () => {
-      const got = new Set(events.map((event) => eventKey(event.shardId, event.seq)));
-      return sent.filter((event) => !got.has(eventKey(event.shardId, event.seq)));
-    };
-    if (missing().length > 0) {
-      await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
-    }
-    assert.deepEqual(missing(), []);
+    await everyEventDelivered(emulator, events, seen);
   });
 
   it('keeps the running generation serving when its replacement crashes mid-roll', async () => {
