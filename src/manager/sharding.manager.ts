@@ -446,6 +446,8 @@ export class ShardingManager
     // From here on the successor is the instance: requests, relays and status go to it. The old
     // generation answers what it was asked before (bounded by the request timeout), then stops.
     this.supervisors[index] = successor;
+    // The old generation owns nothing any more: its stop cancels no identify wait of the new one.
+    current.assignShards([]);
     this.handover.replaced(index, successor.shards);
     const answered = current.client?.whenIdle();
     if (answered !== undefined) await withTimeout(answered, this.options.requestTimeout);
