@@ -96,4 +96,15 @@ describe('manager logs', () => {
     assert.ok(failure >= 0 && ready > failure, messages(story).join('\n'));
     assert.equal(count(story, /^Fleet ready/), 0, 'the fleet was ready once, at start-up');
   });
+
+  it('tell a shutdown: the instances stopping, then the fleet stopped', async () => {
+    const { logger, lines } = captureLogs();
+    const manager = await startFleet({}, { logger });
+    const before = lines.length;
+
+    await manager.shutdown();
+
+    const story = lines.slice(before).filter((line) => line.context === 'ShardingManager');
+    assert.deepEqual(messages(story), ['Stopping 2 instance(s).', 'Fleet stopped.']);
+  });
 });

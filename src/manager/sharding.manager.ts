@@ -463,10 +463,11 @@ export class ShardingManager
       this.stopSpawning.abort();
       await this.spawning?.catch(() => undefined);
       this.broker.close();
-      await Promise.all(
-        [...this.supervisors, ...this.successors].map((supervisor) => supervisor.stop()),
-      );
+      const running = [...this.supervisors, ...this.successors];
+      if (running.length > 0) this.logger.log(`Stopping ${running.length} instance(s).`);
+      await Promise.all(running.map((supervisor) => supervisor.stop()));
       if (this.socketRoot !== undefined) await removeSocketRoot(this.socketRoot);
+      if (running.length > 0) this.logger.log('Fleet stopped.');
     })();
     return this.shuttingDown;
   }
