@@ -14,6 +14,7 @@ export interface IdentifyProgressOptions {
   maxConcurrency: number;
   /** The window of one IDENTIFY per bucket, in ms (margin included). */
   window: number;
+  /** Where the lines go (the broker gives its own Nest `Logger`). */
   logger: Pick<Logger, 'log'>;
 }
 
