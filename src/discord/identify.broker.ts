@@ -1,9 +1,10 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import { GatewayUnavailableError, InvalidSessionUpdateError } from './discord.errors.js';
 import { fetchGatewayBot, type GatewayBotInfo } from './gateway-bot.fetcher.js';
+import { IdentifyProgressReporter } from './identify-progress.reporter.js';
 import {
   IdentifyCancelledError,
   IdentifyQueue,
@@ -15,6 +16,8 @@ import {
 export interface IdentifyBrokerFleet {
   /** The fleet's total shard count. */
   totalShards: number;
+  /** The shards this manager runs, for the start-up progress lines. Default `totalShards`. */
+  shards?: number;
   /** Discord's `/gateway/bot` answer, when the manager asked for one (`totalShards: 'auto'`). */
   gateway?: GatewayBotInfo;
   /** IDENTIFYs per window; overrides Discord's `max_concurrency`. Default: Discord's, else 1. */
@@ -45,6 +48,7 @@ const BROKERED_EVENTS: ReadonlySet<string> = new Set([
  */
 @Injectable()
 export class IdentifyBroker implements OnApplicationShutdown {
+  private readonly logger = new Logger(IdentifyBroker.name);
   private readonly grants = new Subject<IdentifyGrant>();
   private readonly sessionStore = new Map<number, ShardSession>();
   private queue: IdentifyQueue | undefined;
@@ -62,13 +66,21 @@ export class IdentifyBroker implements OnApplicationShutdown {
     const limits = fleet.gateway?.session_start_limit;
     this.fleet = fleet;
     if (fleet.gateway !== undefined) this.gateway = Promise.resolve(fleet.gateway);
+    const maxConcurrency = fleet.maxConcurrency ?? limits?.max_concurrency ?? 1;
     this.queue = new IdentifyQueue({
-      maxConcurrency: fleet.maxConcurrency ?? limits?.max_concurrency ?? 1,
+      maxConcurrency,
       window: fleet.window,
       remaining: limits?.remaining,
       resetAfter: limits?.reset_after,
       total: limits?.total,
     });
+    const progress = new IdentifyProgressReporter({
+      shards: fleet.shards ?? fleet.totalShards,
+      maxConcurrency,
+      window: fleet.window,
+      logger: this.logger,
+    });
+    this.queue.grant$.subscribe((grant) => progress.record(grant));
     this.queue.grant$.subscribe(this.grants);
   }
 

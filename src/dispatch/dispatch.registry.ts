@@ -7,6 +7,7 @@ import {
   invalidEventMessage,
   invalidRoleMessage,
 } from './dispatch.messages.js';
+import { instanceLogContext } from '../instance/instance-log-context.js';
 import { ON_DISPATCH_ROLES, type OnDispatchRole } from './on-dispatch.decorator.js';
 
 /** Options of one registration. */
@@ -47,7 +48,7 @@ interface RegisteredHandler {
  */
 @Injectable()
 export class DispatchRegistry {
-  private readonly logger = new Logger(DispatchRegistry.name);
+  private readonly logger: Logger;
   private readonly byEvent = new Map<string, RegisteredHandler[]>();
   // instance → method → events already registered, so discovery can run again harmlessly.
   private readonly boundMethods = new WeakMap<object, Map<string, Set<string>>>();
@@ -64,6 +65,10 @@ export class DispatchRegistry {
       );
     }
     this.role = role;
+    // In an instance, its lines name it: a fleet's instances often share one log stream.
+    this.logger = new Logger(
+      role === 'instance' ? instanceLogContext(DispatchRegistry.name) : DispatchRegistry.name,
+    );
   }
 
   /**

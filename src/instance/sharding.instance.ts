@@ -10,6 +10,7 @@ import { Subject, type Observable } from 'rxjs';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import type { LinkLossReason } from '../ipc/ipc.errors.js';
 import { NoHelloError } from './instance.errors.js';
+import { instanceLogContext } from './instance-log-context.js';
 import { IpcServer, type InstanceContext } from '../ipc/ipc.server.js';
 import type { RelayOptions, RequestOptions } from '../ipc/packet-channel.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
@@ -42,7 +43,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   /** The IPC server of this instance. */
   readonly server: IpcServer;
 
-  private readonly logger = new Logger(ShardingInstance.name);
+  private readonly logger: Logger;
   private starting: Promise<InstanceContext> | undefined;
   private application: ClosableApplication | undefined;
   private readied = false;
@@ -62,6 +63,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     private readonly registry: DispatchRegistry,
   ) {
     const launch = readInstanceLaunch();
+    this.logger = new Logger(instanceLogContext(ShardingInstance.name));
     // In a cluster worker whose primary died, Node's own cluster messages (sent when a server
     // closes) fail with EPIPE on the worker object; the loss itself is handled as manager lost.
     cluster.worker?.on('error', (error: Error) =>
@@ -71,6 +73,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
       ...launch,
       missedHeartbeats: options.missedHeartbeats,
       requestTimeout: options.requestTimeout,
+      logger: new Logger(instanceLogContext(IpcServer.name)),
       dispatchHandler: (data, context) => {
         if (context.event === LibraryEvent.DESTROYING) {
           // Answer at once, so the manager knows it was heard; let @OnDispatch('DESTROYING')

@@ -122,6 +122,8 @@ export class ShardingManager
   private readonly handover: ShardHandover;
   /** What every supervisor of this fleet shares, once spawned. */
   private supervisorContext: SupervisorContext | undefined;
+  /** When the fleet started spawning, until it was first ready (for the "fleet ready" line). */
+  private spawnedAt: number | undefined;
 
   /** Every heartbeat of every instance (instance, round trip, stats). */
   readonly heartbeat$: Observable<InstanceHeartbeat> = this.heartbeats.asObservable();
@@ -463,10 +465,11 @@ export class ShardingManager
       this.stopSpawning.abort();
       await this.spawning?.catch(() => undefined);
       this.broker.close();
-      await Promise.all(
-        [...this.supervisors, ...this.successors].map((supervisor) => supervisor.stop()),
-      );
+      const running = [...this.supervisors, ...this.successors];
+      if (running.length > 0) this.logger.log(`Stopping ${running.length} instance(s).`);
+      await Promise.all(running.map((supervisor) => supervisor.stop()));
       if (this.socketRoot !== undefined) await removeSocketRoot(this.socketRoot);
+      if (running.length > 0) this.logger.log('Fleet stopped.');
     })();
     return this.shuttingDown;
   }
@@ -496,6 +499,7 @@ export class ShardingManager
     socketPathFor(socketRoot, DEFAULT_APPSPACE, '9'.repeat(39));
     this.broker.start({
       totalShards: total,
+      shards: plan.flat().length,
       gateway: info,
       maxConcurrency: options.maxConcurrency,
       window: options.identifyWindow + options.identifyMargin,
@@ -520,6 +524,7 @@ export class ShardingManager
     this.logger.log(
       `Spawning ${plan.length} instance(s) in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
     );
+    this.spawnedAt = Date.now();
     for (const supervisor of this.supervisors) supervisor.start();
   }
 
@@ -540,9 +545,28 @@ export class ShardingManager
       // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead
       // would be burnt.
       if (change.to === 'stopping') this.broker.cancelWaits(supervisor.shards);
+      if (change.to === 'ready') this.reportReady(supervisor, change.generation);
       this.statuses.next(change);
     });
     return supervisor;
+  }
+
+  /** Logs an instance's readiness, and the whole fleet's the first time every instance is ready. */
+  private reportReady(supervisor: InstanceSupervisor, generation: number): void {
+    // A worker's pid is the manager's own: not worth a mention.
+    const pid = this.options.mode === 'worker' ? undefined : supervisor.status().pid;
+    this.logger.log(
+      `Instance ${supervisor.instance} ready (generation ${generation}, ` +
+        `${describeShards(supervisor.shards)}${pid === undefined ? '' : `, pid ${pid}`}).`,
+    );
+    const since = this.spawnedAt;
+    if (since === undefined || this.supervisors.some((other) => other.state !== 'ready')) return;
+    this.spawnedAt = undefined;
+    const shards = this.supervisors.reduce((sum, other) => sum + other.shards.length, 0);
+    this.logger.log(
+      `Fleet ready: ${shards} shard(s) on ${this.supervisors.length} instance(s) ` +
+        `in ${((Date.now() - since) / 1000).toFixed(1)} s.`,
+    );
   }
 
   /**
@@ -559,6 +583,11 @@ export class ShardingManager
       }
       if (context.event === LibraryEvent.ROLLING_RESTART) {
         return this.rollingRestartRequested(supervisor.instance);
+      }
+      // The supervisor has acted on CONNECTED; without a user handler there is nothing more to do,
+      // and no failure to report.
+      if (context.event === LibraryEvent.CONNECTED && !this.registry.has(context.event)) {
+        return undefined;
       }
       return context.to === undefined
         ? this.registry.handle(data, context)
@@ -645,6 +674,15 @@ export class ShardingManager
     if (supervisor === undefined) throw new UnknownInstanceError(`index ${instance}`);
     return supervisor;
   }
+}
+
+/** `shards 0-3` for a contiguous set, `shards 0, 4, 8` otherwise, `no shards` when empty. */
+function describeShards(shards: readonly number[]): string {
+  if (shards.length === 0) return 'no shards';
+  const first = shards[0]!;
+  const last = shards.at(-1)!;
+  if (shards.length > 2 && last - first === shards.length - 1) return `shards ${first}-${last}`;
+  return `shard(s) ${shards.join(', ')}`;
 }
 
 /** Waits for `promise`, at most `ms` ms (then goes on; the promise is left to settle alone). */

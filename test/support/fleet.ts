@@ -1,4 +1,4 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Module, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   OnDispatch,
@@ -19,11 +19,12 @@ class ManagerHandlers {
 
 /**
  * Boots a manager application in this process (4 shards, 2 per instance, fast heartbeats and
- * restarts) and waits for every instance to be ready. Closed after the test.
+ * restarts) and waits for every instance to be ready. Closed after the test. `logger` replaces
+ * the default (errors and warnings on the console) and receives every level.
  */
 export async function startFleet(
   options: ShardingModuleOptions = {},
-  { waitReady = true } = {},
+  { waitReady = true, logger }: { waitReady?: boolean; logger?: LoggerService } = {},
 ): Promise<ShardingManager> {
   @Module({
     imports: [
@@ -42,7 +43,7 @@ export async function startFleet(
   class ManagerModule {}
 
   const app = await NestFactory.createApplicationContext(ManagerModule, {
-    logger: ['error', 'warn'],
+    logger: logger ?? ['error', 'warn'],
   });
   defer(() => app.close());
   const manager = app.get(ShardingManager);
