@@ -40,6 +40,7 @@ export {
   InstanceNotReadyError,
   InstanceUnavailableError,
   ManagerShutDownError,
+  ReshardError,
   UnknownInstanceError,
 } from './manager/manager.errors.js';
 export { WrongRoleError } from './errors/role.error.js';

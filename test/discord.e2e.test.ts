@@ -13,6 +13,7 @@ import { filter, firstValueFrom, Subject } from 'rxjs';
 import {
   OnDispatch,
   RemoteHandlerError,
+  ReshardError,
   ShardMoveError,
   ShardingManager,
   ShardingModule,
@@ -424,6 +425,76 @@ describe('discord.js instances against the gateway emulator', () => {
     assert.equal(
       emulator.identifies.length,
       emulator.identifies.filter((identify) => identify.accepted).length,
+    );
+  });
+
+  it('reshards 4 → 6 blue/green: the new fleet READY before the old closes, every request answered', async () => {
+    const { emulator, manager } = await startBotFleet();
+    await manager.whenReady(60_000);
+    const old = new Map(
+      emulator.identifies
+        .filter((identify) => identify.accepted)
+        .map((identify) => [identify.shardId, identify.sessionId!]),
+    );
+    const rolled = new AbortController();
+    const failures: unknown[] = [];
+    const loop = (async () => {
+      while (!rolled.signal.aborted) {
+        await manager
+          .request(0, 'guilds', null, { whenNotReady: 'wait' })
+          .catch((error: unknown) => failures.push(error));
+      }
+    })();
+    await manager.reshard(6);
+    rolled.abort();
+    await loop;
+
+    assert.deepEqual(failures, [], 'a request failed during the reshard');
+    assert.equal(manager.totalShards, 6);
+    assert.deepEqual(
+      manager.status().map((status) => status.shards),
+      [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+      ],
+    );
+    assert.deepEqual(
+      manager.status().map((status) => status.state),
+      ['ready', 'ready', 'ready'],
+    );
+    assert.equal(manager.instanceForShard(5), 2);
+    const renewed = emulator.identifies.filter(
+      (identify) => identify.accepted && identify.totalShards === 6,
+    );
+    assert.deepEqual(renewed.map((identify) => identify.shardId).toSorted(), [0, 1, 2, 3, 4, 5]);
+    // The new fleet was READY before any old session closed.
+    const lastReady = Math.max(...renewed.map((identify) => identify.at));
+    for (const sessionId of old.values()) {
+      const closed = emulator.closes.find((close) => close.sessionId === sessionId);
+      assert.ok(closed !== undefined && closed.at > lastReady, `session ${sessionId} closed early`);
+    }
+    assert.equal(emulator.counters.invalidSessions, 0, 'op 9 was sent');
+    const guilds = await manager.broadcastRequest<{ guilds: string[] }>('guilds');
+    assert.deepEqual(
+      guilds.map((result) => result.status),
+      ['fulfilled', 'fulfilled', 'fulfilled'],
+    );
+  });
+
+  it('refuses a reshard the daily session budget cannot cover, and changes nothing', async () => {
+    const { manager } = await startBotFleet({ sessionStartLimit: { total: 9, remaining: 9 } });
+    await manager.whenReady(60_000);
+    // 4 IDENTIFYs spent of 9: 5 left, 6 needed.
+    await assert.rejects(manager.reshard(6), (error: unknown) => {
+      assert.ok(error instanceof ReshardError, String(error));
+      assert.match(error.message, /6 IDENTIFYs are needed and Discord's daily budget has 5 left/);
+      return true;
+    });
+    assert.equal(manager.totalShards, 4);
+    assert.deepEqual(
+      manager.status().map((status) => status.generation),
+      [1, 1],
     );
   });
 

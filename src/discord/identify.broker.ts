@@ -60,6 +60,16 @@ export class IdentifyBroker implements OnApplicationShutdown {
   /** Every IDENTIFY slot granted to a shard, in order. */
   readonly identify$: Observable<IdentifyGrant> = this.grants.asObservable();
 
+  /** IDENTIFYs left in Discord's daily budget, as the queue counts them (undefined: unknown). */
+  remainingBudget(): number | undefined {
+    return this.queue?.budget.remaining;
+  }
+
+  /** The fleet's total shard count changed (a reshard): `GATEWAY_INFO` answers say so. */
+  resize(totalShards: number): void {
+    if (this.fleet !== undefined) this.fleet = { ...this.fleet, totalShards };
+  }
+
   /** Creates the identify queue, once the fleet's gateway facts are known. Runs once. */
   start(fleet: IdentifyBrokerFleet): void {
     if (this.queue !== undefined) return;

@@ -32,6 +32,7 @@ export const SHARDING_ERROR_CODES = {
   ERR_SHARDING_INSTANCE_UNAVAILABLE: 'an instance was given up, or the manager shut down',
   ERR_SHARDING_UNKNOWN_INSTANCE: 'no instance has this index, or runs this shard or guild',
   ERR_SHARDING_SHUT_DOWN: 'the manager has shut down',
+  ERR_SHARDING_RESHARD_REFUSED: 'a reshard was refused or failed; the running fleet is unchanged',
   ERR_SHARDING_SHARD_MOVE_FAILED:
     'a handover of shards between instances failed; they stay where they were',
   ERR_SHARDING_RESTRUCTURE_UNSUPPORTED: 'an instance has nothing that applies RESTRUCTURING',

@@ -59,3 +59,14 @@ export class DuplicateShardingModuleError extends ShardingError {
     );
   }
 }
+
+/** A reshard was refused, or its new fleet failed before the switch; the running fleet is unchanged. */
+export class ReshardError extends ShardingError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(
+      'ERR_SHARDING_RESHARD_REFUSED',
+      `Resharding did not happen: ${reason}. The running fleet is unchanged.`,
+      options,
+    );
+  }
+}

@@ -8,7 +8,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { filter, firstValueFrom, Subject, type Observable } from 'rxjs';
+import { filter, firstValueFrom, merge, Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
@@ -44,6 +44,7 @@ import {
   DuplicateShardingModuleError,
   InstanceNotReadyError,
   ManagerShutDownError,
+  ReshardError,
   UnknownInstanceError,
 } from './manager.errors.js';
 import { planShards } from './shard-plan.js';
@@ -104,6 +105,8 @@ export class ShardingManager
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly restarts = new Subject<InstanceRestart>();
   private readonly statuses = new Subject<InstanceStatusChange>();
+  /** A reshard under way. */
+  private resharding: Promise<void> | undefined;
   /** A rolling restart an instance asked for, while it runs. */
   private rolling: Promise<void> | undefined;
   /** Graceful restarts under way, by instance index. */
@@ -384,6 +387,101 @@ export class ShardingManager
   }
 
   /**
+   * Changes the bot's total shard count while it runs, blue/green: a whole new fleet planned for
+   * `totalShards` (or Discord's recommendation, `'auto'`) starts beside the running one and
+   * IDENTIFYs with the new total, paced by the same identify queue; once every new instance is
+   * ready, routing switches to it at once and the old fleet answers what it was asked, then stops.
+   * During the overlap a guild's events may reach both fleets. Refused with `ReshardError`, the
+   * running fleet unchanged, when Discord's daily session budget cannot cover the new fleet, when
+   * this manager runs a subset of the shards (`shards`), or when a new instance fails before the
+   * switch (the new fleet is stopped). Resolves at once when the total does not change.
+   */
+  async reshard(totalShards: number | 'auto'): Promise<void> {
+    this.resharding ??= this.reshardNow(totalShards).finally(() => {
+      this.resharding = undefined;
+    });
+    return this.resharding;
+  }
+
+  private async reshardNow(requested: number | 'auto'): Promise<void> {
+    await this.spawning;
+    if (this.supervisorContext === undefined) throw new ReshardError('the fleet is not spawned');
+    if (this.options.shards !== undefined) {
+      throw new ReshardError('this manager runs a subset of the shards (the shards option)');
+    }
+    const total =
+      requested === 'auto'
+        ? (await fetchGatewayBot({ api: this.options.api, token: this.options.token })).shards
+        : requested;
+    if (!Number.isSafeInteger(total) || total < 1) {
+      throw new InvalidShardingOptionError(
+        'reshard totalShards',
+        total,
+        "a positive integer or 'auto'",
+      );
+    }
+    const before = this.totalShardCount!;
+    if (total === before) return;
+    const budget = this.broker.remainingBudget();
+    if (budget !== undefined && budget < total) {
+      throw new ReshardError(
+        `${total} IDENTIFYs are needed and Discord's daily budget has ${budget} left`,
+      );
+    }
+    this.logger.log(`Resharding from ${before} to ${total} shard(s): starting the new fleet.`);
+    const plan = planShards(total, undefined, this.options.shardsPerInstance);
+    const context = { ...this.supervisorContext, totalShards: total };
+    const fleet = plan.map((shards, index) =>
+      this.supervise(index, shards, this.supervisors[index]?.status().generation ?? 0, context),
+    );
+    for (const supervisor of fleet) this.successors.add(supervisor);
+    // Any new instance that fails before the switch ends the reshard: it is not restarted.
+    const failed = firstValueFrom(
+      merge(...fleet.map((supervisor) => supervisor.status$)).pipe(
+        filter((change) => change.to === 'stopping'),
+      ),
+    ).then((change) => {
+      throw new ReshardError(
+        `new instance ${change.instance} failed: ${change.cause ?? change.reason ?? 'stopped'}`,
+      );
+    });
+    failed.catch(() => undefined);
+    try {
+      for (const supervisor of fleet) supervisor.start();
+      await Promise.race([
+        Promise.all(fleet.map((supervisor) => supervisor.whenReady(this.options.readyTimeout))),
+        failed,
+      ]);
+    } catch (error) {
+      await Promise.all(fleet.map((supervisor) => supervisor.stop('reshard failed')));
+      throw error instanceof ReshardError
+        ? error
+        : new ReshardError((error as Error).message, { cause: error });
+    } finally {
+      for (const supervisor of fleet) this.successors.delete(supervisor);
+    }
+    // The switch: from here on requests, relays and status go to the new fleet.
+    const retired = this.supervisors;
+    this.supervisors = fleet;
+    this.totalShardCount = total;
+    this.supervisorContext = context;
+    this.broker.resize(total);
+    this.instanceByShard.clear();
+    for (const [index, shards] of plan.entries()) {
+      for (const shard of shards) this.instanceByShard.set(shard, index);
+    }
+    this.logger.log(`Resharded to ${total} shard(s) on ${fleet.length} instance(s).`);
+    for (const supervisor of retired) supervisor.assignShards([]);
+    await Promise.all(
+      retired.map(async (supervisor) => {
+        const answered = supervisor.client?.whenIdle();
+        if (answered !== undefined) await withTimeout(answered, this.options.requestTimeout);
+        await supervisor.stop('replaced by a resharded fleet');
+      }),
+    );
+  }
+
+  /**
    * An instance asked for a rolling restart (discord.js's `client.shard.respawnAll()`, say):
    * answered at once with the instances it replaces, started on the next turn so that the reply
    * leaves first. A request during a roll joins it.
@@ -532,13 +630,13 @@ export class ShardingManager
    * A supervisor for instance `index` (not started), whose streams feed the manager's. Each
    * supervisor owns its streams (completed when it stops); the manager's stay open.
    */
-  private supervise(index: number, shards: number[], generationsBefore = 0): InstanceSupervisor {
-    const supervisor = new InstanceSupervisor(
-      index,
-      shards,
-      this.supervisorContext!,
-      generationsBefore,
-    );
+  private supervise(
+    index: number,
+    shards: number[],
+    generationsBefore = 0,
+    context = this.supervisorContext!,
+  ): InstanceSupervisor {
+    const supervisor = new InstanceSupervisor(index, shards, context, generationsBefore);
     supervisor.heartbeat$.subscribe((heartbeat) => this.heartbeats.next(heartbeat));
     supervisor.restart$.subscribe((restart) => this.restarts.next(restart));
     supervisor.status$.subscribe((change) => {
