@@ -61,6 +61,22 @@ async function everyEventDelivered(
   assert.deepEqual(missing(), []);
 }
 
+/** Resolves once every instance of the fleet before a reshard has stopped, replaced. */
+function resharded(manager: ShardingManager, instances: number): Promise<unknown> {
+  const replaced = (instance: number) =>
+    firstValueFrom(
+      manager.status$.pipe(
+        filter(
+          (change) =>
+            change.instance === instance &&
+            change.to === 'exited' &&
+            change.cause === 'replaced by a resharded fleet',
+        ),
+      ),
+    );
+  return Promise.all(Array.from({ length: instances }, (_, instance) => replaced(instance)));
+}
+
 /** Starts the emulator and a manager whose instances run the discord.js fixture against it. */
 async function startBotFleet(
   emulatorOptions: Parameters<typeof GatewayEmulator.start>[0] = {},
@@ -479,6 +495,47 @@ describe('discord.js instances against the gateway emulator', () => {
     assert.deepEqual(
       guilds.map((result) => result.status),
       ['fulfilled', 'fulfilled', 'fulfilled'],
+    );
+  });
+
+  it('reshards by itself when Discord recommends more shards (autoReshard)', async () => {
+    const { emulator, manager } = await startBotFleet({}, 'discord-bot.fixture', {
+      autoReshard: true,
+      autoReshardInterval: 200,
+    });
+    await manager.whenReady(60_000);
+    const done = resharded(manager, 2);
+    emulator.recommendShards(6);
+    await done;
+    assert.equal(manager.totalShards, 6);
+    assert.deepEqual(
+      manager.status().map((status) => status.state),
+      ['ready', 'ready', 'ready'],
+    );
+  });
+
+  it('reshards by itself when a @discordjs/ws shard is closed with 4011 (autoReshard)', async () => {
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture', {
+      autoReshard: true,
+    });
+    await manager.whenReady(60_000);
+    const done = resharded(manager, 2);
+    // Discord now requires 6 shards; shard 0 must IDENTIFY again and is refused with 4011.
+    emulator.recommendShards(6);
+    emulator.invalidateSession(0);
+    await done;
+    assert.equal(manager.totalShards, 6);
+    assert.ok(
+      emulator.closes.some((close) => close.code === 4011),
+      'no connection was closed with 4011',
+    );
+    assert.deepEqual(
+      manager.status().map((status) => status.shards),
+      [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+      ],
     );
   });
 

@@ -31,9 +31,10 @@ export interface ShardingWebSocketOptions {
    */
   fetchGatewayInformation: (force?: boolean) => Promise<GatewayBotInfo>;
   /**
-   * Installs on the `WebSocketManager` what options cannot: `fetchGatewayInformation` above, and
-   * the application of RESTRUCTURING (a new shard set from the manager, when shards are handed
-   * over between instances). Call it once, right after creating the manager; returns it.
+   * Installs on the `WebSocketManager` what options cannot: `fetchGatewayInformation` above, the
+   * application of RESTRUCTURING (a new shard set from the manager, when shards are handed over
+   * between instances), and the report of a shard closed with 4011 (sharding required) to the
+   * manager. Call it once, right after creating the manager; returns it.
    */
   attach: (manager: WebSocketManager) => WebSocketManager;
 }
@@ -43,6 +44,14 @@ export interface ShardingWebSocketOptions {
  * sessions resumable (the code `@discordjs/ws` itself uses when it closes to RESUME).
  */
 const HANDOVER_CLOSE_CODE = 4200;
+
+/** Discord's close code for a bot that needs more shards. */
+const SHARDING_REQUIRED_CLOSE_CODE = 4011;
+
+/** The `closed` event of a `WebSocketManager`: a shard's connection closed with `code`. */
+interface ClosedEvents {
+  on(event: 'closed', listener: (code: number, shardId: number) => void): unknown;
+}
 
 /**
  * Options for an `@discordjs/ws` `WebSocketManager` in a sharding instance: its shards and the
@@ -85,6 +94,11 @@ export function shardingWebSocketOptions(
     fetchGatewayInformation: () => link.fetchGatewayInformation(),
     attach: (manager) => {
       manager.fetchGatewayInformation = options.fetchGatewayInformation;
+      // 4011: Discord wants more shards; @discordjs/ws only closes the shard. The event name is
+      // WebSocketShardEvents.Closed, spelt out: @discordjs/ws is an optional peer, types only here.
+      (manager as unknown as ClosedEvents).on('closed', (code, shardId) => {
+        if (code === SHARDING_REQUIRED_CLOSE_CODE) link.reportShardingRequired(shardId);
+      });
       instance.onRestructure(async (plan) => {
         const released = new Map<number, ShardSession | null>();
         for (const shardId of plan.previousShards) {

@@ -117,6 +117,20 @@ export class InstanceGatewayLink {
     return this.instance.request<GatewayBotInfo>(LibraryEvent.GATEWAY_INFO, null);
   }
 
+  /**
+   * Tells the manager that Discord closed `shardId` with 4011 (sharding required): the bot has
+   * outgrown its shard count. Under `autoReshard` the manager reshards; otherwise it logs what to
+   * do. The `@discordjs/ws` adapter's `attach` reports it by itself; a discord.js `Client` can,
+   * from its `shardDisconnect` event.
+   */
+  reportShardingRequired(shardId: number): void {
+    try {
+      this.instance.send(LibraryEvent.SHARDING_REQUIRED, { shardId });
+    } catch {
+      // No manager right now: the shard stays closed, and the next instance to IDENTIFY says so.
+    }
+  }
+
   /** Asks for a slot; a request that timed out (the queue is hours long) asks again. */
   private async requestSlot(shardId: number, signal?: AbortSignal): Promise<void> {
     for (;;) {

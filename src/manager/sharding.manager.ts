@@ -105,6 +105,8 @@ export class ShardingManager
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly restarts = new Subject<InstanceRestart>();
   private readonly statuses = new Subject<InstanceStatusChange>();
+  /** `autoReshard`'s periodic check of Discord's recommendation. */
+  private recommendationTimer: NodeJS.Timeout | undefined;
   /** A reshard under way. */
   private resharding: Promise<void> | undefined;
   /** A rolling restart an instance asked for, while it runs. */
@@ -481,6 +483,41 @@ export class ShardingManager
     );
   }
 
+  /** Discord closed a shard with 4011: reshard under `autoReshard`, else say what to do. */
+  private shardingRequired(from: number, data: unknown): void {
+    const shard = (data as { shardId?: unknown } | null)?.shardId;
+    const what = `Discord closed shard ${String(shard)} (instance ${from}) with 4011: the bot needs more shards.`;
+    if (!this.options.autoReshard) {
+      this.logger.error(`${what} Call manager.reshard('auto'), or set autoReshard: true.`);
+      return;
+    }
+    this.logger.warn(`${what} Resharding to Discord's recommendation (autoReshard).`);
+    this.reshard('auto').catch((error: Error) =>
+      this.logger.error(`Automatic reshard failed: ${error.message}`),
+    );
+  }
+
+  /** `autoReshard`: reshards when Discord recommends more shards than run now. */
+  private async checkRecommendation(): Promise<void> {
+    if (this.resharding !== undefined || this.shuttingDown !== undefined) return;
+    try {
+      const info = await fetchGatewayBot({
+        api: this.options.api,
+        token: this.options.token,
+        signal: this.stopSpawning.signal,
+      });
+      if (info.shards <= (this.totalShardCount ?? info.shards)) return;
+      this.logger.warn(
+        `Discord recommends ${info.shards} shard(s), ${this.totalShardCount} run: resharding (autoReshard).`,
+      );
+      await this.reshard(info.shards);
+    } catch (error) {
+      if (this.shuttingDown === undefined) {
+        this.logger.error(`autoReshard could not check or reshard: ${(error as Error).message}`);
+      }
+    }
+  }
+
   /**
    * An instance asked for a rolling restart (discord.js's `client.shard.respawnAll()`, say):
    * answered at once with the instances it replaces, started on the next turn so that the reply
@@ -560,6 +597,7 @@ export class ShardingManager
    */
   async shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
+      clearInterval(this.recommendationTimer);
       this.stopSpawning.abort();
       await this.spawning?.catch(() => undefined);
       this.broker.close();
@@ -624,6 +662,13 @@ export class ShardingManager
     );
     this.spawnedAt = Date.now();
     for (const supervisor of this.supervisors) supervisor.start();
+    if (options.autoReshard) {
+      this.recommendationTimer = setInterval(
+        () => void this.checkRecommendation(),
+        options.autoReshardInterval,
+      );
+      this.recommendationTimer.unref();
+    }
   }
 
   /**
@@ -681,6 +726,9 @@ export class ShardingManager
       }
       if (context.event === LibraryEvent.ROLLING_RESTART) {
         return this.rollingRestartRequested(supervisor.instance);
+      }
+      if (context.event === LibraryEvent.SHARDING_REQUIRED) {
+        return this.shardingRequired(supervisor.instance, data);
       }
       // The supervisor has acted on CONNECTED; without a user handler there is nothing more to do,
       // and no failure to report.

@@ -174,6 +174,8 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
     ],
   },
   spawnOnBootstrap: { checks: [check((value) => typeof value === 'boolean', 'true or false')] },
+  autoReshard: { checks: [check((value) => typeof value === 'boolean', 'true or false')] },
+  autoReshardInterval: positiveInteger,
   onManagerLost: oneOf('exit', 'continue'),
   readyWhen: oneOf('bootstrap', 'manual'),
 };

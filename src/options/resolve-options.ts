@@ -36,6 +36,8 @@ export interface ResolvedShardingOptions {
   env: Record<string, string>;
   execArgv: string[];
   spawnOnBootstrap: boolean;
+  autoReshard: boolean;
+  autoReshardInterval: number;
   onManagerLost: ManagerLostPolicy;
   readyWhen: ReadyWhen;
 }

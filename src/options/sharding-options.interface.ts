@@ -99,6 +99,14 @@ export interface ShardingModuleOptions {
   execArgv?: string[];
   /** Spawn instances when the manager's application bootstraps. Default `true`. */
   spawnOnBootstrap?: boolean;
+  /**
+   * Reshard by itself (`ShardingManager.reshard('auto')`) when a shard is closed with 4011
+   * (sharding required), and when Discord's recommendation (`GET /gateway/bot`, asked every
+   * `autoReshardInterval`) exceeds the running total. Needs `token`. Default `false`.
+   */
+  autoReshard?: boolean;
+  /** How often `autoReshard` asks Discord for its recommendation, in ms. Default 3600000 (1 h). */
+  autoReshardInterval?: number;
   /** Instance side: what to do when the manager is lost. Default `'exit'`. */
   onManagerLost?: ManagerLostPolicy;
   /** Instance side: when the instance reports ready. Default `'bootstrap'`. */

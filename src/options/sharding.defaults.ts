@@ -54,6 +54,10 @@ export const SHARDING_DEFAULTS = Object.freeze({
   execArgv: Object.freeze([]) as readonly string[],
   /** Whether instances are spawned when the manager's application bootstraps. */
   spawnOnBootstrap: true,
+  /** Whether the manager reshards by itself (4011, or a higher recommendation). */
+  autoReshard: false,
+  /** How often `autoReshard` asks Discord for its recommendation, in ms. */
+  autoReshardInterval: 3_600_000,
   /** Instance side: what to do when the manager is lost (stop, so no orphan is left). */
   onManagerLost: 'exit' as ManagerLostPolicy,
   /** Instance side: when the instance reports ready. */

@@ -34,6 +34,11 @@ export const LibraryEvent = {
    * (`ShardingManager.rollingRestart()`); answered at once with the instances it will replace.
    */
   ROLLING_RESTART: 'ROLLING_RESTART',
+  /**
+   * Instance → manager: Discord closed a shard with 4011 (sharding required): the bot needs more
+   * shards. The manager reshards under `autoReshard`, else says what to do.
+   */
+  SHARDING_REQUIRED: 'SHARDING_REQUIRED',
   /** Instance → manager request: the last known gateway session of a shard, or null. */
   SESSION_GET: 'SESSION_GET',
   /** Instance → manager request: the fleet's `GET /gateway/bot` facts, as the manager knows them. */

@@ -310,6 +310,18 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
    * event to each selected shard's current session, numbered `n` = 1, 2, 3... across the stream.
    * Shards without a socket get them buffered for their RESUME.
    */
+  /**
+   * Changes Discord's shard recommendation while the emulator runs: `GET /gateway/bot` answers
+   * `shards` from now on, and an IDENTIFY with a smaller total than `required` (default `shards`)
+   * is closed with 4011 (sharding required), as Discord does when a bot outgrows its shard count.
+   */
+  recommendShards(shards: number, required = shards): void {
+    checkInteger('shards', shards, 1);
+    checkInteger('required', required, 1);
+    this.options.shards = shards;
+    this.options.requiredShards = required;
+  }
+
   startEventStream(options: EventStreamOptions): void {
     if (!(options.interval > 0)) {
       throw new RangeError(`startEventStream: interval must be a positive number of ms.`);
