@@ -136,12 +136,12 @@ export async function runRollSection(): Promise<Record<string, unknown>> {
           ratioCell(row),
           fixed(row.longestDowntimeMs, 0),
           downtimeRatioCell(row),
-          row.shardsOffline,
-          row.identified,
-          row.resumed,
-          row.rejectedOp9,
-          row.streamEvents,
-          row.eventsLost,
+          perRun(row.shardsOffline),
+          perRun(row.identified),
+          perRun(row.resumed),
+          perRun(row.rejectedOp9),
+          perRun(row.streamEvents),
+          perRun(row.eventsLost),
         ]),
       ),
     );
@@ -171,9 +171,9 @@ export async function runRollSection(): Promise<Record<string, unknown>> {
           ratioCell(row),
           fixed(row.longestDowntimeMs, 0),
           downtimeRatioCell(row),
-          row.shardsOffline,
-          row.identified,
-          row.rejectedOp9,
+          perRun(row.shardsOffline),
+          perRun(row.identified),
+          perRun(row.rejectedOp9),
         ]),
       ),
     );
@@ -315,7 +315,11 @@ function analyze(
 function summarize(rollCase: RollCase, runs: RollRun[]) {
   const group = runs.filter((run) => run.case === rollCase);
   const medianOf = (pick: (run: RollRun) => number) => round2(median(group.map(pick)));
-  const counts = (pick: (run: RollRun) => number | undefined) => perRun(group.map(pick));
+  // Per run, in run order; null where the case has no such figure (events of discord.js bots).
+  const counts = (pick: (run: RollRun) => number | undefined) => {
+    const values = group.map(pick);
+    return values.some((value) => value === undefined) ? null : (values as number[]);
+  };
   return {
     case: rollCase,
     label: labelOf(rollCase),
@@ -343,8 +347,8 @@ function summarize(rollCase: RollCase, runs: RollRun[]) {
 type Row = ReturnType<typeof summarize>;
 
 /** Counts of the runs: one value when they agree, else every run's. */
-function perRun(values: Array<number | undefined>): string {
-  if (values.some((value) => value === undefined)) return '-';
+function perRun(values: number[] | null): string {
+  if (values === null) return '-';
   const distinct = new Set(values);
   return distinct.size === 1 ? String(values[0]) : values.join(', ');
 }
