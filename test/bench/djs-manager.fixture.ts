@@ -1,9 +1,17 @@
 // discord.js's own ShardingManager (process mode, one shard per process), bringing the shards of
-// djs-shard.fixture.ts online against the gateway emulator: the reference of the discord section.
-// It reports every shard's pid, so that the runner can kill them at the end whatever happens.
+// djs-shard.fixture.ts online against the gateway emulator: the reference of the discord section,
+// and, with `respawnAll` set, of the discord-roll section (`respawnAll()` once they are online).
+// It reports every shard's pid (respawned ones too), so that the runner can kill them at the end
+// whatever happens.
 import { ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';
-import { epochNow, scenarioFromEnv, type OnlineResult } from './fleet-config.js';
+import {
+  epochNow,
+  scenarioFromEnv,
+  type FleetResult,
+  type OnlineResult,
+  type RollResult,
+} from './fleet-config.js';
 import { fail, report } from './measurements.js';
 
 const scenario = scenarioFromEnv();
@@ -43,12 +51,26 @@ try {
     timeout: scenario.timeout,
   });
   const onlineAt = epochNow();
-  const result: OnlineResult = {
+  const online: OnlineResult = {
     kind: 'online',
     startedAt,
     onlineAt,
     elapsedMs: onlineAt - startedAt,
   };
+  let result: FleetResult = online;
+  if (scenario.respawnAll !== undefined) {
+    const rollStart = epochNow();
+    await manager.respawnAll({ ...scenario.respawnAll, timeout: scenario.timeout });
+    const endedAt = epochNow();
+    result = {
+      kind: 'roll',
+      bootMs: online.elapsedMs,
+      startedAt: rollStart,
+      endedAt,
+      elapsedMs: endedAt - rollStart,
+      failed: 0,
+    } satisfies RollResult;
+  }
   killShards();
   await report({ type: 'measured', result });
   process.exit(0);

@@ -69,10 +69,45 @@ export interface DiscordJsScenario {
   timeout: number;
   apiBase: string;
   token: string;
+  /**
+   * When set, once every shard is online: `respawnAll({ shardDelay, respawnDelay, timeout })`,
+   * timed (a {@link RollResult} is reported instead of an {@link OnlineResult}).
+   */
+  respawnAll?: { shardDelay: number; respawnDelay: number };
+}
+
+/**
+ * 3: replace every instance of a running fleet against the emulator at `apiBase`, either with
+ * `rollingRestart()` or with a plain `restart(i)` of each instance, awaited in turn.
+ */
+export interface RollScenario {
+  kind: 'roll';
+  /** `ws`: test/fixtures/ws-bot (@discordjs/ws, hands its shards over with RESUME); `discord.js`: test/fixtures/discord-bot. */
+  bot: 'ws' | 'discord.js';
+  method: 'rolling' | 'one-by-one';
+  shards: number;
+  shardsPerInstance: number;
+  maxConcurrency: number;
+  identifyWindow: number;
+  identifyMargin: number;
+  apiBase: string;
+  token: string;
+  /**
+   * Idle time after the fleet is ready (and every session reached the manager) before the
+   * restart, and after it before the events seen are reported (so that those in flight arrive).
+   */
+  settleMs: number;
+  /** Record the stream's events (`t`) that the instances report (`GATEWAY_EVENT`). */
+  streamEvent?: string;
 }
 
 export type FleetScenario =
-  FanoutScenario | RestartScenario | MemoryScenario | DiscordScenario | DiscordJsScenario;
+  | FanoutScenario
+  | RestartScenario
+  | MemoryScenario
+  | DiscordScenario
+  | DiscordJsScenario
+  | RollScenario;
 
 /** Percentiles of samples, µs. */
 export interface Distribution {
@@ -170,7 +205,23 @@ export interface OnlineResult {
   grants?: Array<{ shardId: number; at: number }>;
 }
 
-export type FleetResult = FanoutResult | RestartResult | MemoryResult | OnlineResult;
+/** A restart of the whole fleet (3); epoch ms (`performance.timeOrigin` based). */
+export interface RollResult {
+  kind: 'roll';
+  /** From spawn to every shard online, ms. */
+  bootMs: number;
+  /** Just before the restart began (`rollingRestart()`, the first `restart(i)`, `respawnAll()`). */
+  startedAt: number;
+  /** When it resolved. */
+  endedAt: number;
+  elapsedMs: number;
+  /** Instances whose replacement failed (`rollingRestart()` results rejected). */
+  failed: number;
+  /** With `streamEvent`: the sequence numbers of those events the manager received, per shard. */
+  seen?: Record<number, number[]>;
+}
+
+export type FleetResult = FanoutResult | RestartResult | MemoryResult | OnlineResult | RollResult;
 
 /** Reads the scenario from the environment. */
 export function scenarioFromEnv(): FleetScenario {

@@ -33,6 +33,8 @@ import {
   type OnlineResult,
   type RestartResult,
   type RestartScenario,
+  type RollResult,
+  type RollScenario,
 } from './fleet-config.js';
 import { exitWithParent, fail, report } from './measurements.js';
 import { sampleMemory } from './proc-stats.js';
@@ -45,12 +47,21 @@ const fixture = (name: string) =>
 /** Long enough for 32 Nest instances booting at once on 2 cores. */
 const READY_TIMEOUT_MS = 120_000;
 
+/** The roll scenario's stream events as the instances reported them: shard → sequence numbers. */
+const streamSeen = new Map<number, number[]>();
+let streamEvent: string | undefined;
+
 @Injectable()
 class GatewayEventSink {
-  // The discord-bot fixture reports every gateway event it receives; a manager without a
-  // handler would log each one as unhandled.
+  // The discord-bot and ws-bot fixtures report every gateway event they receive; a manager
+  // without a handler would log each one as unhandled.
   @OnDispatch('GATEWAY_EVENT', { role: 'manager' })
-  record() {}
+  record(event: { shardId: number; t: string; seq: number }) {
+    if (streamEvent === undefined || event.t !== streamEvent) return;
+    let seqs = streamSeen.get(event.shardId);
+    if (seqs === undefined) streamSeen.set(event.shardId, (seqs = []));
+    seqs.push(event.seq);
+  }
 }
 
 /** Boots a manager application (not spawned yet) with the bench's common options. */
@@ -255,6 +266,61 @@ async function online(scenario: DiscordScenario): Promise<OnlineResult> {
   }
 }
 
+async function roll(scenario: RollScenario): Promise<RollResult> {
+  streamEvent = scenario.streamEvent;
+  const { manager, close } = await bootManager({
+    file: fixture(scenario.bot === 'ws' ? 'ws-bot' : 'discord-bot'),
+    totalShards: scenario.shards,
+    shardsPerInstance: scenario.shardsPerInstance,
+    maxConcurrency: scenario.maxConcurrency,
+    identifyWindow: scenario.identifyWindow,
+    identifyMargin: scenario.identifyMargin,
+    // The ws-bot fixture takes /gateway/bot from the manager, which asks the emulator.
+    token: scenario.token,
+    api: `${scenario.apiBase}/v10`,
+    env: { EMULATOR_API: scenario.apiBase, DISCORD_TOKEN: scenario.token },
+  });
+  try {
+    const bootStart = performance.now();
+    await manager.spawn();
+    await manager.whenReady(READY_TIMEOUT_MS);
+    const bootMs = performance.now() - bootStart;
+    // A @discordjs/ws replacement RESUMEs only the sessions the manager holds: wait until every
+    // one is in (discord.js bots IDENTIFY anew, and do not report theirs).
+    const deadline = performance.now() + READY_TIMEOUT_MS;
+    while (scenario.bot === 'ws' && manager.sessions().size < scenario.shards) {
+      if (performance.now() > deadline) throw new Error('the sessions never reached the manager');
+      await delay(20);
+    }
+    await delay(scenario.settleMs);
+
+    const startedAt = epochNow();
+    let failed = 0;
+    if (scenario.method === 'rolling') {
+      const results = await manager.rollingRestart();
+      failed = results.filter((result) => result.status === 'rejected').length;
+    } else {
+      for (const status of manager.status()) {
+        await manager.restart(status.instance).catch(() => failed++);
+      }
+    }
+    const endedAt = epochNow();
+    await delay(scenario.settleMs);
+    const result: RollResult = {
+      kind: 'roll',
+      bootMs,
+      startedAt,
+      endedAt,
+      elapsedMs: endedAt - startedAt,
+      failed,
+    };
+    if (streamEvent !== undefined) result.seen = Object.fromEntries(streamSeen);
+    return result;
+  } finally {
+    await close();
+  }
+}
+
 /**
  * With BENCH_CPU_PROF=1, a V8 CPU profile of this manager process over the timed rounds, written
  * as `<name>.cpuprofile` in build/bench-profiles or BENCH_PROFILE_DIR (read it with
@@ -322,6 +388,9 @@ try {
       break;
     case 'discord':
       result = await online(scenario);
+      break;
+    case 'roll':
+      result = await roll(scenario);
       break;
     default:
       throw new Error(`the fleet manager fixture does not run "${scenario.kind}"`);

@@ -8,7 +8,10 @@
 // - fleet: broadcastRequest fan-out, restart after SIGKILL, memory per instance per mode
 //   (fleet-section.ts); its parts alone as fleet-fanout, fleet-restart, fleet-memory;
 // - discord: 32 shards online against the gateway emulator, ours and discord.js's
-//   ShardingManager (discord-section.ts).
+//   ShardingManager (discord-section.ts);
+// - discord-roll: a restart of every process of a 16-shard bot against the emulator: our
+//   rollingRestart() against restart(i) one by one (@discordjs/ws bots) and against discord.js's
+//   ShardingManager.respawnAll() (discord.js bots) (roll-section.ts).
 //
 // Every process the bench starts, and every process those start, is killed at the end of each
 // section and of the run, whatever way it ends (bench-processes.ts).
@@ -19,11 +22,18 @@ import { killAll, killChildrenOnExit, runningDescendants } from './bench-process
 import { runDiscordSection } from './discord-section.js';
 import { FLEET_PARTS, runFleetSection, type FleetPart } from './fleet-section.js';
 import { describeMachine, runIpcSection } from './ipc-section.js';
+import { runRollSection } from './roll-section.js';
 
 const BUILD_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_FILE = join(BUILD_DIR, 'bench-results.json');
 
-const SECTIONS = ['ipc', 'fleet', 'discord'] as const;
+const SECTIONS = ['ipc', 'fleet', 'discord', 'discord-roll'] as const;
+/** Each section's heading, and where its results go in the JSON file (ipc: the top level). */
+const HEADINGS: Record<Exclude<Section, 'ipc'>, string> = {
+  fleet: 'Fleet',
+  discord: 'Discord',
+  'discord-roll': 'Discord: rolling restart',
+};
 type Section = (typeof SECTIONS)[number];
 
 /** What BENCH_SECTIONS chose: the sections, and the fleet parts. */
@@ -46,11 +56,12 @@ async function main(): Promise<boolean> {
   for (const section of selection.sections) {
     const sectionStart = performance.now();
     console.error(`\n[${section}]`);
-    if (section !== 'ipc') console.log(`\n## ${section === 'fleet' ? 'Fleet' : 'Discord'}`);
+    if (section !== 'ipc') console.log(`\n## ${HEADINGS[section]}`);
     try {
       if (section === 'ipc') results.ipc = await runIpcSection();
       else if (section === 'fleet') results.fleet = await runFleetSection(selection.fleetParts);
-      else results.discord = await runDiscordSection();
+      else if (section === 'discord') results.discord = await runDiscordSection();
+      else results.discordRoll = await runRollSection();
     } catch (error) {
       failures[section] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`The ${section} section failed:`, error);
@@ -71,7 +82,8 @@ async function main(): Promise<boolean> {
 
 /**
  * Merges this run's sections into the results file: the ipc section's fields at the top level
- * (the file's format before the other sections), `fleet` (per part) and `discord` below; what
+ * (the file's format before the other sections), `fleet` (per part), `discord` and
+ * `discordRoll` below; what
  * this run did not measure stays as the last run left it.
  */
 async function writeResults(
@@ -97,6 +109,7 @@ async function writeResults(
     };
   }
   if (results.discord !== undefined) merged.discord = results.discord;
+  if (results.discordRoll !== undefined) merged.discordRoll = results.discordRoll;
   merged.lastRun = {
     sections: selection.sections,
     fleetParts: selection.sections.includes('fleet') ? selection.fleetParts : [],
@@ -106,7 +119,7 @@ async function writeResults(
   await writeFile(RESULTS_FILE, JSON.stringify(merged, null, 2) + '\n');
 }
 
-/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, or a fleet part (`fleet-fanout`, …). */
+/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, or a fleet part (`fleet-fanout`, …). */
 function selectionFromEnv(): Selection {
   const raw = process.env.BENCH_SECTIONS;
   if (raw === undefined || raw.trim() === '') {
