@@ -555,6 +555,66 @@ describe('discord.js instances against the gateway emulator', () => {
     );
   });
 
+  it("gives a killed @discordjs/ws instance's shards to a warm spare: RESUME, no IDENTIFY, no event lost", async () => {
+    const { emulator, manager, seen, events } = await startBotFleet({}, 'ws-bot.fixture', {
+      spares: 1,
+    });
+    await manager.whenReady(60_000);
+    await waitUntil(
+      () => manager.sessions().size === 4,
+      10_000,
+      'sessions never reached the manager',
+    );
+    assert.deepEqual(
+      manager.status().map((status) => status.shards),
+      [[0, 1], [2, 3], []],
+    );
+    const identifiesBefore = emulator.identifies.length;
+    const moves: ShardMove[] = [];
+    manager.restructure$.subscribe((move) => moves.push(move));
+    emulator.startEventStream({ interval: 10 });
+    await firstValueFrom(
+      seen.pipe(
+        filter(
+          (event) => event.instance === 0 && event.t !== 'READY' && event.t !== 'GUILD_CREATE',
+        ),
+      ),
+    );
+    const failedOver = firstValueFrom(
+      manager.restructure$.pipe(filter((move) => move.kind === 'failover')),
+    );
+    const back = firstValueFrom(
+      manager.status$.pipe(filter((change) => change.instance === 0 && change.to === 'ready')),
+    );
+    process.kill(manager.status()[0]!.pid!, 'SIGKILL');
+    const move = await failedOver;
+    await back;
+    // Events of shards 0 and 1 now come from the spare.
+    await firstValueFrom(
+      seen.pipe(
+        filter((event) => event.shardId === 0 && event.instance === 2 && event.t !== 'RESUMED'),
+      ),
+    );
+    emulator.stopEventStream();
+
+    assert.deepEqual(
+      { shards: move.shards, from: move.from, to: move.to, outcome: move.outcome },
+      { shards: [0, 1], from: { 0: 0, 1: 0 }, to: 2, outcome: 'moved' },
+    );
+    // The dead instance came back with no shards: the next spare.
+    assert.deepEqual(
+      manager.status().map((status) => status.shards),
+      [[], [2, 3], [0, 1]],
+    );
+    assert.equal(manager.instanceForShard(0), 2);
+    assert.equal(emulator.identifies.length, identifiesBefore, 'a shard IDENTIFYed again');
+    assert.ok(
+      emulator.resumes.every((resume) => resume.accepted),
+      'a RESUME was refused',
+    );
+    await everyEventDelivered(emulator, events, seen);
+  });
+
   it('refuses a handover from an instance that cannot restructure, and changes nothing', async () => {
     const { manager } = await startBotFleet();
     await manager.whenReady(60_000);

@@ -21,8 +21,11 @@ export interface ShardMove {
    * still with) the instance `reason` names, restarted if it may have changed.
    */
   outcome: 'moved' | 'failed';
-  /** `move`: between two instances; `replace`: to a new generation of the same instance. */
-  kind: 'move' | 'replace';
+  /**
+   * `move`: between two instances; `replace`: to a new generation of the same instance;
+   * `failover`: from a dead instance to a warm spare.
+   */
+  kind: 'move' | 'replace' | 'failover';
   reason?: string;
   /** When it ended, in ms since the Unix epoch. */
   at: number;
@@ -108,6 +111,51 @@ export class ShardHandover {
       const shards = [...current.shards];
       const from = Object.fromEntries(shards.map((shard) => [shard, current.instance]));
       await this.handOver(current, successor, shards, 'replace', from);
+    });
+  }
+
+  /**
+   * Gives a dead instance's shards to a ready spare (no shards of its own): the spare takes them
+   * with their last sessions and RESUMEs; the dead one's next generation comes back empty, as a
+   * spare. The shard sets change at once (before the dead one's respawn); only the spare's
+   * RESTRUCTURING waits its turn. If it fails, the spare is restarted: its HELLO carries the
+   * shards, and it RESUMEs them.
+   */
+  failover(dead: InstanceSupervisor, spare: InstanceSupervisor): Promise<void> {
+    const shards = [...dead.shards];
+    const from = Object.fromEntries(shards.map((shard) => [shard, dead.instance]));
+    dead.assignShards([]);
+    spare.assignShards([...spare.shards, ...shards]);
+    this.fleet.route(shards, spare.instance);
+    return this.serialize(async () => {
+      try {
+        await this.fleet.request<RestructureReply>(
+          spare,
+          LibraryEvent.RESTRUCTURING,
+          this.payload(spare.shards, this.sessionsOf(shards)),
+        );
+      } catch (error) {
+        return this.failed(
+          'failover',
+          shards,
+          from,
+          spare.instance,
+          `instance ${spare.instance}`,
+          error,
+          () => spare.restart('failover failed'),
+        );
+      }
+      this.fleet.logger.log(
+        `Instance ${dead.instance} died: spare instance ${spare.instance} took its shard(s) ${shards.join(', ')}.`,
+      );
+      this.moves.next({
+        shards,
+        from,
+        to: spare.instance,
+        outcome: 'moved',
+        kind: 'failover',
+        at: Date.now(),
+      });
     });
   }
 

@@ -433,7 +433,8 @@ export class ShardingManager
     this.logger.log(`Resharding from ${before} to ${total} shard(s): starting the new fleet.`);
     const plan = planShards(total, undefined, this.options.shardsPerInstance);
     const context = { ...this.supervisorContext, totalShards: total };
-    const fleet = plan.map((shards, index) =>
+    const spares = Array.from({ length: this.options.spares }, (): number[] => []);
+    const fleet = [...plan, ...spares].map((shards, index) =>
       this.supervise(index, shards, this.supervisors[index]?.status().generation ?? 0, context),
     );
     for (const supervisor of fleet) this.successors.add(supervisor);
@@ -481,6 +482,24 @@ export class ShardingManager
         await supervisor.stop('replaced by a resharded fleet');
       }),
     );
+  }
+
+  /**
+   * A dead instance's shards go to a ready warm spare (an instance with no shards that applies
+   * RESTRUCTURING), if there is one; the dead instance comes back empty, as the next spare.
+   */
+  private failOver(dead: InstanceSupervisor): void {
+    if (dead.shards.length === 0 || this.supervisors[dead.instance] !== dead) return;
+    const spare = this.supervisors.find(
+      (candidate) =>
+        candidate !== dead &&
+        candidate.shards.length === 0 &&
+        candidate.state === 'ready' &&
+        candidate.restructurable &&
+        this.replacing[candidate.instance] === undefined,
+    );
+    if (spare === undefined) return;
+    this.handover.failover(dead, spare).catch(() => undefined); // reported on restructure$
   }
 
   /** Discord closed a shard with 4011: reshard under `autoReshard`, else say what to do. */
@@ -653,12 +672,14 @@ export class ShardingManager
       logger: this.logger,
       dispatchHandler: (supervisor) => this.instanceDispatchHandler(supervisor),
     };
-    this.supervisors = plan.map((shards, index) => this.supervise(index, shards));
+    // Warm spares: instances with no shards, after the planned ones.
+    const fleet = [...plan, ...Array.from({ length: options.spares }, (): number[] => [])];
+    this.supervisors = fleet.map((shards, index) => this.supervise(index, shards));
     for (const [index, shards] of plan.entries()) {
       for (const shard of shards) this.instanceByShard.set(shard, index);
     }
     this.logger.log(
-      `Spawning ${plan.length} instance(s) in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
+      `Spawning ${plan.length} instance(s)${options.spares > 0 ? ` and ${options.spares} spare(s)` : ''} in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
     );
     this.spawnedAt = Date.now();
     for (const supervisor of this.supervisors) supervisor.start();
@@ -683,11 +704,16 @@ export class ShardingManager
   ): InstanceSupervisor {
     const supervisor = new InstanceSupervisor(index, shards, context, generationsBefore);
     supervisor.heartbeat$.subscribe((heartbeat) => this.heartbeats.next(heartbeat));
-    supervisor.restart$.subscribe((restart) => this.restarts.next(restart));
+    supervisor.restart$.subscribe((restart) => {
+      // Before its respawn (at least 1 ms away): a spare may take its shards first.
+      this.failOver(supervisor);
+      this.restarts.next(restart);
+    });
     supervisor.status$.subscribe((change) => {
       // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead
       // would be burnt.
       if (change.to === 'stopping') this.broker.cancelWaits(supervisor.shards);
+      if (change.to === 'gave-up') this.failOver(supervisor);
       if (change.to === 'ready') this.reportReady(supervisor, change.generation);
       this.statuses.next(change);
     });

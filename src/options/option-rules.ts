@@ -127,6 +127,11 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
     ],
   },
   shardsPerInstance: positiveInteger,
+  spares: {
+    checks: [
+      check((value) => Number.isSafeInteger(value) && (value as number) >= 0, 'an integer >= 0'),
+    ],
+  },
   token: {
     checks: [check((value) => typeof value === 'string' && value.length > 0, 'a non-empty string')],
     shown: () => '(hidden)',

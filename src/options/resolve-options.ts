@@ -19,6 +19,7 @@ export interface ResolvedShardingOptions {
   totalShards: number | 'auto';
   shards: number[] | undefined;
   shardsPerInstance: number;
+  spares: number;
   token: string | undefined;
   api: string;
   maxConcurrency: number | undefined;

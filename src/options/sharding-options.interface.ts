@@ -39,6 +39,13 @@ export interface ShardingModuleOptions {
   totalShards?: number | 'auto';
   /** The shard ids this manager runs (a subset of 0..totalShards-1). Default: all of them. */
   shards?: number[];
+  /**
+   * Warm spares: instances started with no shards, beside the planned ones. When an instance dies
+   * or hangs, a ready spare takes its shards at once (RESTRUCTURING with their sessions: they
+   * RESUME) and the dead instance comes back with no shards, as the new spare. Needs instances
+   * that apply RESTRUCTURING (the `@discordjs/ws` adapter's `attach`). Default 0.
+   */
+  spares?: number;
   /** Shards per instance, in contiguous chunks. Default 1. */
   shardsPerInstance?: number;
   /**

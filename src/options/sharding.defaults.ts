@@ -42,6 +42,8 @@ export const SHARDING_DEFAULTS = Object.freeze({
   mode: 'process' as ShardingMode,
   /** The bot's total shard count. */
   totalShards: 1 as number | 'auto',
+  /** Warm spares: instances with no shards, ready to take a dead instance's shards. */
+  spares: 0,
   /** Shards per instance. */
   shardsPerInstance: 1,
   /** Discord API base URL, for `totalShards: 'auto'`. */
