@@ -93,7 +93,8 @@ for (const mode of ['process', 'worker', 'cluster'] as ShardingMode[]) {
       const ready = firstValueFrom(
         manager.status$.pipe(filter((change) => change.instance === 1 && change.to === 'ready')),
       );
-      await manager.request(1, 'exit', { code: 3 });
+      // An event, not a request: its exit may come before a reply could leave (a worker thread's).
+      await manager.send(1, 'exit', { code: 3 });
       const event = await restart;
       assert.equal(event.instance, 1);
       assert.equal((await ready).generation, 2);
