@@ -290,8 +290,8 @@ export class ShardingManager
     data?: unknown,
     options: ManagerCallOptions = {},
   ): Promise<void> {
-    const client = await this.readyClient(instance, options);
-    client.send(event, data);
+    const ready = this.readyClient(instance, options);
+    (ready instanceof Promise ? await ready : ready).send(event, data);
   }
 
   /** Sends an event to every instance; resolves with the indexes it reached. */
@@ -317,7 +317,8 @@ export class ShardingManager
     options: ManagerCallOptions = {},
   ): Promise<T> {
     const deadline = Date.now() + (options.timeout ?? this.options.requestTimeout);
-    const client = await this.readyClient(instance, options);
+    const ready = this.readyClient(instance, options);
+    const client = ready instanceof Promise ? await ready : ready;
     return client.request<T>(event, data, { timeout: Math.max(1, deadline - Date.now()) });
   }
 
@@ -826,13 +827,23 @@ export class ShardingManager
     );
   }
 
-  private async readyClient(instance: number, options: ManagerCallOptions): Promise<IpcClient> {
+  /**
+   * The identified link of `instance`: in the same turn when it is ready, so that a graceful
+   * replacement cannot retire it between this lookup and the call made on it (the retired
+   * generation answers what it was asked before it stops); else once it is ready, looked up again.
+   */
+  private readyClient(
+    instance: number,
+    options: ManagerCallOptions,
+  ): IpcClient | Promise<IpcClient> {
     const supervisor = this.supervisor(instance);
-    const timeout = options.timeout ?? this.options.requestTimeout;
-    const policy = options.whenNotReady ?? 'wait';
     if (supervisor.state !== 'ready') {
-      if (policy !== 'wait') throw new InstanceNotReadyError(instance, supervisor.state);
-      await supervisor.whenReady(timeout);
+      if ((options.whenNotReady ?? 'wait') !== 'wait') {
+        throw new InstanceNotReadyError(instance, supervisor.state);
+      }
+      return supervisor
+        .whenReady(options.timeout ?? this.options.requestTimeout)
+        .then(() => this.readyClient(instance, { ...options, whenNotReady: 'fail' }));
     }
     const client = supervisor.client;
     if (client === undefined || client.state !== 'identified') {
