@@ -18,6 +18,7 @@ export interface ShardingModuleExtras {
   role?: ShardingRole;
 }
 
+/** The module class `ShardingModule` extends, its options token and the option types of `forRoot`/`forRootAsync`. */
 export const {
   ConfigurableModuleClass: ShardingConfigurableModule,
   MODULE_OPTIONS_TOKEN: SHARDING_MODULE_OPTIONS,
