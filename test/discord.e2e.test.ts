@@ -192,11 +192,19 @@ describe('discord.js instances against the gateway emulator', () => {
         filter((change: InstanceStatusChange) => change.instance === 0 && change.to === 'ready'),
       ),
     );
+    // Watched from before the kill: the new generation's RESUMED can be read in the same turn as
+    // its CONNECTED, before `back` resolves.
+    const resumedAgain = firstValueFrom(
+      seen.pipe(filter((event) => event.instance === 0 && event.t === 'RESUMED')),
+    );
     process.kill(manager.status()[0]!.pid!, 'SIGKILL');
     await back;
+    await resumedAgain;
     // A few events on the new generation, then stop the stream.
     await firstValueFrom(
-      seen.pipe(filter((event) => event.instance === 0 && event.t === 'RESUMED')),
+      seen.pipe(
+        filter((event) => event.instance === 0 && event.t !== 'RESUMED' && event.t !== 'READY'),
+      ),
     );
     emulator.stopEventStream();
 
