@@ -101,13 +101,32 @@ export interface RollScenario {
   streamEvent?: string;
 }
 
+/**
+ * 4: SIGKILL instances of a running @discordjs/ws fleet (test/fixtures/ws-bot) against the
+ * emulator at `apiBase`, one at a time, each once the fleet has settled from the one before.
+ */
+export interface FailoverScenario extends Omit<RollScenario, 'kind' | 'bot' | 'method'> {
+  kind: 'failover';
+  /** The `spares` option. */
+  spares: number;
+  /** `default`: the library's restart policy; `fast`: `{ initialDelay: 1, maxDelay: 1 }`. */
+  policy: 'default' | 'fast';
+  /**
+   * Instances killed, in turn: the k-th kill takes the instance then running shard
+   * `k × shardsPerInstance` (mod `shards`), so that no instance dies twice in a run (the default
+   * policy would back off) until every one has.
+   */
+  kills: number;
+}
+
 export type FleetScenario =
   | FanoutScenario
   | RestartScenario
   | MemoryScenario
   | DiscordScenario
   | DiscordJsScenario
-  | RollScenario;
+  | RollScenario
+  | FailoverScenario;
 
 /** Percentiles of samples, µs. */
 export interface Distribution {
@@ -221,7 +240,34 @@ export interface RollResult {
   seen?: Record<number, number[]>;
 }
 
-export type FleetResult = FanoutResult | RestartResult | MemoryResult | OnlineResult | RollResult;
+/** One SIGKILL of a {@link FailoverResult}; epoch ms (`performance.timeOrigin` based). */
+export interface FailoverKill {
+  /** The instance killed, and the shards it ran. */
+  instance: number;
+  shards: number[];
+  /** Just before `process.kill`. */
+  killedAt: number;
+  /**
+   * When the fleet had settled: each of `shards` reported READY or RESUMED by an instance, and
+   * every instance ready (the dead one back, as the next spare or with its shards).
+   */
+  settledAt: number;
+  /** The instance running `shards` once settled. */
+  takenBy: number;
+}
+
+/** SIGKILLs of a running fleet (4). */
+export interface FailoverResult {
+  kind: 'failover';
+  /** From spawn to every shard online, ms. */
+  bootMs: number;
+  kills: FailoverKill[];
+  /** The sequence numbers of the stream's events the manager received, per shard. */
+  seen: Record<number, number[]>;
+}
+
+export type FleetResult =
+  FanoutResult | RestartResult | MemoryResult | OnlineResult | RollResult | FailoverResult;
 
 /** Reads the scenario from the environment. */
 export function scenarioFromEnv(): FleetScenario {

@@ -10,7 +10,7 @@ import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { filter, firstValueFrom } from 'rxjs';
+import { filter, firstValueFrom, startWith, Subject } from 'rxjs';
 import {
   OnDispatch,
   ShardingManager,
@@ -24,6 +24,9 @@ import {
   epochNow,
   scenarioFromEnv,
   type DiscordScenario,
+  type FailoverKill,
+  type FailoverResult,
+  type FailoverScenario,
   type FanoutResult,
   type FanoutScenario,
   type FleetResult,
@@ -51,12 +54,16 @@ const READY_TIMEOUT_MS = 120_000;
 const streamSeen = new Map<number, number[]>();
 let streamEvent: string | undefined;
 
+/** Every gateway event the instances report, as they arrive. */
+const gatewayEvents = new Subject<{ shardId: number; t: string; seq: number }>();
+
 @Injectable()
 class GatewayEventSink {
   // The discord-bot and ws-bot fixtures report every gateway event they receive; a manager
   // without a handler would log each one as unhandled.
   @OnDispatch('GATEWAY_EVENT', { role: 'manager' })
   record(event: { shardId: number; t: string; seq: number }) {
+    gatewayEvents.next(event);
     if (streamEvent === undefined || event.t !== streamEvent) return;
     let seqs = streamSeen.get(event.shardId);
     if (seqs === undefined) streamSeen.set(event.shardId, (seqs = []));
@@ -266,9 +273,13 @@ async function online(scenario: DiscordScenario): Promise<OnlineResult> {
   }
 }
 
-async function roll(scenario: RollScenario): Promise<RollResult> {
+/** Boots the manager of a bot fleet against the emulator (not spawned yet). */
+function bootBotManager(
+  scenario: Omit<RollScenario, 'kind' | 'method'>,
+  options: ShardingModuleOptions = {},
+): ReturnType<typeof bootManager> {
   streamEvent = scenario.streamEvent;
-  const { manager, close } = await bootManager({
+  return bootManager({
     file: fixture(scenario.bot === 'ws' ? 'ws-bot' : 'discord-bot'),
     totalShards: scenario.shards,
     shardsPerInstance: scenario.shardsPerInstance,
@@ -279,19 +290,33 @@ async function roll(scenario: RollScenario): Promise<RollResult> {
     token: scenario.token,
     api: `${scenario.apiBase}/v10`,
     env: { EMULATOR_API: scenario.apiBase, DISCORD_TOKEN: scenario.token },
+    ...options,
   });
+}
+
+/**
+ * Spawns the fleet and waits until it is ready and the manager holds every shard's session: a
+ * @discordjs/ws replacement (or spare) RESUMEs only the sessions the manager holds (discord.js
+ * bots IDENTIFY anew, and do not report theirs). Returns the boot time, ms.
+ */
+async function spawnBotFleet(manager: ShardingManager, bot: RollScenario['bot'], shards: number) {
+  const bootStart = performance.now();
+  await manager.spawn();
+  await manager.whenReady(READY_TIMEOUT_MS);
+  const bootMs = performance.now() - bootStart;
+  if (bot !== 'ws') return bootMs;
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  while (manager.sessions().size < shards) {
+    if (performance.now() > deadline) throw new Error('the sessions never reached the manager');
+    await delay(20);
+  }
+  return bootMs;
+}
+
+async function roll(scenario: RollScenario): Promise<RollResult> {
+  const { manager, close } = await bootBotManager(scenario);
   try {
-    const bootStart = performance.now();
-    await manager.spawn();
-    await manager.whenReady(READY_TIMEOUT_MS);
-    const bootMs = performance.now() - bootStart;
-    // A @discordjs/ws replacement RESUMEs only the sessions the manager holds: wait until every
-    // one is in (discord.js bots IDENTIFY anew, and do not report theirs).
-    const deadline = performance.now() + READY_TIMEOUT_MS;
-    while (scenario.bot === 'ws' && manager.sessions().size < scenario.shards) {
-      if (performance.now() > deadline) throw new Error('the sessions never reached the manager');
-      await delay(20);
-    }
+    const bootMs = await spawnBotFleet(manager, scenario.bot, scenario.shards);
     await delay(scenario.settleMs);
 
     const startedAt = epochNow();
@@ -316,6 +341,65 @@ async function roll(scenario: RollScenario): Promise<RollResult> {
     };
     if (streamEvent !== undefined) result.seen = Object.fromEntries(streamSeen);
     return result;
+  } finally {
+    await close();
+  }
+}
+
+async function failover(scenario: FailoverScenario): Promise<FailoverResult> {
+  const { manager, close } = await bootBotManager(
+    { ...scenario, bot: 'ws' },
+    {
+      spares: scenario.spares,
+      ...(scenario.policy === 'fast' && { restart: { initialDelay: 1, maxDelay: 1 } }),
+    },
+  );
+  try {
+    const bootMs = await spawnBotFleet(manager, 'ws', scenario.shards);
+    const kills: FailoverKill[] = [];
+    for (let kill = 0; kill < scenario.kills; kill++) {
+      await delay(scenario.settleMs);
+      const marker = (kill * scenario.shardsPerInstance) % scenario.shards;
+      const victim = manager.status().find((status) => status.shards.includes(marker));
+      if (victim?.pid === undefined) throw new Error(`no instance runs shard ${marker}`);
+      const shards = [...victim.shards];
+      // Subscribed before the kill: a spare's RESUMED may come before this loop runs again.
+      const back = Promise.all(
+        shards.map((shardId) =>
+          firstValueFrom(
+            gatewayEvents.pipe(
+              filter(
+                (event) =>
+                  event.shardId === shardId && (event.t === 'RESUMED' || event.t === 'READY'),
+              ),
+            ),
+          ),
+        ),
+      );
+      const killedAt = epochNow();
+      process.kill(victim.pid, 'SIGKILL');
+      await back;
+      // The dead instance's next generation is up (so a spare is ready for the next kill).
+      await firstValueFrom(
+        manager.status$.pipe(
+          startWith(undefined),
+          filter(() =>
+            manager
+              .status()
+              .every((status) => status.state === 'ready' && status.pid !== victim.pid),
+          ),
+        ),
+      );
+      kills.push({
+        instance: victim.instance,
+        shards,
+        killedAt,
+        settledAt: epochNow(),
+        takenBy: manager.instanceForShard(marker),
+      });
+    }
+    await delay(scenario.settleMs);
+    return { kind: 'failover', bootMs, kills, seen: Object.fromEntries(streamSeen) };
   } finally {
     await close();
   }
@@ -391,6 +475,9 @@ try {
       break;
     case 'roll':
       result = await roll(scenario);
+      break;
+    case 'failover':
+      result = await failover(scenario);
       break;
     default:
       throw new Error(`the fleet manager fixture does not run "${scenario.kind}"`);

@@ -22,6 +22,21 @@ export function envIntegers(name: string, fallback: number[]): number[] {
   });
 }
 
+/**
+ * The names listed (comma-separated) in the environment variable `name`, each one of `known`,
+ * in `known`'s order; all of `known` when it is unset.
+ */
+export function envChoices<T extends string>(name: string, known: readonly T[]): T[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return [...known];
+  const chosen = raw.split(',').map((item) => item.trim());
+  for (const item of chosen) {
+    if (!known.includes(item as T))
+      throw new Error(`${name} lists "${item}"; known: ${known.join(', ')}`);
+  }
+  return known.filter((item) => chosen.includes(item));
+}
+
 /** A markdown table; every column but the first is right-aligned. */
 export function markdown(headers: string[], rows: string[][]): string {
   return [
@@ -54,4 +69,11 @@ export function toMiB(bytes: number): number {
 /** Rounds to two decimals, for the JSON file. */
 export function round2(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/** Counts of several runs: one value when they agree, else every run's; `-` for none. */
+export function perRun(values: number[] | null): string {
+  if (values === null) return '-';
+  const distinct = new Set(values);
+  return distinct.size === 1 ? String(values[0]) : values.join(', ');
 }

@@ -18,13 +18,23 @@
 // BENCH_ROLL_WINDOW (250 ms), BENCH_ROLL_MARGIN (25 ms), BENCH_ROLL_EVENT_INTERVAL (50 ms),
 // BENCH_ROLL_RUNS (3: the tables show medians), BENCH_ROLL_CASES (all of ws-rolling,
 // ws-one-by-one, djs-rolling, djs-respawn-all).
-import { GatewayEmulator } from '../../src/testing/index.js';
+import type { GatewayEmulator } from '../../src/testing/index.js';
+import {
+  EMULATOR_TOKEN,
+  emulatorFleetFromEnv,
+  RUN_TIMEOUT_MS,
+  sessionCounts,
+  SETTLE_MS,
+  startEmulator,
+  STREAM_EVENT,
+  type SessionCounts,
+} from './emulator-fleet.js';
 import type { RollResult, RollScenario } from './fleet-config.js';
-import { envInteger, fixed, markdown, ratio, round2 } from './report-format.js';
+import { envChoices, envInteger, fixed, markdown, perRun, ratio, round2 } from './report-format.js';
 import { runScenario } from './scenario-runner.js';
 import { shardDowntimes } from './shard-downtime.js';
 import { median } from './stats.js';
-import { startStreamTicker, type StreamTicker } from './stream-ticker.js';
+import { startStreamTicker, streamLosses, type StreamTicker } from './stream-ticker.js';
 
 const CASES = ['ws-rolling', 'ws-one-by-one', 'djs-rolling', 'djs-respawn-all'] as const;
 type RollCase = (typeof CASES)[number];
@@ -34,13 +44,10 @@ const PAIRS: Array<[RollCase, RollCase]> = [
   ['djs-rolling', 'djs-respawn-all'],
 ];
 
-const shards = envInteger('BENCH_ROLL_SHARDS', 16);
-const shardsPerInstance = envInteger('BENCH_ROLL_PER_INSTANCE', 4);
-const identifyWindow = envInteger('BENCH_ROLL_WINDOW', 250);
-const identifyMargin = envInteger('BENCH_ROLL_MARGIN', 25);
-const eventInterval = envInteger('BENCH_ROLL_EVENT_INTERVAL', 50);
+const sizes = emulatorFleetFromEnv('BENCH_ROLL');
+const { shards, shardsPerInstance, identifyWindow, identifyMargin, eventInterval } = sizes;
 const repeats = envInteger('BENCH_ROLL_RUNS', 3);
-const cases = casesFromEnv();
+const cases = envChoices('BENCH_ROLL_CASES', CASES);
 /**
  * discord.js's defaults in the proportion of Discord's 5000 ms window to ours: `spawn()` delay
  * 5500 ms, `respawnAll()` shardDelay 5000 ms and respawnDelay 500 ms.
@@ -49,13 +56,9 @@ const DJS_SPAWN_DELAY = Math.round(identifyWindow * 1.1);
 const DJS_SHARD_DELAY = identifyWindow;
 const DJS_RESPAWN_DELAY = Math.round(identifyWindow * 0.1);
 const DJS_TIMEOUT_MS = 60_000;
-const TOKEN = 'bench-emulator-token';
-const STREAM_EVENT = 'BENCH_TICK';
-const SETTLE_MS = 500;
-const RUN_TIMEOUT_MS = 300_000;
 
 /** One restart of the whole fleet, against one emulator. */
-interface RollRun {
+interface RollRun extends SessionCounts {
   case: RollCase;
   /** Spawn to every shard online, before the restart, ms. */
   bootMs: number;
@@ -67,13 +70,6 @@ interface RollRun {
   shardsOffline: number;
   /** The shards' downtimes added up, ms. */
   totalDowntimeMs: number;
-  identified: number;
-  resumed: number;
-  /** IDENTIFYs answered with op 9, and RESUMEs refused. */
-  rejectedOp9: number;
-  rejectedResumes: number;
-  /** Sessions taken from a connection still holding them (a handover resumed too early). */
-  takeovers: number;
   /** Instances whose replacement failed. */
   failed: number;
   /** ws bots: stream events sent during the restart, and those lost (not reported, or no session). */
@@ -201,11 +197,7 @@ export async function runRollSection(): Promise<Record<string, unknown>> {
     );
   }
   return {
-    shards,
-    shardsPerInstance,
-    identifyWindow,
-    identifyMargin,
-    eventInterval,
+    ...sizes,
     discordJs: {
       spawnDelay: DJS_SPAWN_DELAY,
       shardDelay: DJS_SHARD_DELAY,
@@ -218,15 +210,10 @@ export async function runRollSection(): Promise<Record<string, unknown>> {
 }
 
 async function runOnce(rollCase: RollCase): Promise<RollRun> {
-  const emulator = await GatewayEmulator.start({
-    token: TOKEN,
-    shards,
-    maxConcurrency: 1,
-    identifyWindow,
-  });
+  const emulator = await startEmulator(sizes);
   let ticker: StreamTicker | undefined;
   try {
-    const common = { shards, apiBase: emulator.apiBase, token: TOKEN };
+    const common = { shards, apiBase: emulator.apiBase, token: EMULATOR_TOKEN };
     let result: RollResult;
     if (rollCase === 'djs-respawn-all') {
       result = await runScenario<RollResult>(
@@ -274,14 +261,10 @@ function analyze(
   ticker: StreamTicker | undefined,
 ): RollRun {
   const { startedAt: from, endedAt: to } = result;
-  const during = <T extends { at: number }>(records: readonly T[]) =>
-    records.filter((record) => record.at >= from && record.at <= to);
   const downtimes = shardDowntimes(emulator, shards, from, to);
   const longest = downtimes.reduce((worst, shard) =>
     shard.longestMs > worst.longestMs ? shard : worst,
   );
-  const identifies = during(emulator.identifies);
-  const resumes = during(emulator.resumes);
   const run: RollRun = {
     case: rollCase,
     bootMs: round2(result.bootMs),
@@ -290,23 +273,14 @@ function analyze(
     longestDowntimeShard: longest.shardId,
     shardsOffline: downtimes.filter((shard) => shard.gaps > 0).length,
     totalDowntimeMs: round2(downtimes.reduce((sum, shard) => sum + shard.totalMs, 0)),
-    identified: identifies.filter((identify) => identify.accepted).length,
-    resumed: resumes.filter((resume) => resume.accepted).length,
-    rejectedOp9: identifies.filter((identify) => identify.rejection === 'rate-limited').length,
-    rejectedResumes: resumes.filter((resume) => !resume.accepted).length,
-    takeovers: during(emulator.takeovers).length,
+    ...sessionCounts(emulator, from, to),
     failed: result.failed,
   };
   if (ticker !== undefined && result.seen !== undefined) {
-    const seen = new Set(
-      Object.entries(result.seen).flatMap(([shardId, seqs]) =>
-        seqs.map((seq) => `${shardId}:${seq}`),
-      ),
-    );
-    const sent = during(emulator.sentEvents()).filter((event) => event.t === STREAM_EVENT);
-    run.eventsSent = sent.length;
-    run.eventsUnseen = sent.filter((event) => !seen.has(`${event.shardId}:${event.seq}`)).length;
-    run.eventsNoSession = ticker.missed.filter((at) => at >= from && at <= to).length;
+    const losses = streamLosses(emulator, ticker, STREAM_EVENT, result.seen, from, to);
+    run.eventsSent = losses.sent;
+    run.eventsUnseen = losses.unseen;
+    run.eventsNoSession = losses.noSession;
   }
   return run;
 }
@@ -345,13 +319,6 @@ function summarize(rollCase: RollCase, runs: RollRun[]) {
 }
 
 type Row = ReturnType<typeof summarize>;
-
-/** Counts of the runs: one value when they agree, else every run's. */
-function perRun(values: number[] | null): string {
-  if (values === null) return '-';
-  const distinct = new Set(values);
-  return distinct.size === 1 ? String(values[0]) : values.join(', ');
-}
 
 function ratioCell(row: Row): string {
   return ratioOrBaseline(row, row.timeOverBaseline);
@@ -402,15 +369,4 @@ function logRun(run: RollRun, repeat: number): void {
       `${run.rejectedResumes} RESUME refused, ${run.takeovers} takeovers, ${run.failed} failed` +
       events,
   );
-}
-
-function casesFromEnv(): RollCase[] {
-  const raw = process.env.BENCH_ROLL_CASES;
-  if (raw === undefined || raw === '') return [...CASES];
-  const chosen = raw.split(',').map((name) => name.trim());
-  for (const name of chosen) {
-    if (!CASES.includes(name as RollCase))
-      throw new Error(`BENCH_ROLL_CASES lists "${name}"; known: ${CASES.join(', ')}`);
-  }
-  return CASES.filter((name) => chosen.includes(name));
 }

@@ -11,7 +11,9 @@
 //   ShardingManager (discord-section.ts);
 // - discord-roll: a restart of every process of a 16-shard bot against the emulator: our
 //   rollingRestart() against restart(i) one by one (@discordjs/ws bots) and against discord.js's
-//   ShardingManager.respawnAll() (discord.js bots) (roll-section.ts).
+//   ShardingManager.respawnAll() (discord.js bots) (roll-section.ts);
+// - discord-failover: a SIGKILLed instance of a 16-shard @discordjs/ws bot, its shards back with a
+//   warm spare against without one (failover-section.ts).
 //
 // Every process the bench starts, and every process those start, is killed at the end of each
 // section and of the run, whatever way it ends (bench-processes.ts).
@@ -20,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killAll, killChildrenOnExit, runningDescendants } from './bench-processes.js';
 import { runDiscordSection } from './discord-section.js';
+import { runFailoverSection } from './failover-section.js';
 import { FLEET_PARTS, runFleetSection, type FleetPart } from './fleet-section.js';
 import { describeMachine, runIpcSection } from './ipc-section.js';
 import { runRollSection } from './roll-section.js';
@@ -27,12 +30,13 @@ import { runRollSection } from './roll-section.js';
 const BUILD_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_FILE = join(BUILD_DIR, 'bench-results.json');
 
-const SECTIONS = ['ipc', 'fleet', 'discord', 'discord-roll'] as const;
+const SECTIONS = ['ipc', 'fleet', 'discord', 'discord-roll', 'discord-failover'] as const;
 /** Each section's heading, and where its results go in the JSON file (ipc: the top level). */
 const HEADINGS: Record<Exclude<Section, 'ipc'>, string> = {
   fleet: 'Fleet',
   discord: 'Discord',
   'discord-roll': 'Discord: rolling restart',
+  'discord-failover': 'Discord: failover',
 };
 type Section = (typeof SECTIONS)[number];
 
@@ -61,7 +65,8 @@ async function main(): Promise<boolean> {
       if (section === 'ipc') results.ipc = await runIpcSection();
       else if (section === 'fleet') results.fleet = await runFleetSection(selection.fleetParts);
       else if (section === 'discord') results.discord = await runDiscordSection();
-      else results.discordRoll = await runRollSection();
+      else if (section === 'discord-roll') results.discordRoll = await runRollSection();
+      else results.discordFailover = await runFailoverSection();
     } catch (error) {
       failures[section] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`The ${section} section failed:`, error);
@@ -82,9 +87,8 @@ async function main(): Promise<boolean> {
 
 /**
  * Merges this run's sections into the results file: the ipc section's fields at the top level
- * (the file's format before the other sections), `fleet` (per part), `discord` and
- * `discordRoll` below; what
- * this run did not measure stays as the last run left it.
+ * (the file's format before the other sections), `fleet` (per part), `discord`, `discordRoll`
+ * and `discordFailover` below; what this run did not measure stays as the last run left it.
  */
 async function writeResults(
   selection: Selection,
@@ -110,6 +114,7 @@ async function writeResults(
   }
   if (results.discord !== undefined) merged.discord = results.discord;
   if (results.discordRoll !== undefined) merged.discordRoll = results.discordRoll;
+  if (results.discordFailover !== undefined) merged.discordFailover = results.discordFailover;
   merged.lastRun = {
     sections: selection.sections,
     fleetParts: selection.sections.includes('fleet') ? selection.fleetParts : [],
@@ -119,7 +124,7 @@ async function writeResults(
   await writeFile(RESULTS_FILE, JSON.stringify(merged, null, 2) + '\n');
 }
 
-/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, or a fleet part (`fleet-fanout`, …). */
+/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, `discord-failover`, or a fleet part (`fleet-fanout`, …). */
 function selectionFromEnv(): Selection {
   const raw = process.env.BENCH_SECTIONS;
   if (raw === undefined || raw.trim() === '') {

@@ -34,3 +34,39 @@ export function startStreamTicker(
   }, interval);
   return { stop: () => clearInterval(timer), missed };
 }
+
+/** What became of the stream's events sent between `from` and `to` (epoch ms). */
+export interface StreamLosses {
+  /** Dispatched to a session (live, or resumable and replayed later). */
+  sent: number;
+  /** Of those, never reported by an instance. */
+  unseen: number;
+  /** Ticks that found no live session: on Discord, lost whatever the bot does. */
+  noSession: number;
+}
+
+/**
+ * Counts the stream's losses between `from` and `to` against `seen`, the sequence numbers the
+ * instances reported per shard.
+ */
+export function streamLosses(
+  emulator: GatewayEmulator,
+  ticker: StreamTicker,
+  event: string,
+  seen: Record<number, number[]>,
+  from: number,
+  to: number,
+): StreamLosses {
+  const reported = new Set(
+    Object.entries(seen).flatMap(([shardId, seqs]) => seqs.map((seq) => `${shardId}:${seq}`)),
+  );
+  const sent = emulator
+    .sentEvents()
+    .filter((sentEvent) => sentEvent.t === event && sentEvent.at >= from && sentEvent.at <= to);
+  return {
+    sent: sent.length,
+    unseen: sent.filter((sentEvent) => !reported.has(`${sentEvent.shardId}:${sentEvent.seq}`))
+      .length,
+    noSession: ticker.missed.filter((at) => at >= from && at <= to).length,
+  };
+}
