@@ -345,6 +345,21 @@ describe('ShardingModule in the manager role', () => {
     assert.equal(link.state, 'identified');
   });
 
+  it('boots instances in turn, bootConcurrency at a time, in plan order', async () => {
+    const manager = await startFleet(
+      { totalShards: 3, shardsPerInstance: 1, bootConcurrency: 1, spawnOnBootstrap: false },
+      { waitReady: false },
+    );
+    const changes: Array<{ instance: number; to: string }> = [];
+    manager.status$.subscribe(({ instance, to }) => changes.push({ instance, to }));
+    await manager.whenReady(30_000);
+    const at = (instance: number, to: string) =>
+      changes.findIndex((change) => change.instance === instance && change.to === to);
+    // Each instance starts only once the one before it has booted (identified).
+    assert.ok(at(0, 'identified') < at(1, 'spawning'), JSON.stringify(changes));
+    assert.ok(at(1, 'identified') < at(2, 'spawning'), JSON.stringify(changes));
+  });
+
   it('gives ShardingManager in an instance one clear error when used', async () => {
     const manager = await startFleet({ totalShards: 1, shardsPerInstance: 1 });
     await assert.rejects(manager.request(0, 'use-manager'), (error: unknown) => {

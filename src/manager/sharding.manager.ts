@@ -8,6 +8,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { availableParallelism } from 'node:os';
 import { filter, firstValueFrom, merge, Subject, type Observable } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
@@ -683,7 +684,7 @@ export class ShardingManager
       `Spawning ${plan.length} instance(s)${options.spares > 0 ? ` and ${options.spares} spare(s)` : ''} in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
     );
     this.spawnedAt = Date.now();
-    for (const supervisor of this.supervisors) supervisor.start();
+    this.bootInTurn([...this.supervisors], options.bootConcurrency ?? availableParallelism());
     if (options.autoReshard) {
       this.recommendationTimer = setInterval(
         () => void this.checkRecommendation(),
@@ -691,6 +692,28 @@ export class ShardingManager
       );
       this.recommendationTimer.unref();
     }
+  }
+
+  /**
+   * Starts `supervisors` in order (the plan's order is that of their first IDENTIFY slots: the
+   * lowest shard ids first), at most `concurrency` booting at once: on few cores, instances that
+   * all boot at once all finish late, and the first IDENTIFY waits for the whole storm. An
+   * instance has booted once it is identified (its modules are loaded and its socket serves), or
+   * has failed; the next one starts then, while the identify queue paces the first ones.
+   */
+  private bootInTurn(supervisors: InstanceSupervisor[], concurrency: number): void {
+    const next = () => {
+      const supervisor = supervisors.shift();
+      if (supervisor === undefined || this.shuttingDown !== undefined) return;
+      const booted = supervisor.status$
+        .pipe(filter((change) => change.to !== 'spawning' && change.to !== 'connecting'))
+        .subscribe(() => {
+          booted.unsubscribe();
+          next();
+        });
+      supervisor.start();
+    };
+    for (let started = 0; started < concurrency; started++) next();
   }
 
   /**

@@ -179,6 +179,7 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
     ],
   },
   spawnOnBootstrap: { checks: [check((value) => typeof value === 'boolean', 'true or false')] },
+  bootConcurrency: positiveInteger,
   autoReshard: { checks: [check((value) => typeof value === 'boolean', 'true or false')] },
   autoReshardInterval: positiveInteger,
   onManagerLost: oneOf('exit', 'continue'),

@@ -37,6 +37,7 @@ export interface ResolvedShardingOptions {
   env: Record<string, string>;
   execArgv: string[];
   spawnOnBootstrap: boolean;
+  bootConcurrency: number | undefined;
   autoReshard: boolean;
   autoReshardInterval: number;
   onManagerLost: ManagerLostPolicy;

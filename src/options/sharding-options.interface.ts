@@ -104,6 +104,12 @@ export interface ShardingModuleOptions {
    * options a thread accepts may be given. Default: none.
    */
   execArgv?: string[];
+  /**
+   * How many instances boot at once at start-up; each next one starts when one has booted
+   * (identified, or failed), in the order of their first IDENTIFY slots. Default: the cores
+   * available (`os.availableParallelism()`).
+   */
+  bootConcurrency?: number;
   /** Spawn instances when the manager's application bootstraps. Default `true`. */
   spawnOnBootstrap?: boolean;
   /**

@@ -7,7 +7,8 @@ import type { ReadyWhen, RestartOptions, ShardingMode } from './sharding-options
  * The defaults of `ShardingModule`'s options, every one that is a fixed value (the
  * README's options table, row for row). Options missing here have none or a computed one: `file`
  * (`process.argv[1]`), `token` (`process.env.DISCORD_TOKEN`), `shards` (all), `maxConcurrency`
- * (Discord's answer, else 1) and `socketRoot` (the system's temporary directory). `role` is
+ * (Discord's answer, else 1), `socketRoot` (the system's temporary directory) and
+ * `bootConcurrency` (the cores available). `role` is
  * not an option but an extra of `forRoot`/`forRootAsync` (detected by default). Frozen: read
  * it, do not change it.
  */
