@@ -77,6 +77,25 @@ function resharded(manager: ShardingManager, instances: number): Promise<unknown
   return Promise.all(Array.from({ length: instances }, (_, instance) => replaced(instance)));
 }
 
+/**
+ * A ready @discordjs/ws fleet whose sessions all reached the manager, its IDENTIFY count so far,
+ * every handover recorded, and an event stream to every shard.
+ */
+async function startStreamingWsFleet(managerOptions: Partial<ShardingModuleOptions> = {}) {
+  const fleet = await startBotFleet({}, 'ws-bot.fixture', managerOptions);
+  await fleet.manager.whenReady(60_000);
+  await waitUntil(
+    () => fleet.manager.sessions().size === 4,
+    10_000,
+    'sessions never reached the manager',
+  );
+  const identifiesBefore = fleet.emulator.identifies.length;
+  const moves: ShardMove[] = [];
+  fleet.manager.restructure$.subscribe((move) => moves.push(move));
+  fleet.emulator.startEventStream({ interval: 10 });
+  return { ...fleet, identifiesBefore, moves };
+}
+
 /** Starts the emulator and a manager whose instances run the discord.js fixture against it. */
 async function startBotFleet(
   emulatorOptions: Parameters<typeof GatewayEmulator.start>[0] = {},
@@ -225,18 +244,8 @@ describe('discord.js instances against the gateway emulator', () => {
   });
 
   it('hands a shard over between @discordjs/ws instances with no IDENTIFY and no event lost', async () => {
-    const { emulator, manager, seen, events } = await startBotFleet({}, 'ws-bot.fixture');
-    await manager.whenReady(60_000);
-    await waitUntil(
-      () => manager.sessions().size === 4,
-      10_000,
-      'sessions never reached the manager',
-    );
-    const identifiesBefore = emulator.identifies.length;
-    const moves: ShardMove[] = [];
-    manager.restructure$.subscribe((move) => moves.push(move));
-
-    emulator.startEventStream({ interval: 10 });
+    const { emulator, manager, seen, events, identifiesBefore, moves } =
+      await startStreamingWsFleet();
     await firstValueFrom(
       seen.pipe(
         filter((event) => event.shardId === 1 && event.t !== 'READY' && event.t !== 'GUILD_CREATE'),
@@ -283,17 +292,8 @@ describe('discord.js instances against the gateway emulator', () => {
   });
 
   it('rolls every @discordjs/ws instance to a new generation with no IDENTIFY, no event lost and no failed request', async () => {
-    const { emulator, manager, seen, events } = await startBotFleet({}, 'ws-bot.fixture');
-    await manager.whenReady(60_000);
-    await waitUntil(
-      () => manager.sessions().size === 4,
-      10_000,
-      'sessions never reached the manager',
-    );
-    const identifiesBefore = emulator.identifies.length;
-    const moves: ShardMove[] = [];
-    manager.restructure$.subscribe((move) => moves.push(move));
-    emulator.startEventStream({ interval: 10 });
+    const { emulator, manager, seen, events, identifiesBefore, moves } =
+      await startStreamingWsFleet();
 
     // A request loop to both instances for the whole roll: none may fail because of it.
     const rolled = new AbortController();
@@ -564,23 +564,13 @@ describe('discord.js instances against the gateway emulator', () => {
   });
 
   it("gives a killed @discordjs/ws instance's shards to a warm spare: RESUME, no IDENTIFY, no event lost", async () => {
-    const { emulator, manager, seen, events } = await startBotFleet({}, 'ws-bot.fixture', {
+    const { emulator, manager, seen, events, identifiesBefore } = await startStreamingWsFleet({
       spares: 1,
     });
-    await manager.whenReady(60_000);
-    await waitUntil(
-      () => manager.sessions().size === 4,
-      10_000,
-      'sessions never reached the manager',
-    );
     assert.deepEqual(
       manager.status().map((status) => status.shards),
       [[0, 1], [2, 3], []],
     );
-    const identifiesBefore = emulator.identifies.length;
-    const moves: ShardMove[] = [];
-    manager.restructure$.subscribe((move) => moves.push(move));
-    emulator.startEventStream({ interval: 10 });
     await firstValueFrom(
       seen.pipe(
         filter(
