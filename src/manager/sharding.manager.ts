@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { availableParallelism } from 'node:os';
-import { filter, firstValueFrom, merge, Subject, type Observable } from 'rxjs';
+import { first, merge, Subject, type Observable, type Subscription } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
@@ -441,22 +441,15 @@ export class ShardingManager
     );
     for (const supervisor of fleet) this.successors.add(supervisor);
     // Any new instance that fails before the switch ends the reshard: it is not restarted.
-    const failed = firstValueFrom(
-      merge(...fleet.map((supervisor) => supervisor.status$)).pipe(
-        filter((change) => change.to === 'stopping'),
-      ),
-    ).then((change) => {
-      throw new ReshardError(
-        `new instance ${change.instance} failed: ${change.cause ?? change.reason ?? 'stopped'}`,
-      );
-    });
-    failed.catch(() => undefined);
     try {
       for (const supervisor of fleet) supervisor.start();
-      await Promise.race([
-        Promise.all(fleet.map((supervisor) => supervisor.whenReady(this.options.readyTimeout))),
-        failed,
-      ]);
+      await this.allReadyOrFirstFailure(
+        fleet,
+        (change) =>
+          new ReshardError(
+            `new instance ${change.instance} failed: ${change.cause ?? change.reason ?? 'stopped'}`,
+          ),
+      );
     } catch (error) {
       await Promise.all(fleet.map((supervisor) => supervisor.stop('reshard failed')));
       throw error instanceof ReshardError
@@ -567,6 +560,33 @@ export class ShardingManager
   }
 
   /**
+   * Resolves when every one of `supervisors` (a new generation, a new fleet) is ready; rejects with
+   * `failure(change)` as soon as one of them starts stopping instead: what is being started is
+   * abandoned, not restarted. Stops watching either way.
+   */
+  private async allReadyOrFirstFailure(
+    supervisors: InstanceSupervisor[],
+    failure: (change: InstanceStatusChange) => Error,
+  ): Promise<void> {
+    let watch: Subscription | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      watch = merge(...supervisors.map((supervisor) => supervisor.status$))
+        .pipe(first((change) => change.to === 'stopping'))
+        .subscribe({ next: (change) => reject(failure(change)), error: () => undefined });
+    });
+    try {
+      await Promise.race([
+        Promise.all(
+          supervisors.map((supervisor) => supervisor.whenReady(this.options.readyTimeout)),
+        ),
+        failed,
+      ]);
+    } finally {
+      watch?.unsubscribe();
+    }
+  }
+
+  /**
    * Starts a new generation beside `current` and stops `current` once the new one runs its
    * shards: handed over with their sessions when `current` applies RESTRUCTURING; otherwise (a
    * discord.js `Client`, which cannot RESUME into an empty cache) the new generation IDENTIFYs
@@ -583,17 +603,15 @@ export class ShardingManager
     this.successors.add(successor);
     // A new generation that fails before it is ready is not restarted: the roll of this instance
     // stops there, and the running generation keeps its shards.
-    const failed = firstValueFrom(
-      successor.status$.pipe(filter((change) => change.to === 'stopping')),
-    ).then((change) => {
-      throw new ShardMoveError(current.shards, `instance ${index} (its running generation)`, {
-        message: `the new generation failed: ${change.cause ?? change.reason ?? 'stopped'}`,
-      });
-    });
-    failed.catch(() => undefined);
     try {
       successor.start();
-      await Promise.race([successor.whenReady(this.options.readyTimeout), failed]);
+      await this.allReadyOrFirstFailure(
+        [successor],
+        (change) =>
+          new ShardMoveError(current.shards, `instance ${index} (its running generation)`, {
+            message: `the new generation failed: ${change.cause ?? change.reason ?? 'stopped'}`,
+          }),
+      );
       if (handover) await this.handover.replace(current, successor);
     } catch (error) {
       await successor.stop('graceful restart failed');
@@ -705,12 +723,9 @@ export class ShardingManager
     const next = () => {
       const supervisor = supervisors.shift();
       if (supervisor === undefined || this.shuttingDown !== undefined) return;
-      const booted = supervisor.status$
-        .pipe(filter((change) => change.to !== 'spawning' && change.to !== 'connecting'))
-        .subscribe(() => {
-          booted.unsubscribe();
-          next();
-        });
+      supervisor.status$
+        .pipe(first((change) => change.to !== 'spawning' && change.to !== 'connecting'))
+        .subscribe({ next, error: () => undefined });
       supervisor.start();
     };
     for (let started = 0; started < concurrency; started++) next();
@@ -885,9 +900,9 @@ export class ShardingManager
 /** `shards 0-3` for a contiguous set, `shards 0, 4, 8` otherwise, `no shards` when empty. */
 function describeShards(shards: readonly number[]): string {
   if (shards.length === 0) return 'no shards';
-  const first = shards[0]!;
+  const lowest = shards[0]!;
   const last = shards.at(-1)!;
-  if (shards.length > 2 && last - first === shards.length - 1) return `shards ${first}-${last}`;
+  if (shards.length > 2 && last - lowest === shards.length - 1) return `shards ${lowest}-${last}`;
   return `shard(s) ${shards.join(', ')}`;
 }
 
