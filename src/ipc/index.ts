@@ -14,6 +14,8 @@ export type {
   IdentifyPayload,
   InstanceStats,
   InvalidSessionPayload,
+  ShardGatewayState,
+  ShardReport,
   IpcPacket,
   IpcPacketOf,
   SerializedError,

@@ -5,6 +5,7 @@ import type {
   IdentifyPayload,
   IpcPacket,
   InstanceStats,
+  ShardReport,
 } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
@@ -49,6 +50,8 @@ export interface InstanceHeartbeat extends Partial<InstanceStats> {
   seq: number;
   /** Round trip of the instance's previous heartbeat, in ms; absent on the first. */
   roundTrip?: number;
+  /** The instance's shards, when its Discord client reports them. */
+  shards?: ShardReport[];
 }
 
 /** Why and when a link ended. */

@@ -81,8 +81,28 @@ export interface InstanceStats {
   eventLoopLag: number;
 }
 
+/** A shard's gateway connection as its instance sees it. */
+export type ShardGatewayState =
+  'idle' | 'connecting' | 'identifying' | 'resuming' | 'ready' | 'disconnected';
+
+/** One shard's state, as its instance reports it with each heartbeat. */
+export interface ShardReport {
+  /** The shard id. */
+  id: number;
+  /** Its gateway connection's state. */
+  state: ShardGatewayState;
+  /** The last gateway heartbeat round trip, in ms (absent until measured). */
+  ping?: number;
+  /** Guilds it serves (absent when the instance's client does not say). */
+  guilds?: number;
+  /** Gateway dispatches received since the previous heartbeat. */
+  events?: number;
+}
+
 /** `d` of HEARTBEAT (op 7). */
 export interface HeartbeatPayload extends Partial<InstanceStats> {
+  /** The instance's shards, when its Discord client reports them. */
+  shards?: ShardReport[];
   /** Heartbeat sequence number, from 1. */
   seq: number;
   /** Sender's clock when sent (ms since the Unix epoch). */
