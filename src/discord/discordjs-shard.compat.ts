@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { NoInstanceContextError } from '../instance/instance.errors.js';
 import { ShardingInstance } from '../instance/sharding.instance.js';
+import { reportClientShards } from './discordjs-client.reporter.js';
 import { DiscordjsShardEvent } from './discordjs-shard.constants.js';
 import { ShardClientCompat, type ShardClientCompatOptions } from './shard-client.compat.js';
 import { ShardClientResponder } from './shard-client.responder.js';
@@ -43,7 +44,8 @@ export class DiscordjsShardCompat {
    * instances' `client.shard` calls with `client`. Call it in the instance, once the instance
    * context has resolved (inject `SHARDING_INSTANCE_CONTEXT`) and before the client logs in.
    * Like discord.js, one client per instance serves: installing another one logs a warning and
-   * gives it the first client's `shard`. Throws `WrongRoleError` in the manager and
+   * gives it the first client's `shard`. The first client's shards are also reported to the
+   * manager with each heartbeat (see `reportClientShards`). Throws `WrongRoleError` in the manager and
    * `NoInstanceContextError` before the manager's HELLO.
    *
    * @param client a discord.js (v14) `Client`.
@@ -56,6 +58,7 @@ export class DiscordjsShardCompat {
     if (compat === undefined) {
       compat = new ShardClientCompat(client, this.instance, options);
       this.installed = compat;
+      reportClientShards(client, this.instance);
       const responder = new ShardClientResponder(
         client,
         context.instance,

@@ -6,6 +6,7 @@ import type { ShardSession } from '../protocol/session-info.interface.js';
 import type { GatewayBotInfo } from './gateway-bot.fetcher.js';
 import { InstanceGatewayLink } from './instance-gateway.link.js';
 import { ShardingIdentifyThrottler } from './sharding-identify.throttler.js';
+import { reportWebSocketShards } from './ws-shard.reporter.js';
 
 /** `A`, and a build error unless `A` is assignable to `B`. */
 type AssignableTo<A extends B, B> = A;
@@ -34,7 +35,9 @@ export interface ShardingWebSocketOptions {
    * Installs on the `WebSocketManager` what options cannot: `fetchGatewayInformation` above, the
    * application of RESTRUCTURING (a new shard set from the manager, when shards are handed over
    * between instances), and the report of a shard closed with 4011 (sharding required) to the
-   * manager. Call it once, right after creating the manager; returns it.
+   * manager, and each shard's gateway state, ping and guild count with the instance's heartbeats
+   * (`status()[i].lastHeartbeat.shards` in the manager). Call it once, right after creating the
+   * manager; returns it.
    */
   attach: (manager: WebSocketManager) => WebSocketManager;
 }
@@ -80,12 +83,20 @@ export function shardingWebSocketOptions(
   // While connections close for a handover, @discordjs/ws reports their sessions as ended; they
   // are not: they are handed over, or RESUMEd right after.
   let handingOver = false;
+  const resuming = new Set<number>();
   const options: ShardingWebSocketOptions = {
     shardIds: [...context.shards],
     shardCount: context.totalShards,
     buildIdentifyThrottler: () => new ShardingIdentifyThrottler(link),
-    retrieveSessionInfo: async (shardId) =>
-      local.has(shardId) ? local.get(shardId)! : link.retrieveSession(shardId),
+    retrieveSessionInfo: async (shardId) => {
+      const session = local.has(shardId)
+        ? local.get(shardId)!
+        : await link.retrieveSession(shardId);
+      // Asked right before a connection opens: what it does after HELLO, for the shard reports.
+      if (session === null) resuming.delete(shardId);
+      else resuming.add(shardId);
+      return session;
+    },
     updateSessionInfo: (shardId, session) => {
       if (session === null && handingOver) return;
       local.set(shardId, session);
@@ -99,6 +110,9 @@ export function shardingWebSocketOptions(
       (manager as unknown as ClosedEvents).on('closed', (code, shardId) => {
         if (code === SHARDING_REQUIRED_CLOSE_CODE) link.reportShardingRequired(shardId);
       });
+      reportWebSocketShards(manager, instance.server.shardStatus, (shardId) =>
+        resuming.has(shardId),
+      );
       instance.onRestructure(async (plan) => {
         const released = new Map<number, ShardSession | null>();
         for (const shardId of plan.previousShards) {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ShardingInstance } from '../instance/sharding.instance.js';
+import type { ShardStatusUpdate } from '../instance/shard-status.board.js';
 import { RequestTimeoutError } from '../ipc/ipc.errors.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
@@ -129,6 +130,14 @@ export class InstanceGatewayLink {
     } catch {
       // No manager right now: the shard stays closed, and the next instance to IDENTIFY says so.
     }
+  }
+
+  /**
+   * Reports a shard's gateway state (connection state, ping, guilds) to the manager with the next
+   * heartbeat; see `ShardingInstance.reportShard`.
+   */
+  reportShard(shardId: number, update: ShardStatusUpdate): void {
+    this.instance.reportShard(shardId, update);
   }
 
   /** Asks for a slot; a request that timed out (the queue is hours long) asks again. */

@@ -10,6 +10,7 @@ import { Subject, type Observable } from 'rxjs';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import type { LinkLossReason } from '../ipc/ipc.errors.js';
 import { NoHelloError } from './instance.errors.js';
+import type { ShardStatusUpdate } from './shard-status.board.js';
 import { instanceLogContext } from './instance-log-context.js';
 import { IpcServer, type InstanceContext } from '../ipc/ipc.server.js';
 import type { RelayOptions, RequestOptions } from '../ipc/packet-channel.js';
@@ -175,6 +176,16 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     options?: RequestOptions & RelayOptions,
   ): Promise<unknown> {
     return this.server.request(event, data, options);
+  }
+
+  /**
+   * Reports the gateway state of one of this instance's shards (its connection state, ping, guild
+   * count; fields left out keep their value). It reaches the manager with the next heartbeat:
+   * `status()[i].lastHeartbeat.shards`, the metrics and the health check. The gateway adapters
+   * report by themselves; call it for any other gateway client.
+   */
+  reportShard(shardId: number, update: ShardStatusUpdate): void {
+    this.server.shardStatus.report(shardId, update);
   }
 
   /**

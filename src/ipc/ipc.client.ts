@@ -9,6 +9,7 @@ import type {
 } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
+import { readShardReports } from '../observability/shard-report.reader.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import {
@@ -33,6 +34,11 @@ export interface IpcClientOptions extends LinkOptions {
   helloTimeout?: number;
   /** How often the instance must send HEARTBEAT, in ms (sent in HELLO). Default 5000. */
   heartbeatInterval?: number;
+  /**
+   * Whether the instance runs `shardId` now, to check the shard reports of its heartbeats (a
+   * handover changes its shards during the link's life). Default: `shardId` is in `shards`.
+   */
+  ownsShard?: (shardId: number) => boolean;
 }
 
 /**
@@ -73,6 +79,7 @@ export class IpcClient {
   private readonly helloInterval: number;
   private readonly helloTimeout: number;
   private readonly heartbeatInterval: number;
+  private readonly ownsShard: (shardId: number) => boolean;
   private readonly watchdog: HeartbeatWatchdog;
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly losses = new Subject<LinkLoss>();
@@ -113,6 +120,7 @@ export class IpcClient {
     this.helloInterval = options.helloInterval ?? IPC_DEFAULTS.helloInterval;
     this.helloTimeout = options.helloTimeout ?? IPC_DEFAULTS.helloTimeout;
     this.heartbeatInterval = options.heartbeatInterval ?? IPC_DEFAULTS.heartbeatInterval;
+    this.ownsShard = options.ownsShard ?? ((shardId) => this.shards.includes(shardId));
     this.packets$ = this.link.channel.packets$;
     this.state$ = this.link.state$;
     this.watchdog = new HeartbeatWatchdog(
@@ -354,7 +362,16 @@ export class IpcClient {
       rss: heartbeat.rss,
       heapUsed: heartbeat.heapUsed,
       eventLoopLag: heartbeat.eventLoopLag,
+      ...(heartbeat.shards === undefined ? {} : { shards: this.readShards(heartbeat.shards) }),
     });
+  }
+
+  /** The valid shard reports of a heartbeat; each bad one is dropped, counted and logged once. */
+  private readShards(value: unknown): ShardReport[] {
+    const { reports, rejections } = readShardReports(value, this.ownsShard);
+    for (const rejection of rejections)
+      this.link.rejections.record(this.link.channel, this.peer, rejection);
+    return reports;
   }
 
   private lose(reason: LinkLossReason): void {

@@ -1,10 +1,16 @@
 import type { Socket } from 'node:net';
 import type { IpcSocketServer } from 'node-ipc';
 import { Subject, type Observable } from 'rxjs';
-import type { HeartbeatAckPayload, HelloPayload, IpcPacket } from '../protocol/ipc-packet.types.js';
+import type {
+  HeartbeatAckPayload,
+  HelloPayload,
+  IpcPacket,
+  ShardReport,
+} from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { decodePacket } from '../protocol/packet.decoder.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
+import { ShardStatusBoard } from '../instance/shard-status.board.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
@@ -99,6 +105,8 @@ export class IpcServer {
   readonly managerLost$: Observable<LinkLossReason> = this.managerLosses.asObservable();
   /** Every acknowledged heartbeat, with its round trip. */
   readonly heartbeatAck$: Observable<HeartbeatAck> = this.acks.asObservable();
+  /** The instance's shards' gateway state, sampled into every heartbeat. */
+  readonly shardStatus = new ShardStatusBoard();
 
   constructor(options: IpcServerOptions) {
     this.link = new LinkEndpoint<IpcServerState>(options, {
@@ -398,6 +406,7 @@ export class IpcServer {
           ts: now(),
           ...(this.link.roundTrip === undefined ? {} : { rtt: this.link.roundTrip }),
           ...this.stats.sample(),
+          ...shardsOf(this.shardStatus.sample(this.instanceContext?.shards ?? [])),
         },
       });
     } catch {
@@ -488,6 +497,11 @@ export class IpcServer {
   private peerName(socket: Socket): string {
     return socket === this.managerSocket ? 'the manager' : 'an unidentified connection';
   }
+}
+
+/** The `shards` field of a heartbeat: absent when the instance reports none. */
+function shardsOf(reports: ShardReport[] | undefined): { shards?: ShardReport[] } {
+  return reports === undefined ? {} : { shards: reports };
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */

@@ -302,6 +302,9 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       shards: [...this.shardSet],
       totalShards,
       socketRoot,
+      // Shards handed over change hands while the link lives: its heartbeats are checked against
+      // the set in force.
+      ownsShard: (shardId) => this.shardSet.includes(shardId),
       dispatchHandler: (data, dispatch) => this.onDispatch(generation, forward, data, dispatch),
     });
     const generation: Generation<Link> = { number, instanceId, handle, link, subscriptions: [] };

@@ -21,6 +21,7 @@ export function ipcLinkConnector(
       instance: launch.instance,
       shards: launch.shards,
       totalShards: launch.totalShards,
+      ownsShard: launch.ownsShard,
       socketRoot: launch.socketRoot,
       helloInterval: settings.helloInterval,
       helloTimeout: settings.helloTimeout,

@@ -30,7 +30,7 @@ export interface SupervisedLink {
 /** Who and where the link of one generation connects to (as an `IpcClient` takes it). */
 export type LinkLaunch = Pick<
   IpcClientOptions,
-  'managerId' | 'instanceId' | 'instance' | 'shards' | 'totalShards' | 'socketRoot'
+  'managerId' | 'instanceId' | 'instance' | 'shards' | 'totalShards' | 'socketRoot' | 'ownsShard'
 > & {
   /** Receives the instance's dispatches (CONNECTED included) and answers its requests. */
   dispatchHandler: DispatchHandler;
