@@ -26,6 +26,11 @@ export {
 } from './manager/sharding.manager.js';
 export type { RelayedInstanceResult } from './protocol/relayed-result.types.js';
 export {
+  REQUEST_OUTCOMES,
+  type RequestOutcome,
+  type RequestOutcomeKind,
+} from './manager/request-outcome.js';
+export {
   INSTANCE_TRANSITIONS,
   type InstanceRestart,
   type InstanceState,
@@ -46,6 +51,7 @@ export {
 export { WrongRoleError } from './errors/role.error.js';
 export { IllegalTransitionError } from './manager/illegal-transition.error.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
+export { ShardStatusBoard, type ShardStatusUpdate } from './instance/shard-status.board.js';
 export { NoHelloError, NoInstanceContextError } from './instance/instance.errors.js';
 export {
   InvalidRestructureError,
@@ -89,6 +95,7 @@ export {
   type ShardingClientOptions,
 } from './discord/discordjs-client.options.js';
 export { DiscordjsShardCompat } from './discord/discordjs-shard.compat.js';
+export { reportClientShards } from './discord/discordjs-client.reporter.js';
 export {
   ShardClientCompat,
   type ShardClientCompatOptions,
@@ -103,7 +110,12 @@ export { ShardingError } from './errors/sharding.error.js';
 export { SHARDING_ERROR_CODES, type ShardingErrorCode } from './errors/error-codes.js';
 export { InvalidDispatchHandlerError, NoHandlerError } from './dispatch/dispatch.errors.js';
 
-export type { DispatchSender, DispatchTarget } from './protocol/ipc-packet.types.js';
+export type {
+  DispatchSender,
+  DispatchTarget,
+  ShardGatewayState,
+  ShardReport,
+} from './protocol/ipc-packet.types.js';
 export { LibraryEvent } from './protocol/protocol.constants.js';
 
 export {

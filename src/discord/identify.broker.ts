@@ -54,11 +54,20 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private queue: IdentifyQueue | undefined;
   private fleet: IdentifyBrokerFleet | undefined;
   private gateway: Promise<GatewayBotInfo> | undefined;
+  private resumes = 0;
   /** Ends a `/gateway/bot` call still under way when the fleet shuts down. */
   private readonly closing = new AbortController();
 
   /** Every IDENTIFY slot granted to a shard, in order. */
   readonly identify$: Observable<IdentifyGrant> = this.grants.asObservable();
+
+  /**
+   * How many times a starting shard was given a kept session to RESUME with (a RESUME that
+   * Discord refuses is followed by an IDENTIFY, which the identify queue counts as granted).
+   */
+  get resumedSessions(): number {
+    return this.resumes;
+  }
 
   /** IDENTIFYs left in Discord's daily budget, as the queue counts them (undefined: unknown). */
   remainingBudget(): number | undefined {
@@ -123,7 +132,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
       case LibraryEvent.SESSION_UPDATE:
         return this.store(ownShard(data), (data as { session?: unknown }).session);
       case LibraryEvent.SESSION_GET:
-        return this.sessionStore.get(ownShard(data)) ?? null;
+        return this.keptSession(ownShard(data));
       case LibraryEvent.GATEWAY_INFO:
         return this.gatewayInfo();
       default:
@@ -154,6 +163,12 @@ export class IdentifyBroker implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.close();
     this.grants.complete();
+  }
+
+  private keptSession(shardId: number): ShardSession | null {
+    const session = this.sessionStore.get(shardId) ?? null;
+    if (session !== null) this.resumes++;
+    return session;
   }
 
   private async grant(shardId: number): Promise<true> {

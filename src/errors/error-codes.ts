@@ -53,6 +53,8 @@ export const SHARDING_ERROR_CODES = {
   // The runtime
   ERR_SHARDING_UNSUPPORTED_RUNTIME:
     'the package was loaded on a Node.js, or by a module loader, that it cannot run on',
+  // Health checks
+  ERR_SHARDING_INVALID_READINESS_RULE: 'a readiness rule of ShardingHealthIndicator is malformed',
   // Testing
   ERR_SHARDING_MISSING_PEER: 'an optional peer dependency a feature needs is not installed',
   // Snowflakes

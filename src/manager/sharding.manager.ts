@@ -48,6 +48,7 @@ import {
   ReshardError,
   UnknownInstanceError,
 } from './manager.errors.js';
+import { failedOutcome, type RequestOutcome } from './request-outcome.js';
 import { planShards } from './shard-plan.js';
 import type { InstanceSpawner } from './spawn/instance-handle.interface.js';
 import { spawnClusterWorker } from './spawn/cluster.spawner.js';
@@ -106,6 +107,7 @@ export class ShardingManager
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly restarts = new Subject<InstanceRestart>();
   private readonly statuses = new Subject<InstanceStatusChange>();
+  private readonly requestOutcomes = new Subject<RequestOutcome>();
   /** `autoReshard`'s periodic check of Discord's recommendation. */
   private recommendationTimer: NodeJS.Timeout | undefined;
   /** A reshard under way. */
@@ -137,6 +139,11 @@ export class ShardingManager
   readonly restart$: Observable<InstanceRestart> = this.restarts.asObservable();
   /** Every state transition of every instance. */
   readonly status$: Observable<InstanceStatusChange> = this.statuses.asObservable();
+  /**
+   * Every request to an instance as it ends ({@link request}, {@link broadcastRequest} and
+   * relays): the instance, the outcome and the duration. Measured only while observed.
+   */
+  readonly request$: Observable<RequestOutcome> = this.requestOutcomes.asObservable();
   /** Every IDENTIFY slot granted to a shard, in order. */
   readonly identify$: Observable<IdentifyGrant>;
   /** Every handover of shards between instances ({@link moveShards}), as it ends. */
@@ -210,6 +217,7 @@ export class ShardingManager
     this.heartbeats.complete();
     this.restarts.complete();
     this.statuses.complete();
+    this.requestOutcomes.complete();
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (after `spawn()`). */
@@ -316,6 +324,26 @@ export class ShardingManager
     event: string,
     data?: unknown,
     options: ManagerCallOptions = {},
+  ): Promise<T> {
+    if (!this.requestOutcomes.observed) return this.requestOnce<T>(instance, event, data, options);
+    const started = performance.now();
+    const ended = (outcome: RequestOutcome['outcome']) =>
+      this.requestOutcomes.next({ instance, outcome, duration: performance.now() - started });
+    try {
+      const value = await this.requestOnce<T>(instance, event, data, options);
+      ended('ok');
+      return value;
+    } catch (error) {
+      ended(failedOutcome(error));
+      throw error;
+    }
+  }
+
+  private async requestOnce<T>(
+    instance: number,
+    event: string,
+    data: unknown,
+    options: ManagerCallOptions,
   ): Promise<T> {
     const deadline = Date.now() + (options.timeout ?? this.options.requestTimeout);
     const ready = this.readyClient(instance, options);
