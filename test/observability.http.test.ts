@@ -181,7 +181,7 @@ describe('health checks and metrics over HTTP', () => {
     );
     // Labels are bounded: instances, shards and fixed words only.
     const allowed = new Set(['instance', 'shard', 'state', 'reason', 'outcome', 'kind', 'le']);
-    for (const sample of before.samples.filter((sample) => sample.name.startsWith(p))) {
+    for (const sample of before.samples.filter((each) => each.name.startsWith(p))) {
       for (const label of Object.keys(sample.labels)) assert.ok(allowed.has(label), label);
     }
 
