@@ -96,6 +96,7 @@ async function startHttpManager(registry: Registry) {
         shardsPerInstance: 2,
         heartbeatInterval: 200,
         killGrace: 1_000,
+        env: { FIXTURE_REPORT_SHARDS: '1' },
         // Long enough that the instance is surely still down when the probe asks.
         restart: { initialDelay: 2_000, maxDelay: 2_000 },
       }),
@@ -219,5 +220,41 @@ describe('health checks and metrics over HTTP', () => {
     );
     assert.ok(['socket-closed', 'exited'].includes(restarts[0]!.labels.reason!));
     assert.equal(valueOf(after.samples, `${p}instances`, { state: 'ready' }), 2);
+  });
+
+  it('drops the series of instances and shards that are gone', async () => {
+    const registry = new Registry();
+    const { base, manager } = await startHttpManager(registry);
+    await manager.whenReady(30_000);
+    const reported = (instance: number) =>
+      manager.status()[instance]?.lastHeartbeat?.shards !== undefined &&
+      manager.status()[instance]?.lastHeartbeat?.roundTrip !== undefined;
+    await firstValueFrom(manager.heartbeat$.pipe(filter(() => reported(0) && reported(1))));
+    const before = await scrape(base);
+    const p = 'nestjs_sharding_';
+    for (const shard of ['0', '1', '2', '3']) {
+      assert.equal(valueOf(before.samples, `${p}shard_state`, { shard, state: 'ready' }), 1);
+      assert.equal(valueOf(before.samples, `${p}shard_ping_seconds`, { shard }), 0.005);
+    }
+    assert.ok(
+      valueOf(before.samples, `${p}instance_heartbeat_round_trip_seconds_count`, {
+        instance: '1',
+      })! >= 1,
+    );
+
+    // 2 shards, 2 per instance: one instance is left.
+    await manager.reshard(2);
+    const after = await scrape(base);
+    const gone = after.samples.filter(
+      (sample) =>
+        sample.labels.instance === '1' ||
+        sample.labels.shard === '2' ||
+        sample.labels.shard === '3',
+    );
+    assert.deepEqual(gone, []);
+    assert.equal(
+      valueOf(after.samples, `${p}instance_state`, { instance: '0', state: 'ready' }),
+      1,
+    );
   });
 });
