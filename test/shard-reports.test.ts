@@ -3,14 +3,17 @@
 // and a hand-made heartbeat with bad reports loses only those, counted.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterEach, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
 import { filter, firstValueFrom } from 'rxjs';
 import { ShardingManager, ShardingModule, type InstanceStatus } from '../src/index.js';
+import { ShardingMetricsModule } from '../src/metrics/index.js';
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { fixturePath } from './support/processes.js';
+import { waitUntil } from './support/wait.js';
 import { fakeInstance, packetFrame } from './support/wire.js';
 
 afterEach(cleanUp);
@@ -18,7 +21,7 @@ afterEach(cleanUp);
 const TOKEN = 'emulator-token';
 
 /** A manager whose two instances run `fixture` against the emulator (4 shards, fast heartbeats). */
-async function botFleet(fixture: string) {
+async function botFleet(fixture: string, imports: DynamicModule[] = []) {
   const emulator = await GatewayEmulator.start({
     token: TOKEN,
     shards: 4,
@@ -40,6 +43,7 @@ async function botFleet(fixture: string) {
         heartbeatInterval: 200,
         env: { EMULATOR_API: emulator.apiBase, DISCORD_TOKEN: TOKEN },
       }),
+      ...imports,
     ],
   })
   class ManagerModule {}
@@ -96,6 +100,30 @@ describe('shard reports in heartbeats', () => {
         assert.equal(shard.guilds, emulator.guildsOf(shard.id).length);
       }
     }
+  });
+
+  it('come back ready after a kill, and the metrics count the sessions resumed', async () => {
+    const registry = new Registry();
+    const { manager } = await botFleet('ws-bot.fixture', [
+      ShardingMetricsModule.forRoot({ registry, prefix: 'bot_' }),
+    ]);
+    await untilEveryShardReady(manager);
+    // Sessions reach the manager a moment after READY: there is no event of it to await.
+    await waitUntil(() => manager.sessions().size === 4, 10_000, 'no sessions at the manager');
+    const sessions = async () => {
+      const metric = await registry.getSingleMetric('bot_sessions_total')!.get();
+      return Object.fromEntries(metric.values.map((value) => [value.labels.kind, value.value]));
+    };
+    assert.deepEqual(await sessions(), { resumed: 0, identified: 4 });
+
+    const back = firstValueFrom(
+      manager.status$.pipe(filter((change) => change.instance === 0 && change.to === 'ready')),
+    );
+    process.kill(manager.status()[0]!.pid!, 'SIGKILL');
+    await back;
+    await untilEveryShardReady(manager);
+    // Its two shards RESUMEd with the sessions the manager kept: no IDENTIFY was spent.
+    assert.deepEqual(await sessions(), { resumed: 2, identified: 4 });
   });
 
   it('are checked by the manager: bad ones are dropped and counted, good ones kept', async () => {

@@ -55,6 +55,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private fleet: IdentifyBrokerFleet | undefined;
   private gateway: Promise<GatewayBotInfo> | undefined;
   private resumes = 0;
+  private readonly handedOut = new WeakSet<ShardSession>();
   /** Ends a `/gateway/bot` call still under way when the fleet shuts down. */
   private readonly closing = new AbortController();
 
@@ -167,7 +168,12 @@ export class IdentifyBroker implements OnApplicationShutdown {
 
   private keptSession(shardId: number): ShardSession | null {
     const session = this.sessionStore.get(shardId) ?? null;
-    if (session !== null) this.resumes++;
+    // A client may ask twice for one connection (@discordjs/ws does: for the URL, then to
+    // decide after HELLO); a session is counted once, until the shard reports a newer one.
+    if (session !== null && !this.handedOut.has(session)) {
+      this.handedOut.add(session);
+      this.resumes++;
+    }
     return session;
   }
 
