@@ -9,6 +9,7 @@ import { terminus } from './terminus.loader.js';
 
 /** One shard in the details of {@link ShardingHealthIndicator.isReady}. */
 export interface ShardHealth {
+  /** The shard id. */
   id: number;
   /** As its instance reports it; `disconnected` while the instance is down; absent when unknown. */
   state?: ShardGatewayState;
@@ -18,11 +19,15 @@ export interface ShardHealth {
 
 /** One instance in the details of {@link ShardingHealthIndicator.isReady}. */
 export interface InstanceHealth {
+  /** The instance index. */
   instance: number;
+  /** Its state (`ready` counts as ready under the built-in rule). */
   state: InstanceState;
+  /** Its current spawn generation (from 1). */
   generation: number;
   /** Restarts within the current restart window. */
   restarts: number;
+  /** Its shards, in its shard order. */
   shards: ShardHealth[];
 }
 
@@ -32,6 +37,7 @@ export interface FleetReadiness extends Record<string, unknown> {
   ready: number;
   /** Instances in the fleet. */
   total: number;
+  /** Every instance, by index. */
   instances: InstanceHealth[];
 }
 
