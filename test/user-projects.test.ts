@@ -113,14 +113,14 @@ describe('user projects installing the packed package', { concurrency: false }, 
     assert.match(passed.output, /Tests:\s+1 passed, 1 total/);
   });
 
-  it('an ESM Nest 11 app (module nodenext) builds, type-checks and boots a fleet with node --test, with the CommonJS build loaded too', async (t) => {
+  it('an ESM Nest 11 app (module nodenext) builds, type-checks and boots a fleet with node --test, with the CommonJS build loaded too, and uses the health and metrics entries', async (t) => {
     const dir = await createProject(t, 'esm-node-test');
     if (dir === undefined) return;
     // Its build checks the package's own declarations too (skipLibCheck: false), with the
     // optional peers' types installed, as a strict project would.
     await succeed(dir, 'npm', ['run', 'build']);
     const passed = await succeed(dir, 'npm', ['test']);
-    assert.match(passed.output, /\bpass 4\n/);
+    assert.match(passed.output, /\bpass 5\n/);
     assert.match(passed.output, /\bfail 0\n/);
   });
 });

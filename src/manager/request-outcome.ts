@@ -20,6 +20,7 @@ export const REQUEST_OUTCOMES: readonly RequestOutcomeKind[] = [
 export interface RequestOutcome {
   /** The instance asked. */
   instance: number;
+  /** How it ended. */
   outcome: RequestOutcomeKind;
   /** From the call to its end (waits for readiness included), in ms. */
   duration: number;

@@ -1,4 +1,4 @@
-import type { Provider } from '@nestjs/common';
+import type { DynamicModule, Provider } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ShardingManager, ShardingModule } from 'nestjs-sharding';
 import { GatewayEmulator } from 'nestjs-sharding/testing';
@@ -16,9 +16,13 @@ export interface Fleet {
 /**
  * Starts a manager whose instances run `file`; the shard count comes from the emulator's
  * `GET /gateway/bot` (1 shard), so one instance starts. Resolves when it is ready.
- * `providers` are added to the manager's application.
+ * `providers` and `imports` are added to the manager's application.
  */
-export async function startFleet(file: string, providers: Provider[] = []): Promise<Fleet> {
+export async function startFleet(
+  file: string,
+  providers: Provider[] = [],
+  imports: DynamicModule[] = [],
+): Promise<Fleet> {
   const emulator = await GatewayEmulator.start({ shards: 1 });
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -28,6 +32,7 @@ export async function startFleet(file: string, providers: Provider[] = []): Prom
         token: emulator.token,
         api: `${emulator.apiBase}/v10`,
       }),
+      ...imports,
     ],
     providers,
   }).compile();
