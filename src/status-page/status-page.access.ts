@@ -52,7 +52,10 @@ export function tokenCookie(token: string): string {
  * hostile site that points its own name at 127.0.0.1 (DNS rebinding) would otherwise read the
  * page as same-origin.
  */
-export function hostRefusal(request: IncomingMessage, boundHost: string): AccessRefusal | undefined {
+export function hostRefusal(
+  request: IncomingMessage,
+  boundHost: string,
+): AccessRefusal | undefined {
   if (!isLoopbackHost(boundHost)) return undefined;
   const host = request.headers.host;
   const name = host === undefined ? '' : host.replace(/:\d+$/, '');

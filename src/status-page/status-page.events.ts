@@ -45,7 +45,9 @@ export class StatusPageEvents {
     }
     this.clients.add(response);
     response.once('close', () => this.remove(response));
-    response.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(this.state.snapshot())}\n\n`);
+    response.write(
+      `retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(this.state.snapshot())}\n\n`,
+    );
   }
 
   /** Ends every stream and stops the timers. */

@@ -126,8 +126,8 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
     const restartMatch = RESTART_PATH.exec(url.pathname);
     const route: Route | undefined = restartMatch
       ? 'restart'
-      : ({ '/': 'page', '/status.json': 'json', '/events': 'events' } as const)[url.pathname] ??
-        (url.pathname === '/actions/rolling-restart' ? 'rolling-restart' : undefined);
+      : (({ '/': 'page', '/status.json': 'json', '/events': 'events' } as const)[url.pathname] ??
+        (url.pathname === '/actions/rolling-restart' ? 'rolling-restart' : undefined));
     if (route === undefined) return this.refuse(response, { status: 404, reason: 'Not found.' });
     const isAction = route === 'restart' || route === 'rolling-restart';
     const allowed = isAction ? 'POST' : 'GET, HEAD';
@@ -174,9 +174,13 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
   private stream(request: IncomingMessage, response: ServerResponse): void {
     const events = this.events!;
     if (events.full) {
-      return this.refuse(response, { status: 503, reason: 'Too many open pages.' }, {
-        'retry-after': '10',
-      });
+      return this.refuse(
+        response,
+        { status: 503, reason: 'Too many open pages.' },
+        {
+          'retry-after': '10',
+        },
+      );
     }
     response.writeHead(200, {
       ...COMMON_HEADERS,
@@ -241,7 +245,11 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private tooLarge(request: IncomingMessage, response: ServerResponse): void {
-    this.refuse(response, { status: 413, reason: 'Actions take no body.' }, { connection: 'close' });
+    this.refuse(
+      response,
+      { status: 413, reason: 'Actions take no body.' },
+      { connection: 'close' },
+    );
     // The rest of the body is not read: the connection closes once the answer is out.
     request.pause();
   }

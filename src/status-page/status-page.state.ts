@@ -1,7 +1,11 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { InstanceHeartbeat } from '../ipc/ipc.client.js';
-import type { InstanceRestart, InstanceStatus, InstanceStatusChange } from '../manager/instance-state.js';
+import type {
+  InstanceRestart,
+  InstanceStatus,
+  InstanceStatusChange,
+} from '../manager/instance-state.js';
 import { ShardingManager } from '../manager/sharding.manager.js';
 import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
