@@ -89,10 +89,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <section class="wide" aria-labelledby="h-failures">
     <h2 id="h-failures">Last restarts and failures</h2>
     <div class="scroll">
-    <table>
+    <table class="log">
       <thead><tr>
-        <th scope="col" class="num">Time</th><th scope="col" class="num">Instance</th>
-        <th scope="col" class="num">Gen</th><th scope="col">Exit</th><th scope="col">Cause</th>
+        <th scope="col">Time</th><th scope="col">Instance</th>
+        <th scope="col">Gen</th><th scope="col">Exit</th><th scope="col">Cause</th>
       </tr></thead>
       <tbody id="failure-rows"></tbody>
     </table>

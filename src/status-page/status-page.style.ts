@@ -48,7 +48,8 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line
   white-space: nowrap; vertical-align: middle; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; }
 td.num, th.num { text-align: right; }
-td.wrap { white-space: normal; }
+td.wrap { white-space: normal; width: 100%; }
+.log td, .log th { text-align: left; }
 tbody tr:last-child td { border-bottom: 0; }
 .scroll { overflow-x: auto; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 4px; font-weight: 600;
@@ -61,9 +62,9 @@ tbody tr:last-child td { border-bottom: 0; }
   border-left: 3px solid var(--idle); font-variant-numeric: tabular-nums; }
 .shard .id { font-weight: 600; display: block; }
 .shard .ping { font-size: 11px; }
-.shard.s-ready { border-left-color: var(--ok); }
-.shard.s-warn { border-left-color: var(--warn); }
-.shard.s-bad { border-left-color: var(--bad); }
+.shard.s-ready { border-left-color: var(--ok); background: var(--ok-bg); color: var(--ok); }
+.shard.s-warn { border-left-color: var(--warn); background: var(--warn-bg); color: var(--warn); }
+.shard.s-bad { border-left-color: var(--bad); background: var(--bad-bg); color: var(--bad); }
 .legend { display: flex; gap: 12px; margin-top: 8px; color: var(--muted); font-size: 12px;
   flex-wrap: wrap; }
 .legend span::before { content: ""; display: inline-block; width: 10px; height: 10px;
