@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { afterEach, it, type TestContext } from 'node:test';
+import { chromium, type Page } from 'playwright-core';
+import { filter, firstValueFrom, timeout } from 'rxjs';
 import { cleanUp, defer } from './support/cleanup.js';
 import { startPagedFleet } from './support/status-page.js';
 
@@ -30,19 +31,11 @@ function findChromium(): string | undefined {
   return undefined;
 }
 
-it('shows the fleet live in Chromium: an instance killed leaves ready and comes back', async (t) => {
-  const executablePath = findChromium();
-  if (executablePath === undefined) {
-    console.log('SKIPPED: the status page browser test needs Chromium (not installed: chromium)');
-    t.skip('Chromium not installed: chromium');
-    return;
-  }
-  // Enough shards to fill the grid; a backoff above the page's update interval keeps the
-  // instance out of ready long enough to be seen leaving.
-  const { manager, url } = await startPagedFleet(
-    { port: 0 },
-    { totalShards: 8, shardsPerInstance: 2, restart: { initialDelay: 1_500, maxDelay: 3_000 } },
-  );
+/** A headless Chromium page that records console errors, page errors and outside requests. */
+async function openBrowser(
+  executablePath: string,
+  origin: string,
+): Promise<{ page: Page; problems: string[] }> {
   const browser = await chromium.launch({
     executablePath,
     headless: true,
@@ -53,7 +46,6 @@ it('shows the fleet live in Chromium: an instance killed leaves ready and comes 
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   const problems: string[] = [];
-  const origin = new URL(url).origin;
   page.on('console', (message) => {
     if (message.type() === 'error' || message.type() === 'warning') {
       problems.push(`console ${message.type()}: ${message.text()}`);
@@ -67,7 +59,29 @@ it('shows the fleet live in Chromium: an instance killed leaves ready and comes 
     }
   });
   page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  return { page, problems };
+}
 
+/** Chromium, or a visible skip of the test when it is not installed. */
+function chromiumOrSkip(t: TestContext): string | undefined {
+  const executablePath = findChromium();
+  if (executablePath === undefined) {
+    console.log('SKIPPED: the status page browser tests need Chromium (not installed: chromium)');
+    t.skip('Chromium not installed: chromium');
+  }
+  return executablePath;
+}
+
+it('shows the fleet live in Chromium: an instance killed leaves ready and comes back', async (t) => {
+  const executablePath = chromiumOrSkip(t);
+  if (executablePath === undefined) return;
+  // Enough shards to fill the grid; a backoff above the page's update interval keeps the
+  // instance out of ready long enough to be seen leaving.
+  const { manager, url } = await startPagedFleet(
+    { port: 0 },
+    { totalShards: 8, shardsPerInstance: 2, restart: { initialDelay: 1_500, maxDelay: 3_000 } },
+  );
+  const { page, problems } = await openBrowser(executablePath, new URL(url).origin);
   await page.goto(url);
   const rows = page.locator('#instance-rows tr');
   const readyRows = page.locator('#instance-rows tr[data-state="ready"]');
@@ -99,5 +113,39 @@ it('shows the fleet live in Chromium: an instance killed leaves ready and comes 
     .waitFor({ timeout: 10_000 });
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+it('takes the token once from the URL, and restarts an instance from the page', async (t) => {
+  const executablePath = chromiumOrSkip(t);
+  if (executablePath === undefined) return;
+  const token = 'a-status-page-token-for-the-browser';
+  const { manager, url } = await startPagedFleet({ port: 0, token });
+  const { page, problems } = await openBrowser(executablePath, new URL(url).origin);
+
+  await page.goto(`${url}?token=${token}`);
+  // Redirected to the bare page: the token is in an HttpOnly cookie, not in the URL or the page.
+  assert.equal(page.url(), url);
+  assert.equal(await page.evaluate('document.cookie'), '');
+  await page.locator('#instance-rows tr[data-state="ready"]').nth(1).waitFor();
+
+  const restarted = firstValueFrom(
+    manager.status$.pipe(
+      filter((change) => change.instance === 0 && change.to === 'ready' && change.generation === 2),
+      timeout(30_000),
+    ),
+  );
+  // Without the token typed in, the page asks for it and sends nothing.
+  await page.locator('button[data-restart="0"]').click();
+  await page.locator('#notice', { hasText: 'Enter the token' }).waitFor();
+  await page.locator('#token').fill(token);
+  await page.locator('button[data-restart="0"]').click();
+  await page.locator('#notice', { hasText: 'restart of instance 0: requested' }).waitFor();
+  await restarted;
+  await page
+    .locator('#instance-rows tr[data-instance="0"][data-state="ready"] .generation', {
+      hasText: /^2$/,
+    })
+    .waitFor({ timeout: 30_000 });
   assert.deepEqual(problems, []);
 });

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { afterEach, describe, it } from 'node:test';
 import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
-import { Subject } from 'rxjs';
+import { filter, firstValueFrom, Subject, timeout } from 'rxjs';
 import {
   InvalidShardingOptionError,
   ShardingModule,
@@ -26,35 +26,41 @@ afterEach(cleanUp);
 
 const TOKEN = 'a-status-page-token-for-tests';
 
-describe('the statusPage option', () => {
-  const resolve = (statusPage: unknown) =>
-    resolveShardingOptions({ file: 'x.js', statusPage } as never);
+const resolveWithPage = (statusPage: unknown) =>
+  resolveShardingOptions({ file: 'x.js', statusPage } as never);
 
+describe('the statusPage option', () => {
   it('needs a token off loopback, and a port', () => {
     assert.throws(
-      () => resolve({ port: 8080, host: '0.0.0.0' }),
+      () => resolveWithPage({ port: 8080, host: '0.0.0.0' }),
       (error: InvalidShardingOptionError) =>
         error instanceof InvalidShardingOptionError &&
         error.code === 'ERR_SHARDING_INVALID_OPTION' &&
         error.option === 'statusPage.token' &&
         /not a loopback address/.test(error.message),
     );
-    assert.throws(() => resolve({ host: '127.0.0.1' }), /"statusPage.port" is undefined/);
-    assert.throws(() => resolve({ port: 70_000 }), /statusPage.port/);
-    assert.throws(() => resolve({ port: 1, token: 'short' }), /at least 16 characters/);
-    assert.throws(() => resolve({ port: 1, tokn: TOKEN }), /did you mean "statusPage.token"/);
+    assert.throws(() => resolveWithPage({ host: '127.0.0.1' }), /"statusPage.port" is undefined/);
+    assert.throws(() => resolveWithPage({ port: 70_000 }), /statusPage.port/);
+    assert.throws(() => resolveWithPage({ port: 1, token: 'short' }), /at least 16 characters/);
+    assert.throws(
+      () => resolveWithPage({ port: 1, tokn: TOKEN }),
+      /did you mean "statusPage.token"/,
+    );
     // The token never shows in an error.
     assert.throws(
-      () => resolve({ port: 1, token: 'short-secret' }),
+      () => resolveWithPage({ port: 1, token: 'short-secret' }),
       (error: Error) => !error.message.includes('short-secret'),
     );
   });
 
   it('takes loopback hosts without a token, any host with one', () => {
     for (const host of ['127.0.0.1', 'localhost', '::1', '127.1.2.3']) {
-      assert.equal(resolve({ port: 0, host }).statusPage?.host, host);
+      assert.equal(resolveWithPage({ port: 0, host }).statusPage?.host, host);
     }
-    assert.equal(resolve({ port: 0, host: '0.0.0.0', token: TOKEN }).statusPage?.token, TOKEN);
+    assert.equal(
+      resolveWithPage({ port: 0, host: '0.0.0.0', token: TOKEN }).statusPage?.token,
+      TOKEN,
+    );
     assert.equal(resolveShardingOptions({ file: 'x.js' }).statusPage, undefined);
   });
 });
@@ -84,6 +90,15 @@ it('fails the start-up with StatusPageListenError when its port is taken', async
   assert.equal(app.code, 'ERR_SHARDING_STATUS_PAGE_LISTEN');
   assert.match(app.message, /EADDRINUSE/);
 });
+
+// Updates are coalesced: the dead generation's states may come as one, or as the next one's.
+const instanceIn =
+  (state: (s: string) => boolean, generation: number) => (event: { event: string; data: string }) =>
+    event.event === 'update' &&
+    (JSON.parse(event.data) as StatusPageSnapshot).instances.some(
+      (instance) =>
+        instance.instance === 1 && state(instance.state) && instance.generation >= generation,
+    );
 
 describe('a fleet with its status page', () => {
   it('serves /status.json and streams the fleet: an instance killed leaves ready and comes back', async () => {
@@ -127,15 +142,6 @@ describe('a fleet with its status page', () => {
 
     const victim = manager.status()[1]!;
     process.kill(victim.pid!, 'SIGKILL');
-    // Updates are coalesced: the dead generation's states may come as one, or as the next one's.
-    const instanceIn =
-      (state: (s: string) => boolean, generation: number) =>
-      (event: { event: string; data: string }) =>
-        event.event === 'update' &&
-        (JSON.parse(event.data) as StatusPageSnapshot).instances.some(
-          (instance) =>
-            instance.instance === 1 && state(instance.state) && instance.generation >= generation,
-        );
     const left = await stream.next(
       instanceIn((state) => state !== 'ready', 1),
       20_000,
@@ -230,13 +236,20 @@ describe('a fleet with its status page', () => {
 
     // The page's own request: same origin, token in the header.
     const host = new URL(url).host;
+    const restarted = firstValueFrom(
+      manager.status$.pipe(
+        filter(
+          (change) => change.instance === 0 && change.to === 'ready' && change.generation === 2,
+        ),
+        timeout(30_000),
+      ),
+    );
     const accepted = await send(restart, {
       method: 'POST',
       headers: { ...bearer, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' },
     });
     assert.equal(accepted.status, 202, accepted.body);
-    await manager.whenReady(30_000);
-    await waitForGeneration(manager, 0, 2);
+    await restarted;
   });
 
   it('without a token: read-only, and only for requests addressed to this machine', async () => {
@@ -251,19 +264,6 @@ describe('a fleet with its status page', () => {
     assert.equal((await send(page('status.json'), { headers: { host: 'localhost' } })).status, 200);
   });
 });
-
-async function waitForGeneration(manager: ShardingManager, instance: number, generation: number) {
-  const end = Date.now() + 30_000;
-  while (
-    manager.status()[instance]!.generation < generation ||
-    manager.status()[instance]!.state !== 'ready'
-  ) {
-    if (Date.now() > end)
-      throw new Error(`instance ${instance} never reached generation ${generation}`);
-    await manager.whenReady(30_000).catch(() => undefined);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 it('the page state reports shards from heartbeats: events per second in proportion', () => {
   const heartbeats = new Subject<InstanceHeartbeat>();
