@@ -49,7 +49,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
     <div class="scroll">
     <table id="instances">
       <thead><tr>
-        <th scope="col" class="num">#</th><th scope="col">State</th><th scope="col" class="num">For</th>
+        <th scope="col" class="num">#</th><th scope="col">State</th><th scope="col" class="num" title="Time in the current state">For</th>
         <th scope="col" class="num">Gen</th><th scope="col" class="num">PID</th>
         <th scope="col">Shards</th><th scope="col" class="num">RSS</th>
         <th scope="col" class="num">Heap</th><th scope="col" class="num">Lag</th>

@@ -66,9 +66,13 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     var values = samples.map(function (s) { return s[1]; });
     var max = Math.max.apply(null, values), min = Math.min.apply(null, values);
     var avg = values.reduce(function (a, b) { return a + b; }, 0) / values.length;
-    var top = Math.max(max, 1), step = w / (MAX_SAMPLES - 1), x0 = w - step * (samples.length - 1);
+    // A start-up spike would flatten every later beat: the scale stops at 4x the median, and
+    // higher beats are drawn at the top (the label keeps the true max).
+    var sorted = values.slice().sort(function (a, b) { return a - b; });
+    var median = sorted[Math.floor(sorted.length / 2)];
+    var top = Math.max(Math.min(max, median * 4), 1), step = w / (MAX_SAMPLES - 1), x0 = w - step * (samples.length - 1);
     var points = samples.map(function (s, i) {
-      return (x0 + i * step).toFixed(1) + ',' + (hgt - 2 - (s[1] / top) * (hgt - 4)).toFixed(1);
+      return (x0 + i * step).toFixed(1) + ',' + (hgt - 2 - (Math.min(s[1], top) / top) * (hgt - 4)).toFixed(1);
     });
     var line = document.createElementNS(SVG, 'polyline');
     line.setAttribute('points', points.join(' '));
