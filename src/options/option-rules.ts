@@ -92,7 +92,8 @@ const STATUS_PAGE_RULES: OptionRules<StatusPageOptions> = {
     required: true,
     checks: [
       check(
-        (value) => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 65535,
+        (value) =>
+          Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 65535,
         'a TCP port from 0 to 65535 (0: any free port)',
       ),
     ],
@@ -113,7 +114,8 @@ const STATUS_PAGE_RULES: OptionRules<StatusPageOptions> = {
       check(
         (value, page) =>
           value !== undefined || isLoopbackHost((page.host as string) ?? STATUS_PAGE_DEFAULTS.host),
-        (page) => `set when statusPage.host is not a loopback address (it is '${String(page.host)}')`,
+        (page) =>
+          `set when statusPage.host is not a loopback address (it is '${String(page.host)}')`,
       ),
       check(
         (value) => value === undefined || (typeof value === 'string' && value.length >= 16),
