@@ -17,6 +17,7 @@ import {
   type StatusPageSnapshot,
 } from '../src/index.js';
 import { resolveShardingOptions } from '../src/options/resolve-options.js';
+import { STATUS_PAGE_DEFAULTS } from '../src/status-page/status-page.constants.js';
 import { StatusPageState } from '../src/status-page/status-page.state.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { fixturePath } from './support/processes.js';
@@ -262,6 +263,25 @@ describe('a fleet with its status page', () => {
     const rebound = await send(page('status.json'), { headers: { host: 'evil.example' } });
     assert.equal(rebound.status, 403);
     assert.equal((await send(page('status.json'), { headers: { host: 'localhost' } })).status, 200);
+
+    // Streams are bounded; a closed one frees its place.
+    const streams = await Promise.all(
+      Array.from({ length: STATUS_PAGE_DEFAULTS.maxEventClients }, () =>
+        EventStreamReader.open(url),
+      ),
+    );
+    assert.ok(streams.every((stream) => stream.status === 200));
+    const refused = await EventStreamReader.open(url);
+    assert.equal(refused.status, 503);
+    streams[0]!.close();
+    // The server sees the close on its own socket, in its own time: ask until it has.
+    const end = Date.now() + 10_000;
+    let again = await EventStreamReader.open(url);
+    while (again.status === 503 && Date.now() < end) {
+      again.close();
+      again = await EventStreamReader.open(url);
+    }
+    await again.next((event) => event.event === 'snapshot', 10_000);
   });
 });
 

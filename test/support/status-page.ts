@@ -58,7 +58,8 @@ export class EventStreamReader {
   readonly events: PageEvent[] = [];
   private waiters: Array<() => void> = [];
   private buffer = '';
-  private response: IncomingMessage | undefined;
+  /** The response, once its headers are in. */
+  response: IncomingMessage | undefined;
   private closedBy: Error | undefined;
 
   private constructor(private readonly request: ReturnType<typeof httpRequest>) {}
@@ -75,6 +76,7 @@ export class EventStreamReader {
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => reader.take(chunk));
         response.once('close', () => reader.end(new Error('the event stream closed')));
+        response.once('error', (error) => reader.end(error));
         resolve();
       });
       request.end();
