@@ -44,6 +44,12 @@ const COMMON_HEADERS: OutgoingHttpHeaders = {
 
 type Route = 'page' | 'json' | 'events' | 'restart' | 'rolling-restart';
 
+const ROUTES = new Map<string, Route>([
+  ['/', 'page'],
+  ['/status.json', 'json'],
+  ['/events', 'events'],
+  ['/actions/rolling-restart', 'rolling-restart'],
+]);
 const RESTART_PATH = /^\/actions\/restart\/(\d{1,6})$/;
 
 /**
@@ -124,10 +130,7 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
     if (hostProblem !== undefined) return this.refuse(response, hostProblem);
 
     const restartMatch = RESTART_PATH.exec(url.pathname);
-    const route: Route | undefined = restartMatch
-      ? 'restart'
-      : (({ '/': 'page', '/status.json': 'json', '/events': 'events' } as const)[url.pathname] ??
-        (url.pathname === '/actions/rolling-restart' ? 'rolling-restart' : undefined));
+    const route = restartMatch ? 'restart' : ROUTES.get(url.pathname);
     if (route === undefined) return this.refuse(response, { status: 404, reason: 'Not found.' });
     const isAction = route === 'restart' || route === 'rolling-restart';
     const allowed = isAction ? 'POST' : 'GET, HEAD';
