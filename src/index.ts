@@ -12,6 +12,7 @@ export type {
   RestartOptions,
   ShardingMode,
   ShardingModuleOptions,
+  StatusPageOptions,
 } from './options/sharding-options.interface.js';
 export { SHARDING_ROLE, type ShardingRole } from './common/sharding-role.js';
 export { SHARDING_DEFAULTS } from './options/sharding.defaults.js';
@@ -49,6 +50,16 @@ export {
   UnknownInstanceError,
 } from './manager/manager.errors.js';
 export { WrongRoleError } from './errors/role.error.js';
+export { StatusPageServer } from './status-page/status-page.server.js';
+export { StatusPageListenError } from './status-page/status-page.errors.js';
+export type {
+  StatusPageFailure,
+  StatusPageIdentify,
+  StatusPageInstance,
+  StatusPageShard,
+  StatusPageSnapshot,
+  StatusPageUpdate,
+} from './status-page/status-page-view.interface.js';
 export { IllegalTransitionError } from './manager/illegal-transition.error.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
 export { ShardStatusBoard, type ShardStatusUpdate } from './instance/shard-status.board.js';

@@ -6,6 +6,8 @@ import { ShardingInstance } from './instance/sharding.instance.js';
 import { IpcServer } from './ipc/ipc.server.js';
 import { ShardingManager } from './manager/sharding.manager.js';
 import { SHARDING_INSTANCE_CONTEXT } from './sharding.constants.js';
+import { StatusPageServer } from './status-page/status-page.server.js';
+import { StatusPageState } from './status-page/status-page.state.js';
 
 /**
  * Property reads that Nest, `await` and inspection make on every provider value; a stand-in of
@@ -64,6 +66,9 @@ export function roleProviders(role: ShardingRole): Provider[] {
       ...own,
       ShardingManager,
       IdentifyBroker,
+      // Idle unless the statusPage option is set.
+      StatusPageState,
+      StatusPageServer,
       ...standIns(
         [
           [ShardingInstance, 'ShardingInstance'],

@@ -24,6 +24,7 @@ it('runs the demo script to its end: RESUME after a kill, a rolling restart with
   demo.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const { code } = await exitOf(demo);
   assert.equal(code, 0, output);
+  assert.match(output, /status page: http:\/\/127\.0\.0\.1:\d+\//);
   assert.match(output, /instance 1 is back \(generation 2\); its shards RESUMEd/);
   assert.match(
     output,

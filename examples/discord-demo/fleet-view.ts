@@ -32,6 +32,8 @@ export class FleetView {
   private readonly log: string[] = [];
   private readonly restarts = new Map<number, number>();
   private readonly startedAt = Date.now();
+  /** The status page's address, shown under the title. */
+  statusPage: string | undefined;
 
   constructor(
     private readonly manager: ShardingManager,
@@ -104,6 +106,7 @@ export class FleetView {
     lines.push(
       color(1, `nestjs-sharding demo: ${this.totalShards} shards against ${this.target}`, on),
     );
+    if (this.statusPage !== undefined) lines.push(`status page: ${this.statusPage}`);
     const progress = this.manager.identifyProgress();
     if (progress !== undefined) {
       const identified = [...this.shards.values()].filter(

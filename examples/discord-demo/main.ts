@@ -1,5 +1,5 @@
 // The demo: a gateway emulator, a manager with 16 shards in 4 instances running a Discord bot, and
-// a live view of the fleet. Midway it kills one instance with SIGKILL and shows it come back with
+// a live view of the fleet, in the terminal and as the status page in a browser. Midway it kills one instance with SIGKILL and shows it come back with
 // RESUME, then rolls every instance to a new generation with its shards kept online. With
 // DISCORD_TOKEN set it runs the same bot against the real Discord.
 //
@@ -19,6 +19,7 @@ import {
   ShardingInstance,
   ShardingManager,
   ShardingModule,
+  StatusPageServer,
   type DispatchContext,
 } from '../../src/index.js';
 import { GatewayEmulator } from '../../src/testing/index.js';
@@ -79,6 +80,8 @@ async function runManager(): Promise<void> {
         ...(emulator === undefined ? {} : { api: `${emulator.apiBase}/v10` }),
         heartbeatInterval: 1_000,
         spawnOnBootstrap: false,
+        // The live status page, on this machine only (STATUS_PAGE_PORT, else any free port).
+        statusPage: { port: Number(process.env.STATUS_PAGE_PORT ?? 0) },
         env: {
           DISCORD_TOKEN: token,
           ...(emulator === undefined ? {} : { DISCORD_API: emulator.apiBase }),
@@ -123,6 +126,8 @@ async function runManager(): Promise<void> {
     })());
   process.once('SIGINT', () => void stop());
 
+  view.statusPage = app.get(StatusPageServer).url;
+  view.note(`status page: ${view.statusPage}`);
   view.note(`manager ${manager.id}: spawning ${TOTAL_SHARDS / SHARDS_PER_INSTANCE} instances`);
   await manager.spawn();
   await manager.whenReady(10 * 60_000);

@@ -50,6 +50,8 @@ export const SHARDING_ERROR_CODES = {
     'client.shard.broadcastEval() where it is off (the default)',
   ERR_SHARDING_SHARD_CLIENT_CALL:
     'a client.shard call of the discord.js compatibility layer could not be served',
+  // The status page
+  ERR_SHARDING_STATUS_PAGE_LISTEN: 'the status page could not listen on its host and port',
   // The runtime
   ERR_SHARDING_UNSUPPORTED_RUNTIME:
     'the package was loaded on a Node.js, or by a module loader, that it cannot run on',

@@ -1,4 +1,10 @@
-import type { RestartOptions, ShardingModuleOptions } from './sharding-options.interface.js';
+import { isLoopbackHost } from '../status-page/loopback-host.js';
+import { STATUS_PAGE_DEFAULTS } from '../status-page/status-page.constants.js';
+import type {
+  RestartOptions,
+  ShardingModuleOptions,
+  StatusPageOptions,
+} from './sharding-options.interface.js';
 
 /**
  * One check of an option's value. `siblings` are the options of the same level with their
@@ -79,6 +85,45 @@ const RESTART_RULES: OptionRules<RestartOptions> = {
   },
   maxRestarts: positiveInteger,
   window: positiveInteger,
+};
+
+const STATUS_PAGE_RULES: OptionRules<StatusPageOptions> = {
+  port: {
+    required: true,
+    checks: [
+      check(
+        (value) =>
+          Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 65535,
+        'a TCP port from 0 to 65535 (0: any free port)',
+      ),
+    ],
+  },
+  host: {
+    checks: [
+      check(
+        (value) => typeof value === 'string' && value.length > 0,
+        "an address to listen on, such as '127.0.0.1' or '0.0.0.0'",
+      ),
+    ],
+  },
+  token: {
+    // Checked when absent too: a page reachable from other machines without a token would show
+    // the fleet to anyone, so it is refused at start-up.
+    required: true,
+    checks: [
+      check(
+        (value, page) =>
+          value !== undefined || isLoopbackHost((page.host as string) ?? STATUS_PAGE_DEFAULTS.host),
+        (page) =>
+          `set when statusPage.host is not a loopback address (it is '${String(page.host)}')`,
+      ),
+      check(
+        (value) => value === undefined || (typeof value === 'string' && value.length >= 16),
+        'a secret of at least 16 characters',
+      ),
+    ],
+    shown: (value) => (value === undefined ? undefined : '(hidden)'),
+  },
 };
 
 /**
@@ -182,6 +227,10 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
   bootConcurrency: positiveInteger,
   autoReshard: { checks: [check((value) => typeof value === 'boolean', 'true or false')] },
   autoReshardInterval: positiveInteger,
+  statusPage: {
+    checks: [check(isPlainObject, 'an object of status page options ({ port, host?, token? })')],
+    fields: STATUS_PAGE_RULES,
+  },
   onManagerLost: oneOf('exit', 'continue'),
   readyWhen: oneOf('bootstrap', 'manual'),
 };

@@ -10,6 +10,7 @@ import type {
   RestartOptions,
   ShardingMode,
   ShardingModuleOptions,
+  StatusPageOptions,
 } from './sharding-options.interface.js';
 
 /** The options with every default filled in and every value checked. */
@@ -40,6 +41,7 @@ export interface ResolvedShardingOptions {
   bootConcurrency: number | undefined;
   autoReshard: boolean;
   autoReshardInterval: number;
+  statusPage: StatusPageOptions | undefined;
   onManagerLost: ManagerLostPolicy;
   readyWhen: ReadyWhen;
 }

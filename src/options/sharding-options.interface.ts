@@ -26,6 +26,26 @@ export interface RestartOptions {
   window?: number;
 }
 
+/**
+ * The live status page the manager serves over HTTP (`statusPage`): the fleet as a page, as
+ * `/status.json` and as server-sent events, plus restart actions that need `token`.
+ */
+export interface StatusPageOptions {
+  /** The TCP port (0: any free port; see `StatusPageServer.address`). Required. */
+  port: number;
+  /**
+   * The address to listen on. Default `'127.0.0.1'` (this machine only). Any other address needs
+   * `token`.
+   */
+  host?: string;
+  /**
+   * The secret every request must carry (`Authorization: Bearer`, or once `?token=`, kept in a
+   * cookie), and without which no action (restart) is allowed. Default none: the page is
+   * read-only, and only on a loopback `host`.
+   */
+  token?: string;
+}
+
 /** Options of `ShardingModule.forRoot()`. All are optional. */
 export interface ShardingModuleOptions {
   /** How instances run: child processes, worker threads or cluster workers. Default `'process'`. */
@@ -120,6 +140,11 @@ export interface ShardingModuleOptions {
   autoReshard?: boolean;
   /** How often `autoReshard` asks Discord for its recommendation, in ms. Default 3600000 (1 h). */
   autoReshardInterval?: number;
+  /**
+   * Manager side: serve a live status page of the fleet (see {@link StatusPageOptions}). Default
+   * none (off).
+   */
+  statusPage?: StatusPageOptions;
   /** Instance side: what to do when the manager is lost. Default `'exit'`. */
   onManagerLost?: ManagerLostPolicy;
   /** Instance side: when the instance reports ready. Default `'bootstrap'`. */

@@ -13,7 +13,9 @@
 //   rollingRestart() against restart(i) one by one (@discordjs/ws bots) and against discord.js's
 //   ShardingManager.respawnAll() (discord.js bots) (roll-section.ts);
 // - discord-failover: a SIGKILLed instance of a 16-shard @discordjs/ws bot, its shards back with a
-//   warm spare against without one (failover-section.ts).
+//   warm spare against without one (failover-section.ts);
+// - status-page: the manager's CPU with its status page open (one client streaming /events)
+//   against closed, same fleet, same run (status-page-section.ts).
 //
 // Every process the bench starts, and every process those start, is killed at the end of each
 // section and of the run, whatever way it ends (bench-processes.ts).
@@ -26,17 +28,26 @@ import { runFailoverSection } from './failover-section.js';
 import { FLEET_PARTS, runFleetSection, type FleetPart } from './fleet-section.js';
 import { describeMachine, runIpcSection } from './ipc-section.js';
 import { runRollSection } from './roll-section.js';
+import { runStatusPageSection } from './status-page-section.js';
 
 const BUILD_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_FILE = join(BUILD_DIR, 'bench-results.json');
 
-const SECTIONS = ['ipc', 'fleet', 'discord', 'discord-roll', 'discord-failover'] as const;
+const SECTIONS = [
+  'ipc',
+  'fleet',
+  'discord',
+  'discord-roll',
+  'discord-failover',
+  'status-page',
+] as const;
 /** Each section's heading, and where its results go in the JSON file (ipc: the top level). */
 const HEADINGS: Record<Exclude<Section, 'ipc'>, string> = {
   fleet: 'Fleet',
   discord: 'Discord',
   'discord-roll': 'Discord: rolling restart',
   'discord-failover': 'Discord: failover',
+  'status-page': 'Status page',
 };
 type Section = (typeof SECTIONS)[number];
 
@@ -66,7 +77,8 @@ async function main(): Promise<boolean> {
       else if (section === 'fleet') results.fleet = await runFleetSection(selection.fleetParts);
       else if (section === 'discord') results.discord = await runDiscordSection();
       else if (section === 'discord-roll') results.discordRoll = await runRollSection();
-      else results.discordFailover = await runFailoverSection();
+      else if (section === 'discord-failover') results.discordFailover = await runFailoverSection();
+      else results.statusPage = await runStatusPageSection();
     } catch (error) {
       failures[section] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`The ${section} section failed:`, error);
@@ -115,6 +127,7 @@ async function writeResults(
   if (results.discord !== undefined) merged.discord = results.discord;
   if (results.discordRoll !== undefined) merged.discordRoll = results.discordRoll;
   if (results.discordFailover !== undefined) merged.discordFailover = results.discordFailover;
+  if (results.statusPage !== undefined) merged.statusPage = results.statusPage;
   merged.lastRun = {
     sections: selection.sections,
     fleetParts: selection.sections.includes('fleet') ? selection.fleetParts : [],
@@ -124,7 +137,7 @@ async function writeResults(
   await writeFile(RESULTS_FILE, JSON.stringify(merged, null, 2) + '\n');
 }
 
-/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, `discord-failover`, or a fleet part (`fleet-fanout`, …). */
+/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, `discord-failover`, `status-page`, or a fleet part (`fleet-fanout`, …). */
 function selectionFromEnv(): Selection {
   const raw = process.env.BENCH_SECTIONS;
   if (raw === undefined || raw.trim() === '') {

@@ -1,4 +1,5 @@
 import { Injectable, Module, type LoggerService } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   OnDispatch,
@@ -24,8 +25,16 @@ class ManagerHandlers {
  */
 export async function startFleet(
   options: ShardingModuleOptions = {},
-  { waitReady = true, logger }: { waitReady?: boolean; logger?: LoggerService } = {},
+  settings: { waitReady?: boolean; logger?: LoggerService } = {},
 ): Promise<ShardingManager> {
+  return (await startFleetApp(options, settings)).manager;
+}
+
+/** {@link startFleet}, with the manager's application (for its other providers). */
+export async function startFleetApp(
+  options: ShardingModuleOptions = {},
+  { waitReady = true, logger }: { waitReady?: boolean; logger?: LoggerService } = {},
+): Promise<{ app: INestApplicationContext; manager: ShardingManager }> {
   @Module({
     imports: [
       ShardingModule.forRoot({
@@ -48,5 +57,5 @@ export async function startFleet(
   defer(() => app.close());
   const manager = app.get(ShardingManager);
   if (waitReady) await manager.whenReady(30_000);
-  return manager;
+  return { app, manager };
 }
