@@ -18,6 +18,7 @@ import {
   NotConnectedError,
   type LinkLossReason,
 } from './ipc.errors.js';
+import { FrameWriter } from './frame-writer.js';
 import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
 import type { RequestOptions } from './packet-channel.js';
 
@@ -79,6 +80,8 @@ export class IpcClient {
   private readonly peer: string;
   private ipc: IPCModule | undefined;
   private connection: IpcClientConnection | undefined;
+  /** Writes to the connection's current socket (node-ipc makes a new one per attempt). */
+  private writer: FrameWriter | undefined;
   private helloEventId = '';
   private helloTimer: NodeJS.Timeout | undefined;
   private helloDeadline: NodeJS.Timeout | undefined;
@@ -201,7 +204,6 @@ export class IpcClient {
     connection.on('error', (error: Error) => this.onEndpointError(error));
     const channel = this.link.channel;
     connection.on(IPC_MESSAGE_EVENT, (data: unknown) => channel.receive(data));
-    this.link.trapUnknownEvents(connection, () => ({ key: channel, name: this.peer }));
     return identified;
   }
 
@@ -385,8 +387,17 @@ export class IpcClient {
   }
 
   private write(packet: IpcPacket): void {
+    this.link.write(this.currentWriter(), packet);
+  }
+
+  private currentWriter(): FrameWriter | undefined {
     const connection = this.connection;
-    this.link.write(connection?.socket, (type, data) => connection!.emit(type, data), packet);
+    const socket = connection?.socket;
+    if (connection === undefined || socket === undefined || socket === false) return undefined;
+    if (this.writer?.socket !== socket) {
+      this.writer = new FrameWriter(socket, (frames) => connection.send(frames));
+    }
+    return this.writer;
   }
 
   private assertIdentified(): void {
@@ -394,6 +405,9 @@ export class IpcClient {
   }
 
   private disconnect(): void {
+    // What this turn wrote goes out before the socket is destroyed.
+    this.writer?.flush();
+    this.writer = undefined;
     if (this.ipc !== undefined) this.ipc.disconnect(this.link.settings.instanceId);
     this.ipc = undefined;
     this.connection = undefined;

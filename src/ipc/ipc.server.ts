@@ -3,15 +3,15 @@ import type { IpcSocketServer } from 'node-ipc';
 import { Subject, type Observable } from 'rxjs';
 import type { HeartbeatAckPayload, HelloPayload, IpcPacket } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
-import { decodePacket } from '../protocol/packet.decoder.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
+import { FrameWriter } from './frame-writer.js';
 import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
 import { startServer } from './node-ipc.endpoint.js';
-import type { RelayOptions, RequestOptions } from './packet-channel.js';
+import { decodeReceived, type RelayOptions, type RequestOptions } from './packet-channel.js';
 import { claimSocketPath } from './socket-path.js';
 
 /** Options of an {@link IpcServer}: the instance's end of the link. */
@@ -79,6 +79,8 @@ export class IpcServer {
   private readonly onParentDisconnect = () => this.loseManager('parent-disconnected');
   private server: IpcSocketServer | undefined;
   private managerSocket: Socket | undefined;
+  /** Writes to the manager's socket, coalesced per turn. */
+  private managerWriter: FrameWriter | undefined;
   private instanceContext: InstanceContext | undefined;
   private contextWaiters: Array<(context: InstanceContext) => void> = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -197,11 +199,6 @@ export class IpcServer {
       server.on(IPC_MESSAGE_EVENT, (data: unknown, socket: Socket) => this.onFrame(data, socket));
       server.on('connect', (socket: Socket) => this.onConnection(socket));
       server.on('socket.disconnected', (socket: Socket) => this.onSocketClosed(socket));
-      this.link.trapUnknownEvents(server, (_data, socket) =>
-        socket === undefined
-          ? undefined
-          : { key: socket as Socket, name: this.peerName(socket as Socket) },
-      );
       startServer(server);
     });
     this.link.setState('listening');
@@ -251,6 +248,8 @@ export class IpcServer {
     this.stats.stop();
     process.off('disconnect', this.onParentDisconnect);
     this.link.setState('closed');
+    // What this turn wrote goes out before the sockets are destroyed.
+    this.managerWriter?.flush();
     this.managerSocket = undefined;
     for (const deadline of this.unidentified.values()) clearTimeout(deadline);
     this.unidentified.clear();
@@ -277,7 +276,7 @@ export class IpcServer {
       return;
     }
     // Until a socket has sent its manager's HELLO, HELLO is all it may send.
-    const decoded = decodePacket(data);
+    const decoded = decodeReceived(data);
     if (!decoded.ok) {
       this.link.rejections.record(socket, this.peerName(socket), decoded.rejection);
       return;
@@ -471,6 +470,7 @@ export class IpcServer {
     if (this.state !== 'identified' && !orphaned) return;
     this.stopHeartbeats();
     const socket = this.managerSocket;
+    this.managerWriter?.flush();
     this.managerSocket = undefined;
     socket?.destroy();
     this.link.setState('manager-lost');
@@ -479,10 +479,22 @@ export class IpcServer {
     this.managerLosses.next(reason);
   }
 
+  /**
+   * Writes to `socket`: the manager's through its writer; another connection's (a refusal, an
+   * IDENTIFY) through a writer of its own, which writes it at once (first write of its turn).
+   */
   private writeTo(socket: Socket | undefined, packet: IpcPacket): void {
     const server = this.server;
     if (server === undefined) throw new NotConnectedError('the manager', this.state);
-    this.link.write(socket, (type, data) => server.emit(socket!, type, data), packet);
+    let writer: FrameWriter | undefined;
+    if (socket !== undefined) {
+      writer = this.managerWriter;
+      if (writer?.socket !== socket) {
+        writer = new FrameWriter(socket, (frames) => server.write(socket, frames));
+        if (socket === this.managerSocket) this.managerWriter = writer;
+      }
+    }
+    this.link.write(writer, packet);
   }
 
   private peerName(socket: Socket): string {

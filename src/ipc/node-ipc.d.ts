@@ -27,11 +27,14 @@ declare module 'node-ipc' {
     maxPendingBytes: number;
     messageTimeout: number;
     secureSocketRoot: boolean;
+    delimiter: string;
   }
 
   export interface IpcClientConnection extends PubSub {
     socket: Socket | false;
     emit(type: string, data?: unknown): boolean;
+    /** Writes text already framed (one or more frames), through the pending-bytes guard. */
+    send(frames: string): boolean;
   }
 
   export interface IpcSocketServer extends PubSub {
@@ -40,6 +43,8 @@ declare module 'node-ipc' {
     start(): void;
     stop(): void;
     emit(socket: Socket, type: string, data?: unknown): boolean;
+    /** Writes text already framed (one or more frames) to `socket`, through the pending-bytes guard. */
+    write(socket: Socket, frames: string): boolean;
   }
 
   export class IPCModule {

@@ -10,7 +10,13 @@ import type {
   SerializedError,
 } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
-import { decodePacket } from '../protocol/packet.decoder.js';
+import {
+  decodePacket,
+  isWellFormedDispatch,
+  type DecodeResult,
+} from '../protocol/packet.decoder.js';
+import { isPromiseLike } from '../common/is-promise-like.js';
+import { ForeignEvent } from './sharding-frame.parser.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { NoHandlerError } from '../dispatch/dispatch.errors.js';
 import { RemoteHandlerError, RequestTimeoutError } from './ipc.errors.js';
@@ -111,7 +117,12 @@ export class PacketChannel {
 
   /** Handles one value received from the peer. Never throws. */
   receive(value: unknown): void {
-    const decoded = decodePacket(value);
+    // The common case, a well-formed DISPATCH on an authenticated link, in one pass.
+    if (this.authenticated && isWellFormedDispatch(value)) {
+      this.receiveDispatch(value);
+      return;
+    }
+    const decoded = decodeReceived(value);
     if (!decoded.ok) {
       this.options.rejections.record(this, this.options.peer, decoded.rejection);
       return;
@@ -284,6 +295,23 @@ export class PacketChannel {
   }
 }
 
+/**
+ * Decodes what node-ipc handed over: a packet, or why it is dropped, a frame of another node-ipc
+ * event than the protocol's included (`UNKNOWN_EVENT_TYPE`).
+ */
+export function decodeReceived(value: unknown): DecodeResult {
+  if (value instanceof ForeignEvent) {
+    return {
+      ok: false,
+      rejection: {
+        code: 'UNKNOWN_EVENT_TYPE',
+        message: `node-ipc event "${value.type.slice(0, 40)}" is not part of the protocol`,
+      },
+    };
+  }
+  return decodePacket(value);
+}
+
 /** The `{ name, message, code }` of any thrown value. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
@@ -295,8 +323,4 @@ export function serializeError(error: unknown): SerializedError {
     };
   }
   return { name: 'Error', message: String(error) };
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

@@ -1,12 +1,24 @@
 import { GuardedParser, IPCProtocolError } from 'node-ipc';
 import { IPC_MESSAGE_EVENT } from '../protocol/protocol.constants.js';
 
+/** A frame whose node-ipc event name is not the protocol's: counted and dropped by its receiver. */
+export class ForeignEvent {
+  constructor(
+    /** The frame's event name. */
+    readonly type: string,
+  ) {}
+}
+
 /**
  * node-ipc's guarded parser with the same limits (frame size, event names, partial-frame time,
  * pending writes), minus two costs it pays on every frame:
  * - the UTF-8 length of a frame is computed only when the frame might be too large: a string of
  *   `n` UTF-16 units has at most `3n` bytes, so `3n <= maxMessageSize` proves it fits;
  * - the protocol's own event name is known safe, so only other names are validated.
+ *
+ * A frame of another (valid) event name is handed on under the protocol's name as a
+ * {@link ForeignEvent}, so that the endpoints count and drop it where they handle packets, with no
+ * catch-all listener called for every frame.
  */
 export class ShardingFrameParser extends GuardedParser {
   override encode(type: string, data?: unknown): string {
@@ -50,7 +62,10 @@ export class ShardingFrameParser extends GuardedParser {
         'received message must be a JSON object',
       );
     }
-    if (message.type !== IPC_MESSAGE_EVENT) this.validateType(message.type);
+    if (message.type !== IPC_MESSAGE_EVENT) {
+      this.validateType(message.type);
+      return { type: IPC_MESSAGE_EVENT, data: new ForeignEvent(message.type as string) };
+    }
     return message as { type: string; data: unknown };
   }
 

@@ -801,7 +801,7 @@ export class ShardingManager
         return undefined;
       }
       return context.to === undefined
-        ? this.registry.handle(data, context)
+        ? this.registry.run(data, context)
         : this.relay(supervisor.instance, data, context);
     };
   }
