@@ -7,46 +7,66 @@ import type { Socket } from 'node:net';
  */
 export const COALESCE_LIMIT = 64 * 1024;
 
+// One clock for every writer of the thread: a turn ends when the microtasks queued by its first
+// write run, that is once the code that is writing now (a callback, a loop, a handler) has
+// returned. One microtask per turn, however many sockets were written to (a broadcast writes to
+// every instance in one turn).
+const settled = Promise.resolve();
+let turn = 0;
+let clockRunning = false;
+const waitingWriters: FrameWriter[] = [];
+
+function currentTurn(): number {
+  if (!clockRunning) {
+    clockRunning = true;
+    void settled.then(endTurn);
+  }
+  return turn;
+}
+
+function endTurn(): void {
+  clockRunning = false;
+  turn++;
+  const writers = waitingWriters.splice(0);
+  for (const writer of writers) writer.flush();
+}
+
 /**
- * The frames written to one socket, coalesced per event-loop turn: the first frame of a turn is
- * written at once (a lone request or reply pays no delay), later frames of the same turn wait and
- * go out together in one write when the turn ends (`process.nextTick`), or as soon as they reach
- * {@link COALESCE_LIMIT}. Frames keep their order; `flush()` writes what waits at once, and must
- * run before the socket is closed.
+ * The frames written to one socket, coalesced per turn: the first frame of a turn is written at
+ * once (a lone request or reply pays no delay); later frames of the same turn wait and go out
+ * together in one write when the turn ends, or as soon as they reach {@link COALESCE_LIMIT}.
+ * Frames keep their order; `flush()` writes what waits at once, and runs before the socket is
+ * closed.
  */
 export class FrameWriter {
   private waiting = '';
-  private turnStarted = false;
-  private readonly endTurn = () => {
-    this.turnStarted = false;
-    this.flush();
-  };
+  /** The turn of this writer's latest write; -1 before the first. */
+  private turn = -1;
 
-  /**
-   * @param socket the socket the frames go to (its `writableLength` counts for backpressure).
-   * @param write writes framed text to the socket (node-ipc's guarded write).
-   */
-  constructor(
-    readonly socket: Socket,
-    private readonly write: (frames: string) => unknown,
-  ) {}
+  /** @param socket the socket the frames go to. */
+  constructor(readonly socket: Socket) {}
 
   /** An upper bound of the bytes that wait in this writer or in the socket's own buffer. */
   get pendingBytes(): number {
     return this.socket.writableLength + this.waiting.length * 3;
   }
 
-  /** Writes one encoded frame (or queues it until the end of the turn). */
+  /** Writes one encoded frame, or queues it until the end of the turn. */
   push(frame: string): void {
-    if (!this.turnStarted) {
-      this.turnStarted = true;
-      process.nextTick(this.endTurn);
+    const now = currentTurn();
+    if (this.turn !== now) {
+      this.turn = now;
       if (this.waiting === '') {
-        this.write(frame);
+        this.socket.write(frame);
         return;
       }
     }
-    this.waiting = this.waiting === '' ? frame : this.waiting + frame;
+    if (this.waiting === '') {
+      this.waiting = frame;
+      waitingWriters.push(this);
+    } else {
+      this.waiting += frame;
+    }
     if (this.waiting.length >= COALESCE_LIMIT) this.flush();
   }
 
@@ -55,6 +75,6 @@ export class FrameWriter {
     const text = this.waiting;
     if (text === '') return;
     this.waiting = '';
-    if (!this.socket.destroyed) this.write(text);
+    if (!this.socket.destroyed) this.socket.write(text);
   }
 }

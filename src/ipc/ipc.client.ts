@@ -391,12 +391,9 @@ export class IpcClient {
   }
 
   private currentWriter(): FrameWriter | undefined {
-    const connection = this.connection;
-    const socket = connection?.socket;
-    if (connection === undefined || socket === undefined || socket === false) return undefined;
-    if (this.writer?.socket !== socket) {
-      this.writer = new FrameWriter(socket, (frames) => connection.send(frames));
-    }
+    const socket = this.connection?.socket;
+    if (socket === undefined || socket === false) return undefined;
+    if (this.writer?.socket !== socket) this.writer = new FrameWriter(socket);
     return this.writer;
   }
 

@@ -484,13 +484,12 @@ export class IpcServer {
    * IDENTIFY) through a writer of its own, which writes it at once (first write of its turn).
    */
   private writeTo(socket: Socket | undefined, packet: IpcPacket): void {
-    const server = this.server;
-    if (server === undefined) throw new NotConnectedError('the manager', this.state);
+    if (this.server === undefined) throw new NotConnectedError('the manager', this.state);
     let writer: FrameWriter | undefined;
     if (socket !== undefined) {
       writer = this.managerWriter;
       if (writer?.socket !== socket) {
-        writer = new FrameWriter(socket, (frames) => server.write(socket, frames));
+        writer = new FrameWriter(socket);
         if (socket === this.managerSocket) this.managerWriter = writer;
       }
     }

@@ -33,8 +33,6 @@ declare module 'node-ipc' {
   export interface IpcClientConnection extends PubSub {
     socket: Socket | false;
     emit(type: string, data?: unknown): boolean;
-    /** Writes text already framed (one or more frames), through the pending-bytes guard. */
-    send(frames: string): boolean;
   }
 
   export interface IpcSocketServer extends PubSub {
@@ -43,8 +41,6 @@ declare module 'node-ipc' {
     start(): void;
     stop(): void;
     emit(socket: Socket, type: string, data?: unknown): boolean;
-    /** Writes text already framed (one or more frames) to `socket`, through the pending-bytes guard. */
-    write(socket: Socket, frames: string): boolean;
   }
 
   export class IPCModule {

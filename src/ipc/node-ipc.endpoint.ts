@@ -19,8 +19,8 @@ export interface EndpointSettings {
 }
 
 /**
- * Bytes a connection may have waiting to be written. node-ipc closes a connection that goes over
- * it; {@link assertWritable} refuses a write before that can happen.
+ * Bytes a connection may have waiting to be written. {@link assertWritable} refuses a write that
+ * could go over it; node-ipc, given the same cap, closes a connection its own writes take over it.
  */
 export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 

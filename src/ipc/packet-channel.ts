@@ -169,9 +169,7 @@ export class PacketChannel {
       () => new RequestTimeoutError(event, timeout, this.options.peer),
     );
     try {
-      const packet = this.dispatch(event, eventId, data, options.to);
-      packet.d.reply = true;
-      this.options.write(packet);
+      this.options.write(this.dispatch(event, eventId, data, options.to, true));
     } catch (error) {
       this.pending.reject(eventId, error as Error);
     }
@@ -231,8 +229,13 @@ export class PacketChannel {
     eventId: string,
     data: unknown,
     to?: DispatchTarget,
+    reply?: true,
   ): IpcPacketOf<IpcOpCode.DISPATCH> {
-    const d: DispatchPayload = { event_id: eventId, from: this.options.self, data };
+    // One object shape per kind of packet: `reply` is in the literal, not added later.
+    const d: DispatchPayload =
+      reply === true
+        ? { event_id: eventId, from: this.options.self, data, reply }
+        : { event_id: eventId, from: this.options.self, data };
     if (to !== undefined) d.to = to;
     return { op: IpcOpCode.DISPATCH, t: event, d };
   }
