@@ -19,6 +19,7 @@ import {
   type LinkLossReason,
 } from './ipc.errors.js';
 import { FrameWriter } from './frame-writer.js';
+import { ShardingFrameParser } from './sharding-frame.parser.js';
 import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
 import type { RequestOptions } from './packet-channel.js';
 
@@ -203,7 +204,14 @@ export class IpcClient {
     connection.on('destroy', () => this.onSocketClosed());
     connection.on('error', (error: Error) => this.onEndpointError(error));
     const channel = this.link.channel;
-    connection.on(IPC_MESSAGE_EVENT, (data: unknown) => channel.receive(data));
+    // Every frame of this connection is the instance's: straight to the channel when the parser
+    // can deliver it, else through node-ipc's event bus.
+    const parser = connection.parser;
+    if (parser instanceof ShardingFrameParser) {
+      parser.deliver = (message) => channel.receive(message.data);
+    } else {
+      connection.on(IPC_MESSAGE_EVENT, (data: unknown) => channel.receive(data));
+    }
     return identified;
   }
 

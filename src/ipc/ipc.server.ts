@@ -9,6 +9,7 @@ import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
 import { FrameWriter } from './frame-writer.js';
+import { ShardingFrameParser, type FrameReceiver } from './sharding-frame.parser.js';
 import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
 import { startServer } from './node-ipc.endpoint.js';
 import { decodeReceived, type RelayOptions, type RequestOptions } from './packet-channel.js';
@@ -81,6 +82,8 @@ export class IpcServer {
   private managerSocket: Socket | undefined;
   /** Writes to the manager's socket, coalesced per turn. */
   private managerWriter: FrameWriter | undefined;
+  /** node-ipc's receiver of the manager's socket: its frames go straight to the channel. */
+  private managerReceiver: FrameReceiver | undefined;
   private instanceContext: InstanceContext | undefined;
   private contextWaiters: Array<(context: InstanceContext) => void> = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -197,6 +200,14 @@ export class IpcServer {
         else this.onEndpointError(error);
       });
       server.on(IPC_MESSAGE_EVENT, (data: unknown, socket: Socket) => this.onFrame(data, socket));
+      // The manager's frames skip node-ipc's event bus; the others' (strangers) take it.
+      const parser = server.parser;
+      if (parser instanceof ShardingFrameParser) {
+        parser.deliver = (message, receive) => {
+          if (receive === this.managerReceiver) this.link.channel.receive(message.data);
+          else receive(message);
+        };
+      }
       server.on('connect', (socket: Socket) => this.onConnection(socket));
       server.on('socket.disconnected', (socket: Socket) => this.onSocketClosed(socket));
       startServer(server);
@@ -251,6 +262,7 @@ export class IpcServer {
     // What this turn wrote goes out before the sockets are destroyed.
     this.managerWriter?.flush();
     this.managerSocket = undefined;
+    this.managerReceiver = undefined;
     for (const deadline of this.unidentified.values()) clearTimeout(deadline);
     this.unidentified.clear();
     this.link.channel.close(new ConnectionLostError('the manager', 'closed'));
@@ -320,6 +332,9 @@ export class IpcServer {
       return;
     }
     this.managerSocket = socket;
+    // node-ipc gives each connection its own receiver (`ipcDispatch`); without one, the
+    // manager's frames take the event bus like the others'.
+    this.managerReceiver = (socket as Socket & { ipcDispatch?: FrameReceiver }).ipcDispatch;
     this.forgetUnidentified(socket);
     this.link.channel.authenticate();
     const firstContext = this.instanceContext === undefined;
@@ -472,6 +487,7 @@ export class IpcServer {
     const socket = this.managerSocket;
     this.managerWriter?.flush();
     this.managerSocket = undefined;
+    this.managerReceiver = undefined;
     socket?.destroy();
     this.link.setState('manager-lost');
     this.link.channel.failPending(new ConnectionLostError('the manager', reason));
