@@ -27,8 +27,9 @@ function currentTurn(): number {
 function endTurn(): void {
   clockRunning = false;
   turn++;
-  const writers = waitingWriters.splice(0);
-  for (const writer of writers) writer.flush();
+  // A flush only writes to its socket, so no writer joins the list while it is walked.
+  for (const writer of waitingWriters) writer.flush();
+  waitingWriters.length = 0;
 }
 
 /**

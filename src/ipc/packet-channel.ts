@@ -154,13 +154,13 @@ export class PacketChannel {
   }
 
   /** Sends an event without waiting for anything. */
-  send(event: string, data?: unknown, options: OutgoingOptions = {}): void {
-    this.options.write(this.dispatch(event, this.options.nextEventId(), data, options.to));
+  send(event: string, data?: unknown, options?: OutgoingOptions): void {
+    this.options.write(this.dispatch(event, this.options.nextEventId(), data, options?.to));
   }
 
   /** Sends a request and resolves with the peer handler's result. */
-  request<T = unknown>(event: string, data?: unknown, options: OutgoingOptions = {}): Promise<T> {
-    const timeout = options.timeout ?? this.options.requestTimeout ?? IPC_DEFAULTS.requestTimeout;
+  request<T = unknown>(event: string, data?: unknown, options?: OutgoingOptions): Promise<T> {
+    const timeout = options?.timeout ?? this.options.requestTimeout ?? IPC_DEFAULTS.requestTimeout;
     const eventId = this.options.nextEventId();
     const reply = this.pending.add<T>(
       eventId,
@@ -169,7 +169,7 @@ export class PacketChannel {
       () => new RequestTimeoutError(event, timeout, this.options.peer),
     );
     try {
-      this.options.write(this.dispatch(event, eventId, data, options.to, true));
+      this.options.write(this.dispatch(event, eventId, data, options?.to, true));
     } catch (error) {
       this.pending.reject(eventId, error as Error);
     }
