@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { DispatchContext, DispatchHandler } from './dispatch-context.interface.js';
+import { isPromiseLike } from '../common/is-promise-like.js';
 import { SHARDING_ROLE, SHARDING_ROLES, type ShardingRole } from '../common/sharding-role.js';
 import { InvalidDispatchHandlerError, NoHandlerError } from './dispatch.errors.js';
 import {
@@ -50,6 +51,11 @@ interface RegisteredHandler {
 export class DispatchRegistry {
   private readonly logger: Logger;
   private readonly byEvent = new Map<string, RegisteredHandler[]>();
+  /**
+   * The handlers of each event that run under the role, computed once per event with handlers
+   * (so unknown names sent by a peer add nothing), replaced, never changed, on registration.
+   */
+  private readonly activeByEvent = new Map<string, readonly RegisteredHandler[]>();
   // instance → method → events already registered, so discovery can run again harmlessly.
   private readonly boundMethods = new WeakMap<object, Map<string, Set<string>>>();
   private readonly role: ShardingRole | undefined;
@@ -109,6 +115,7 @@ export class DispatchRegistry {
     if (handlers.some((entry) => entry.handler === handler)) return false;
     handlers.push({ handler, source, role });
     this.byEvent.set(event, handlers);
+    this.activeByEvent.clear();
     return true;
   }
 
@@ -167,36 +174,85 @@ export class DispatchRegistry {
    *
    * A handler that never settles holds the reply back; the requester's timeout then applies.
    */
-  readonly handle = async (data: unknown, context: DispatchContext): Promise<unknown> => {
+  readonly handle = async (data: unknown, context: DispatchContext): Promise<unknown> =>
+    this.run(data, context);
+
+  /**
+   * {@link handle} without a promise where none is needed: when the event has one handler and it
+   * returns a plain value, returns that value (`undefined` for an event) and throws what it throws
+   * (logged, like every handler failure; for an event nothing is thrown). Otherwise returns what
+   * `handle` would. Throws `NoHandlerError` when the event has no handler. This is the
+   * `DispatchHandler` the links use: a synchronous handler's reply goes out in the same turn.
+   */
+  readonly run = (data: unknown, context: DispatchContext): unknown => {
     const handlers = this.active(context.event);
-    if (handlers.length === 0) throw new NoHandlerError(context.event);
+    if (handlers.length !== 1) {
+      if (handlers.length === 0) throw new NoHandlerError(context.event);
+      return this.runAll(handlers, data, context);
+    }
+    const entry = handlers[0]!;
+    let result: unknown;
+    try {
+      result = entry.handler(data, context);
+    } catch (error) {
+      return this.failed(entry, context, error);
+    }
+    if (!isPromiseLike(result)) return context.isRequest ? result : undefined;
+    return (result instanceof Promise ? result : Promise.resolve(result)).then(
+      (value: unknown) => (context.isRequest ? value : undefined),
+      (error: unknown) => this.failed(entry, context, error),
+    );
+  };
+
+  /** Several handlers: started in order, awaited together (see the class for the rules). */
+  private async runAll(
+    handlers: readonly RegisteredHandler[],
+    data: unknown,
+    context: DispatchContext,
+  ): Promise<unknown> {
     const outcomes = await Promise.allSettled(
       handlers.map((entry) => invoke(entry.handler, data, context)),
     );
     let failure: { error: unknown } | undefined;
     for (const [index, outcome] of outcomes.entries()) {
       if (outcome.status === 'fulfilled') continue;
-      const error: unknown = outcome.reason;
-      const message = handlerFailedMessage(handlers[index]!.source, context, error);
-      if (error instanceof Error && error.stack !== undefined) {
-        this.logger.error(message, error.stack);
-      } else {
-        this.logger.error(message);
-      }
-      failure ??= { error };
+      this.logFailure(handlers[index]!, context, outcome.reason);
+      failure ??= { error: outcome.reason };
     }
     if (!context.isRequest) return undefined;
     if (failure !== undefined) throw failure.error;
     return (outcomes[0] as PromiseFulfilledResult<unknown>).value;
-  };
+  }
+
+  /** Logs a handler's failure; throws it again for a request, so it becomes the ERROR reply. */
+  private failed(entry: RegisteredHandler, context: DispatchContext, error: unknown): undefined {
+    this.logFailure(entry, context, error);
+    if (context.isRequest) throw error;
+    return undefined;
+  }
+
+  private logFailure(entry: RegisteredHandler, context: DispatchContext, error: unknown): void {
+    const message = handlerFailedMessage(entry.source, context, error);
+    if (error instanceof Error && error.stack !== undefined) {
+      this.logger.error(message, error.stack);
+    } else {
+      this.logger.error(message);
+    }
+  }
 
   // A snapshot, so a handler that registers another one does not change the running dispatch.
-  private active(event: string): RegisteredHandler[] {
-    const handlers = this.byEvent.get(event) ?? [];
+  private active(event: string): readonly RegisteredHandler[] {
+    const cached = this.activeByEvent.get(event);
+    if (cached !== undefined) return cached;
+    const handlers = this.byEvent.get(event);
+    if (handlers === undefined) return [];
     const role = this.role;
-    return role === undefined
-      ? [...handlers]
-      : handlers.filter((entry) => entry.role === 'both' || entry.role === role);
+    const active =
+      role === undefined
+        ? [...handlers]
+        : handlers.filter((entry) => entry.role === 'both' || entry.role === role);
+    this.activeByEvent.set(event, active);
+    return active;
   }
 }
 

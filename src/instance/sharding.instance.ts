@@ -88,7 +88,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
           return true;
         }
         if (context.event === LibraryEvent.RESTRUCTURING) return this.restructure(data, context);
-        return this.registry.handle(data, context);
+        return this.registry.run(data, context);
       },
     });
     // The server only reports the loss; this instance owns the decision, and the process exit.

@@ -19,6 +19,8 @@ import {
   NotConnectedError,
   type LinkLossReason,
 } from './ipc.errors.js';
+import { FrameWriter } from './frame-writer.js';
+import { ShardingFrameParser } from './sharding-frame.parser.js';
 import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
 import type { RequestOptions } from './packet-channel.js';
 
@@ -86,6 +88,8 @@ export class IpcClient {
   private readonly peer: string;
   private ipc: IPCModule | undefined;
   private connection: IpcClientConnection | undefined;
+  /** Writes to the connection's current socket (node-ipc makes a new one per attempt). */
+  private writer: FrameWriter | undefined;
   private helloEventId = '';
   private helloTimer: NodeJS.Timeout | undefined;
   private helloDeadline: NodeJS.Timeout | undefined;
@@ -208,8 +212,14 @@ export class IpcClient {
     connection.on('destroy', () => this.onSocketClosed());
     connection.on('error', (error: Error) => this.onEndpointError(error));
     const channel = this.link.channel;
-    connection.on(IPC_MESSAGE_EVENT, (data: unknown) => channel.receive(data));
-    this.link.trapUnknownEvents(connection, () => ({ key: channel, name: this.peer }));
+    // Every frame of this connection is the instance's: straight to the channel when the parser
+    // can deliver it, else through node-ipc's event bus.
+    const parser = connection.parser;
+    if (parser instanceof ShardingFrameParser) {
+      parser.deliver = (message) => channel.receive(message.data);
+    } else {
+      connection.on(IPC_MESSAGE_EVENT, (data: unknown) => channel.receive(data));
+    }
     return identified;
   }
 
@@ -402,8 +412,14 @@ export class IpcClient {
   }
 
   private write(packet: IpcPacket): void {
-    const connection = this.connection;
-    this.link.write(connection?.socket, (type, data) => connection!.emit(type, data), packet);
+    this.link.write(this.currentWriter(), packet);
+  }
+
+  private currentWriter(): FrameWriter | undefined {
+    const socket = this.connection?.socket;
+    if (socket === undefined || socket === false) return undefined;
+    if (this.writer?.socket !== socket) this.writer = new FrameWriter(socket);
+    return this.writer;
   }
 
   private assertIdentified(): void {
@@ -411,6 +427,9 @@ export class IpcClient {
   }
 
   private disconnect(): void {
+    // What this turn wrote goes out before the socket is destroyed.
+    this.writer?.flush();
+    this.writer = undefined;
     if (this.ipc !== undefined) this.ipc.disconnect(this.link.settings.instanceId);
     this.ipc = undefined;
     this.connection = undefined;

@@ -8,16 +8,17 @@ import type {
   ShardReport,
 } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
-import { decodePacket } from '../protocol/packet.decoder.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
 import { ShardStatusBoard } from '../instance/shard-status.board.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { ConnectionLostError, NotConnectedError, type LinkLossReason } from './ipc.errors.js';
+import { FrameWriter } from './frame-writer.js';
+import { ShardingFrameParser, type FrameReceiver } from './sharding-frame.parser.js';
 import { LinkEndpoint, type LinkOptions } from './link-endpoint.js';
 import { startServer } from './node-ipc.endpoint.js';
-import type { RelayOptions, RequestOptions } from './packet-channel.js';
+import { decodeReceived, type RelayOptions, type RequestOptions } from './packet-channel.js';
 import { claimSocketPath } from './socket-path.js';
 
 /** Options of an {@link IpcServer}: the instance's end of the link. */
@@ -85,6 +86,10 @@ export class IpcServer {
   private readonly onParentDisconnect = () => this.loseManager('parent-disconnected');
   private server: IpcSocketServer | undefined;
   private managerSocket: Socket | undefined;
+  /** Writes to the manager's socket, coalesced per turn. */
+  private managerWriter: FrameWriter | undefined;
+  /** node-ipc's receiver of the manager's socket: its frames go straight to the channel. */
+  private managerReceiver: FrameReceiver | undefined;
   private instanceContext: InstanceContext | undefined;
   private contextWaiters: Array<(context: InstanceContext) => void> = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -203,13 +208,16 @@ export class IpcServer {
         else this.onEndpointError(error);
       });
       server.on(IPC_MESSAGE_EVENT, (data: unknown, socket: Socket) => this.onFrame(data, socket));
+      // The manager's frames skip node-ipc's event bus; the others' (strangers) take it.
+      const parser = server.parser;
+      if (parser instanceof ShardingFrameParser) {
+        parser.deliver = (message, receive) => {
+          if (receive === this.managerReceiver) this.link.channel.receive(message.data);
+          else receive(message);
+        };
+      }
       server.on('connect', (socket: Socket) => this.onConnection(socket));
       server.on('socket.disconnected', (socket: Socket) => this.onSocketClosed(socket));
-      this.link.trapUnknownEvents(server, (_data, socket) =>
-        socket === undefined
-          ? undefined
-          : { key: socket as Socket, name: this.peerName(socket as Socket) },
-      );
       startServer(server);
     });
     this.link.setState('listening');
@@ -259,7 +267,10 @@ export class IpcServer {
     this.stats.stop();
     process.off('disconnect', this.onParentDisconnect);
     this.link.setState('closed');
+    // What this turn wrote goes out before the sockets are destroyed.
+    this.managerWriter?.flush();
     this.managerSocket = undefined;
+    this.managerReceiver = undefined;
     for (const deadline of this.unidentified.values()) clearTimeout(deadline);
     this.unidentified.clear();
     this.link.channel.close(new ConnectionLostError('the manager', 'closed'));
@@ -285,7 +296,7 @@ export class IpcServer {
       return;
     }
     // Until a socket has sent its manager's HELLO, HELLO is all it may send.
-    const decoded = decodePacket(data);
+    const decoded = decodeReceived(data);
     if (!decoded.ok) {
       this.link.rejections.record(socket, this.peerName(socket), decoded.rejection);
       return;
@@ -329,6 +340,9 @@ export class IpcServer {
       return;
     }
     this.managerSocket = socket;
+    // node-ipc gives each connection its own receiver (`ipcDispatch`); without one, the
+    // manager's frames take the event bus like the others'.
+    this.managerReceiver = (socket as Socket & { ipcDispatch?: FrameReceiver }).ipcDispatch;
     this.forgetUnidentified(socket);
     this.link.channel.authenticate();
     const firstContext = this.instanceContext === undefined;
@@ -480,7 +494,9 @@ export class IpcServer {
     if (this.state !== 'identified' && !orphaned) return;
     this.stopHeartbeats();
     const socket = this.managerSocket;
+    this.managerWriter?.flush();
     this.managerSocket = undefined;
+    this.managerReceiver = undefined;
     socket?.destroy();
     this.link.setState('manager-lost');
     this.link.channel.failPending(new ConnectionLostError('the manager', reason));
@@ -488,10 +504,21 @@ export class IpcServer {
     this.managerLosses.next(reason);
   }
 
+  /**
+   * Writes to `socket`: the manager's through its writer; another connection's (a refusal, an
+   * IDENTIFY) through a writer of its own, which writes it at once (first write of its turn).
+   */
   private writeTo(socket: Socket | undefined, packet: IpcPacket): void {
-    const server = this.server;
-    if (server === undefined) throw new NotConnectedError('the manager', this.state);
-    this.link.write(socket, (type, data) => server.emit(socket!, type, data), packet);
+    if (this.server === undefined) throw new NotConnectedError('the manager', this.state);
+    let writer: FrameWriter | undefined;
+    if (socket !== undefined) {
+      writer = this.managerWriter;
+      if (writer?.socket !== socket) {
+        writer = new FrameWriter(socket);
+        if (socket === this.managerSocket) this.managerWriter = writer;
+      }
+    }
+    this.link.write(writer, packet);
   }
 
   private peerName(socket: Socket): string {

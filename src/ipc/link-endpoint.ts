@@ -19,12 +19,8 @@ import { MANAGER_SHARD_ID } from '../snowflake/snowflake.constants.js';
 import { SnowflakeService } from '../snowflake/snowflake.service.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { NotConnectedError } from './ipc.errors.js';
-import {
-  assertWritable,
-  createIpcEndpoint,
-  emitPacket,
-  NODE_IPC_LIFECYCLE_EVENTS,
-} from './node-ipc.endpoint.js';
+import type { FrameWriter } from './frame-writer.js';
+import { assertWritable, createIpcEndpoint, encodeFrame } from './node-ipc.endpoint.js';
 import { PacketChannel } from './packet-channel.js';
 import { RejectionLog } from './rejection-log.js';
 import { socketPathFor } from './socket-path.js';
@@ -79,8 +75,7 @@ export interface LinkRole<State extends string> {
 
 /**
  * What both ends of a link share: settings with defaults, event ids, the packet channel and its
- * rejection log, the state stream, the trap for unknown node-ipc events, and the guarded write
- * path. `IpcClient` and `IpcServer` each hold one and add their side of the handshake.
+ * rejection log, the state stream, and the guarded write path. `IpcClient` and `IpcServer` each hold one and add their side of the handshake.
  */
 export class LinkEndpoint<State extends string> {
   readonly settings: LinkSettings;
@@ -161,39 +156,18 @@ export class LinkEndpoint<State extends string> {
   }
 
   /**
-   * Counts and drops node-ipc events of other names than the protocol's. `peerOf` names who sent
-   * one (from node-ipc's handler arguments after the type), or returns undefined to ignore it.
+   * Writes `packet` through `writer` (coalesced per turn): refused with `NotConnectedError`
+   * without an open socket, with `BackpressureError` when too much waits to be written, and with
+   * `PayloadTooLargeError` when it exceeds the frame limit. The frame is encoded now, so later
+   * changes to the data are not sent.
    */
-  trapUnknownEvents(
-    source: { on(type: string, handler: (type: string, ...args: unknown[]) => void): unknown },
-    peerOf: (...args: unknown[]) => { key: object; name: string } | undefined,
-  ): void {
-    source.on('*', (type, ...args) => {
-      if (NODE_IPC_LIFECYCLE_EVENTS.has(type)) return;
-      const peer = peerOf(...args);
-      if (peer === undefined) return;
-      this.rejections.record(peer.key, peer.name, {
-        code: 'UNKNOWN_EVENT_TYPE',
-        message: `node-ipc event "${type.slice(0, 40)}" is not part of the protocol`,
-      });
-    });
-  }
-
-  /**
-   * Writes `packet` through `emit` to `socket`: refused with `NotConnectedError` without an open
-   * socket, with `BackpressureError` when too much waits to be written, and with
-   * `PayloadTooLargeError` when it exceeds the frame limit.
-   */
-  write(
-    socket: Socket | false | undefined,
-    emit: (type: string, data: IpcPacket) => unknown,
-    packet: IpcPacket,
-  ): void {
-    if (socket === undefined || socket === false || socket.destroyed) {
+  write(writer: FrameWriter | undefined, packet: IpcPacket): void {
+    if (writer === undefined || writer.socket.destroyed) {
       throw new NotConnectedError(this.channel.peer, this.state);
     }
-    assertWritable(socket, this.channel.peer, this.settings.maxMessageSize);
-    emitPacket(emit, packet, this.settings.maxMessageSize);
+    const maxMessageSize = this.settings.maxMessageSize;
+    assertWritable(writer.pendingBytes, this.channel.peer, maxMessageSize);
+    writer.push(encodeFrame(packet, maxMessageSize));
   }
 
   /**

@@ -27,16 +27,21 @@ declare module 'node-ipc' {
     maxPendingBytes: number;
     messageTimeout: number;
     secureSocketRoot: boolean;
+    delimiter: string;
   }
 
   export interface IpcClientConnection extends PubSub {
     socket: Socket | false;
+    /** The frame codec of this connection (an instance of the configured parser class). */
+    parser: unknown;
     emit(type: string, data?: unknown): boolean;
   }
 
   export interface IpcSocketServer extends PubSub {
     server: NetServer | false;
     sockets: Socket[];
+    /** The frame codec of every connection of this server (an instance of the configured class). */
+    parser: unknown;
     start(): void;
     stop(): void;
     emit(socket: Socket, type: string, data?: unknown): boolean;

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
-import { Server as NetServer, type Socket } from 'node:net';
-import { IPCModule, IPCProtocolError, type IpcSocketServer } from 'node-ipc';
+import { Server as NetServer } from 'node:net';
+import { IPCModule, type IpcSocketServer } from 'node-ipc';
 import type { IpcPacket } from '../protocol/ipc-packet.types.js';
 import { IPC_MESSAGE_EVENT } from '../protocol/protocol.constants.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
@@ -19,33 +19,40 @@ export interface EndpointSettings {
 }
 
 /**
- * Bytes a connection may have waiting to be written. node-ipc closes a connection that goes over
- * it; {@link assertWritable} refuses a write before that can happen.
+ * Bytes a connection may have waiting to be written. {@link assertWritable} refuses a write that
+ * could go over it; node-ipc, given the same cap, closes a connection its own writes take over it.
  */
 export const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
 /**
  * Throws {@link BackpressureError} when a frame (at most `maxMessageSize` bytes) might not fit in
- * what the socket may still buffer: the write is refused, the connection stays.
+ * what the connection may still buffer (`pendingBytes`: the socket's and the frame writer's):
+ * the write is refused, the connection stays.
  */
-export function assertWritable(socket: Socket, peer: string, maxMessageSize: number): void {
-  if (socket.writableLength > MAX_PENDING_BYTES - maxMessageSize) {
-    throw new BackpressureError(peer, socket.writableLength);
+export function assertWritable(pendingBytes: number, peer: string, maxMessageSize: number): void {
+  if (pendingBytes > MAX_PENDING_BYTES - maxMessageSize) {
+    throw new BackpressureError(peer, pendingBytes);
   }
 }
 
-/** node-ipc's own event names, which are not packets. */
-export const NODE_IPC_LIFECYCLE_EVENTS = new Set([
-  'start',
-  'connect',
-  'disconnect',
-  'destroy',
-  'close',
-  'socket.disconnected',
-  'error',
-  'data',
-  IPC_MESSAGE_EVENT,
-]);
+/** node-ipc's frame delimiter, which the endpoints set explicitly. */
+export const FRAME_DELIMITER = '\f';
+
+const FRAME_HEAD = `{"type":${JSON.stringify(IPC_MESSAGE_EVENT)},"data":`;
+
+/**
+ * The node-ipc frame of `packet` (`{"type":"__DDOO__.MESSAGE","data":<packet>}` and the
+ * delimiter), the same text node-ipc's encoder makes, built without the envelope object.
+ * Throws {@link PayloadTooLargeError} when the frame exceeds `maxMessageSize` bytes; a string of
+ * `n` UTF-16 units has at most `3n` bytes, so only a frame that might be too large is measured.
+ */
+export function encodeFrame(packet: IpcPacket, maxMessageSize: number): string {
+  const body = FRAME_HEAD + JSON.stringify(packet) + '}';
+  if (body.length * 3 > maxMessageSize && Buffer.byteLength(body) > maxMessageSize) {
+    throw new PayloadTooLargeError(packet.op === 0 ? packet.t : `op ${packet.op}`, maxMessageSize);
+  }
+  return body + FRAME_DELIMITER;
+}
 
 /**
  * A node-ipc module of its own for one endpoint (never the shared singleton), with the guarded
@@ -63,6 +70,7 @@ export function createIpcEndpoint(settings: EndpointSettings): IPCModule {
     secureSocketRoot: true,
     maxMessageSize: settings.maxMessageSize,
     maxPendingBytes: MAX_PENDING_BYTES,
+    delimiter: FRAME_DELIMITER,
     messageTimeout: IPC_DEFAULTS.partialFrameTimeout,
     maxConnections: IPC_DEFAULTS.maxConnections,
     retry: settings.retry ?? IPC_DEFAULTS.connectRetryInterval,
@@ -70,28 +78,6 @@ export function createIpcEndpoint(settings: EndpointSettings): IPCModule {
     stopRetrying: false,
   });
   return ipc;
-}
-
-/**
- * Runs a node-ipc emit of `packet`, turning the guarded parser's size refusal into a
- * {@link PayloadTooLargeError}.
- */
-export function emitPacket(
-  emit: (type: string, data: IpcPacket) => unknown,
-  packet: IpcPacket,
-  maxMessageSize: number,
-): void {
-  try {
-    emit(IPC_MESSAGE_EVENT, packet);
-  } catch (error) {
-    if (error instanceof IPCProtocolError && error.code === 'ERR_IPC_FRAME_TOO_LARGE') {
-      throw new PayloadTooLargeError(
-        packet.op === 0 ? packet.t : `op ${packet.op}`,
-        maxMessageSize,
-      );
-    }
-    throw error;
-  }
 }
 
 /**

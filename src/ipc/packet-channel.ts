@@ -10,7 +10,13 @@ import type {
   SerializedError,
 } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
-import { decodePacket } from '../protocol/packet.decoder.js';
+import {
+  decodePacket,
+  isWellFormedDispatch,
+  type DecodeResult,
+} from '../protocol/packet.decoder.js';
+import { isPromiseLike } from '../common/is-promise-like.js';
+import { ForeignEvent } from './sharding-frame.parser.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
 import { NoHandlerError } from '../dispatch/dispatch.errors.js';
 import { RemoteHandlerError, RequestTimeoutError } from './ipc.errors.js';
@@ -111,7 +117,12 @@ export class PacketChannel {
 
   /** Handles one value received from the peer. Never throws. */
   receive(value: unknown): void {
-    const decoded = decodePacket(value);
+    // The common case, a well-formed DISPATCH on an authenticated link, in one pass.
+    if (this.authenticated && isWellFormedDispatch(value)) {
+      this.receiveDispatch(value);
+      return;
+    }
+    const decoded = decodeReceived(value);
     if (!decoded.ok) {
       this.options.rejections.record(this, this.options.peer, decoded.rejection);
       return;
@@ -143,13 +154,13 @@ export class PacketChannel {
   }
 
   /** Sends an event without waiting for anything. */
-  send(event: string, data?: unknown, options: OutgoingOptions = {}): void {
-    this.options.write(this.dispatch(event, this.options.nextEventId(), data, options.to));
+  send(event: string, data?: unknown, options?: OutgoingOptions): void {
+    this.options.write(this.dispatch(event, this.options.nextEventId(), data, options?.to));
   }
 
   /** Sends a request and resolves with the peer handler's result. */
-  request<T = unknown>(event: string, data?: unknown, options: OutgoingOptions = {}): Promise<T> {
-    const timeout = options.timeout ?? this.options.requestTimeout ?? IPC_DEFAULTS.requestTimeout;
+  request<T = unknown>(event: string, data?: unknown, options?: OutgoingOptions): Promise<T> {
+    const timeout = options?.timeout ?? this.options.requestTimeout ?? IPC_DEFAULTS.requestTimeout;
     const eventId = this.options.nextEventId();
     const reply = this.pending.add<T>(
       eventId,
@@ -158,9 +169,7 @@ export class PacketChannel {
       () => new RequestTimeoutError(event, timeout, this.options.peer),
     );
     try {
-      const packet = this.dispatch(event, eventId, data, options.to);
-      packet.d.reply = true;
-      this.options.write(packet);
+      this.options.write(this.dispatch(event, eventId, data, options?.to, true));
     } catch (error) {
       this.pending.reject(eventId, error as Error);
     }
@@ -220,8 +229,13 @@ export class PacketChannel {
     eventId: string,
     data: unknown,
     to?: DispatchTarget,
+    reply?: true,
   ): IpcPacketOf<IpcOpCode.DISPATCH> {
-    const d: DispatchPayload = { event_id: eventId, from: this.options.self, data };
+    // One object shape per kind of packet: `reply` is in the literal, not added later.
+    const d: DispatchPayload =
+      reply === true
+        ? { event_id: eventId, from: this.options.self, data, reply }
+        : { event_id: eventId, from: this.options.self, data };
     if (to !== undefined) d.to = to;
     return { op: IpcOpCode.DISPATCH, t: event, d };
   }
@@ -284,6 +298,23 @@ export class PacketChannel {
   }
 }
 
+/**
+ * Decodes what node-ipc handed over: a packet, or why it is dropped, a frame of another node-ipc
+ * event than the protocol's included (`UNKNOWN_EVENT_TYPE`).
+ */
+export function decodeReceived(value: unknown): DecodeResult {
+  if (value instanceof ForeignEvent) {
+    return {
+      ok: false,
+      rejection: {
+        code: 'UNKNOWN_EVENT_TYPE',
+        message: `node-ipc event "${value.type.slice(0, 40)}" is not part of the protocol`,
+      },
+    };
+  }
+  return decodePacket(value);
+}
+
 /** The `{ name, message, code }` of any thrown value. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
@@ -295,8 +326,4 @@ export function serializeError(error: unknown): SerializedError {
     };
   }
   return { name: 'Error', message: String(error) };
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }

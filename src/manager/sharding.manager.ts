@@ -319,7 +319,7 @@ export class ShardingManager
    * Sends a request to one instance; resolves with its handler's result. Settles always: on
    * timeout, at once when the instance dies, or with the handler's error.
    */
-  async request<T = unknown>(
+  request<T = unknown>(
     instance: number,
     event: string,
     data?: unknown,
@@ -329,26 +329,38 @@ export class ShardingManager
     const started = performance.now();
     const ended = (outcome: RequestOutcome['outcome']) =>
       this.requestOutcomes.next({ instance, outcome, duration: performance.now() - started });
-    try {
-      const value = await this.requestOnce<T>(instance, event, data, options);
-      ended('ok');
-      return value;
-    } catch (error) {
-      ended(failedOutcome(error));
-      throw error;
-    }
+    return this.requestOnce<T>(instance, event, data, options).then(
+      (value) => {
+        ended('ok');
+        return value;
+      },
+      (error: unknown) => {
+        ended(failedOutcome(error));
+        throw error;
+      },
+    );
   }
 
-  private async requestOnce<T>(
+  private requestOnce<T>(
     instance: number,
     event: string,
     data: unknown,
     options: ManagerCallOptions,
   ): Promise<T> {
-    const deadline = Date.now() + (options.timeout ?? this.options.requestTimeout);
-    const ready = this.readyClient(instance, options);
-    const client = ready instanceof Promise ? await ready : ready;
-    return client.request<T>(event, data, { timeout: Math.max(1, deadline - Date.now()) });
+    const timeout = options.timeout ?? this.options.requestTimeout;
+    let ready: IpcClient | Promise<IpcClient>;
+    try {
+      ready = this.readyClient(instance, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A ready instance is asked in this turn (no promise of its own per call: a broadcast makes
+    // one call per instance); one not ready yet gets what is left of the timeout once it is.
+    if (!(ready instanceof Promise)) return ready.request<T>(event, data, { timeout });
+    const deadline = Date.now() + timeout;
+    return ready.then((client) =>
+      client.request<T>(event, data, { timeout: Math.max(1, deadline - Date.now()) }),
+    );
   }
 
   /**
@@ -829,7 +841,7 @@ export class ShardingManager
         return undefined;
       }
       return context.to === undefined
-        ? this.registry.handle(data, context)
+        ? this.registry.run(data, context)
         : this.relay(supervisor.instance, data, context);
     };
   }

@@ -1,6 +1,6 @@
 import { describeValue } from '../common/describe-value.js';
 import { IpcOpCode } from './op-code.enum.js';
-import type { IpcPacket } from './ipc-packet.types.js';
+import type { IpcPacket, IpcPacketOf } from './ipc-packet.types.js';
 
 /** Why a received value is not a packet of the protocol. */
 export type PacketRejectionCode =
@@ -97,8 +97,11 @@ const FIELD_LISTS = new Map<number, Array<[string, FieldCheck, boolean]>>(
   ]),
 );
 
-/** The fast path of {@link decodePacket}: a DISPATCH that needs no wording of a rejection. */
-function isWellFormedDispatch(value: unknown): boolean {
+/**
+ * The fast path of {@link decodePacket}: whether `value` is a DISPATCH that needs no further check
+ * (and no relay target, which the general path checks). `false` says nothing: decode it then.
+ */
+export function isWellFormedDispatch(value: unknown): value is IpcPacketOf<IpcOpCode.DISPATCH> {
   const packet = value as { op?: unknown; t?: unknown; d?: Record<string, unknown> } | null;
   if (typeof packet !== 'object' || packet === null || packet.op !== IpcOpCode.DISPATCH)
     return false;
@@ -131,7 +134,7 @@ function reject(code: PacketRejectionCode, message: string, field?: string): Dec
 export function decodePacket(value: unknown): DecodeResult {
   // Nearly every packet is a well-formed DISPATCH: check it in one pass. Anything else, valid or
   // not, takes the general path, which also words the rejection.
-  if (isWellFormedDispatch(value)) return { ok: true, packet: value as unknown as IpcPacket };
+  if (isWellFormedDispatch(value)) return { ok: true, packet: value };
   if (!isPlainObject(value)) return reject('NOT_AN_OBJECT', 'the packet is not a JSON object');
   const { op, d, t } = value;
   if (typeof op !== 'number' || !Number.isInteger(op)) {

@@ -106,6 +106,7 @@ async function fanoutPart() {
       bootMs: round2(lib.bootMs),
       raw: {
         broadcastP50: round2(ref.broadcast.p50),
+        broadcastP99: round2(ref.broadcast.p99),
         singleP50: round2(ref.single.p50),
         ratioP50: round2(ref.broadcast.p50 / ref.single.p50),
         cpuBroadcast: round2(ref.cpuBroadcast),
@@ -113,6 +114,7 @@ async function fanoutPart() {
         failures: ref.failures,
       },
       oursOverRawBroadcastP50: round2(lib.broadcast.p50 / ref.broadcast.p50),
+      oursOverRawBroadcastP99: round2(lib.broadcast.p99 / ref.broadcast.p99),
     };
   });
   console.log('');
@@ -156,6 +158,8 @@ async function fanoutPart() {
         'raw net: broadcast p50 (µs)',
         'raw net: ratio p50',
         'broadcast p50, ours / raw',
+        'raw net: broadcast p99 (µs)',
+        'broadcast p99, ours / raw',
         'requester CPU per broadcast, ours / raw (µs)',
         'instance CPU per echo, ours / raw (µs)',
       ],
@@ -164,6 +168,8 @@ async function fanoutPart() {
         fixed(row.raw.broadcastP50),
         ratio(row.raw.ratioP50),
         ratio(row.oursOverRawBroadcastP50),
+        fixed(row.raw.broadcastP99),
+        ratio(row.oursOverRawBroadcastP99),
         `${fixed(row.cpuBroadcast)} / ${fixed(row.raw.cpuBroadcast)}`,
         `${fixed(row.instanceCpuPerEcho)} / ${fixed(row.raw.instanceCpuPerEcho)}`,
       ]),
