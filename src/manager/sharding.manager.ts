@@ -19,7 +19,6 @@ import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import { serializeError } from '../ipc/packet-channel.js';
 import { createSocketRoot, removeSocketRoot, socketPathFor } from '../ipc/socket-path.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
-import type { ShardingMode } from '../options/sharding-options.interface.js';
 import type { DispatchTarget } from '../protocol/ipc-packet.types.js';
 import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
 import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.js';
@@ -49,17 +48,8 @@ import {
   UnknownInstanceError,
 } from './manager.errors.js';
 import { planShards } from './shard-plan.js';
-import type { InstanceSpawner } from './spawn/instance-handle.interface.js';
-import { spawnClusterWorker } from './spawn/cluster.spawner.js';
 import { ipcLinkConnector } from './spawn/ipc-link.connector.js';
-import { spawnProcess } from './spawn/process.spawner.js';
-import { spawnWorker } from './spawn/worker.spawner.js';
-
-const SPAWNERS: Record<ShardingMode, InstanceSpawner> = {
-  process: spawnProcess,
-  worker: spawnWorker,
-  cluster: spawnClusterWorker,
-};
+import { MODE_SPAWNERS } from './spawn/mode-spawners.js';
 
 /**
  * What a call does with an instance that is not ready: `'wait'` for it (up to the call's
@@ -686,7 +676,7 @@ export class ShardingManager
       socketRoot,
       totalShards: total,
       options,
-      spawner: SPAWNERS[options.mode],
+      spawner: MODE_SPAWNERS[options.mode],
       connect: ipcLinkConnector(options, this.logger),
       snowflakes: this.snowflakes,
       logger: this.logger,

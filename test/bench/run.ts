@@ -13,7 +13,9 @@
 //   rollingRestart() against restart(i) one by one (@discordjs/ws bots) and against discord.js's
 //   ShardingManager.respawnAll() (discord.js bots) (roll-section.ts);
 // - discord-failover: a SIGKILLed instance of a 16-shard @discordjs/ws bot, its shards back with a
-//   warm spare against without one (failover-section.ts).
+//   warm spare against without one (failover-section.ts);
+// - scale: the manager with 1,000 simulated instance links: CPU and allocations per heartbeat,
+//   routing at 1k and 10k shards, broadcastRequest to every instance (scale-section.ts).
 //
 // Every process the bench starts, and every process those start, is killed at the end of each
 // section and of the run, whatever way it ends (bench-processes.ts).
@@ -26,17 +28,19 @@ import { runFailoverSection } from './failover-section.js';
 import { FLEET_PARTS, runFleetSection, type FleetPart } from './fleet-section.js';
 import { describeMachine, runIpcSection } from './ipc-section.js';
 import { runRollSection } from './roll-section.js';
+import { runScaleSection } from './scale-section.js';
 
 const BUILD_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_FILE = join(BUILD_DIR, 'bench-results.json');
 
-const SECTIONS = ['ipc', 'fleet', 'discord', 'discord-roll', 'discord-failover'] as const;
+const SECTIONS = ['ipc', 'fleet', 'discord', 'discord-roll', 'discord-failover', 'scale'] as const;
 /** Each section's heading, and where its results go in the JSON file (ipc: the top level). */
 const HEADINGS: Record<Exclude<Section, 'ipc'>, string> = {
   fleet: 'Fleet',
   discord: 'Discord',
   'discord-roll': 'Discord: rolling restart',
   'discord-failover': 'Discord: failover',
+  scale: 'Scale',
 };
 type Section = (typeof SECTIONS)[number];
 
@@ -66,7 +70,8 @@ async function main(): Promise<boolean> {
       else if (section === 'fleet') results.fleet = await runFleetSection(selection.fleetParts);
       else if (section === 'discord') results.discord = await runDiscordSection();
       else if (section === 'discord-roll') results.discordRoll = await runRollSection();
-      else results.discordFailover = await runFailoverSection();
+      else if (section === 'discord-failover') results.discordFailover = await runFailoverSection();
+      else results.scale = await runScaleSection();
     } catch (error) {
       failures[section] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`The ${section} section failed:`, error);
@@ -88,7 +93,7 @@ async function main(): Promise<boolean> {
 /**
  * Merges this run's sections into the results file: the ipc section's fields at the top level
  * (the file's format before the other sections), `fleet` (per part), `discord`, `discordRoll`
- * and `discordFailover` below; what this run did not measure stays as the last run left it.
+ * `discordFailover` and `scale` below; what this run did not measure stays as the last run left it.
  */
 async function writeResults(
   selection: Selection,
@@ -115,6 +120,7 @@ async function writeResults(
   if (results.discord !== undefined) merged.discord = results.discord;
   if (results.discordRoll !== undefined) merged.discordRoll = results.discordRoll;
   if (results.discordFailover !== undefined) merged.discordFailover = results.discordFailover;
+  if (results.scale !== undefined) merged.scale = results.scale;
   merged.lastRun = {
     sections: selection.sections,
     fleetParts: selection.sections.includes('fleet') ? selection.fleetParts : [],
@@ -124,7 +130,7 @@ async function writeResults(
   await writeFile(RESULTS_FILE, JSON.stringify(merged, null, 2) + '\n');
 }
 
-/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, `discord-failover`, or a fleet part (`fleet-fanout`, …). */
+/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, `discord-failover`, `scale`, or a fleet part (`fleet-fanout`, …). */
 function selectionFromEnv(): Selection {
   const raw = process.env.BENCH_SECTIONS;
   if (raw === undefined || raw.trim() === '') {
