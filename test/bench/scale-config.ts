@@ -54,6 +54,8 @@ export interface ScaleResult {
   /** Heartbeats received in the CPU window. */
   heartbeats: number;
   cpuUs: number;
+  /** The system (kernel) part of `cpuUs`. */
+  cpuSystemUs: number;
   /** CPU over the window, in % of one core. */
   cpuPercent: number;
   cpuUsPerHeartbeat: number;
@@ -74,6 +76,17 @@ export interface ScaleResult {
     singleP50: number;
     singleP99: number;
   };
+}
+
+/** What the heartbeat baseline's manager (raw-heartbeat-manager.fixture.ts) reports. */
+export interface RawHeartbeatResult {
+  kind: 'raw-heartbeat';
+  instances: number;
+  windowMs: number;
+  heartbeats: number;
+  /** User + system, µs. */
+  cpuUs: number;
+  cpuSystemUs: number;
 }
 
 /** Reads the scenario from the environment. */

@@ -6,7 +6,9 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -112,11 +114,13 @@ async function measureHeartbeats(manager: ShardingManager) {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+  const profiler = await startProfiler();
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
   await delay(scenario.windowMs);
   const cpu = process.cpuUsage(cpuStart);
   const wallMs = performance.now() - wallStart;
+  await profiler?.();
   const counted = heartbeats;
   observer.disconnect();
   // A second window of the same length for the allocations: the sampler's own work would count
@@ -158,6 +162,7 @@ async function measureHeartbeats(manager: ShardingManager) {
     windowMs: wallMs,
     heartbeats: counted,
     cpuUs,
+    cpuSystemUs: cpu.system,
     cpuPercent: (cpuUs / 1000 / wallMs) * 100,
     cpuUsPerHeartbeat: cpuUs / Math.max(1, counted),
     sampledHeartbeats: sampled,
@@ -165,6 +170,27 @@ async function measureHeartbeats(manager: ShardingManager) {
     bytesPerHeartbeat: allocated / Math.max(1, sampled),
     gc: gcs,
     topSites,
+  };
+}
+
+/**
+ * With BENCH_CPU_PROF=1: a CPU profile of the CPU window, written to
+ * build/bench-profiles/scale-<instances>x<shards per instance>-manager.cpuprofile (read it with
+ * profile-summary.js). Its own cost then counts in the window.
+ */
+async function startProfiler(): Promise<(() => Promise<void>) | undefined> {
+  if (process.env.BENCH_CPU_PROF !== '1') return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    const dir = fileURLToPath(new URL('../../bench-profiles/', import.meta.url));
+    await mkdir(dir, { recursive: true });
+    const name = `scale-${scenario.instances}x${scenario.shardsPerInstance}-manager.cpuprofile`;
+    await writeFile(join(dir, name), JSON.stringify(profile));
+    session.disconnect();
   };
 }
 
@@ -186,18 +212,20 @@ function measureRouting(manager: ShardingManager): { shard: CallTiming; guild: C
         BigInt(Math.floor(Math.random() * 4_194_304)),
     ),
   );
-  const time = (count: number, call: (index: number) => number): CallTiming => {
-    let sink = 0;
-    for (let index = 0; index < 10_000; index++) sink += call(index & 4095);
-    const start = performance.now();
-    for (let index = 0; index < count; index++) sink += call(index & 4095);
-    const ns = ((performance.now() - start) * 1e6) / count;
-    return { calls: count, nsPerCall: ns, checksum: sink };
-  };
   return {
-    shard: time(calls, (index) => manager.instanceForShard(shardIds[index]!)),
-    guild: time(Math.ceil(calls / 10), (index) => manager.instanceForGuild(guildIds[index]!)),
+    shard: timeCalls(calls, (index) => manager.instanceForShard(shardIds[index]!)),
+    guild: timeCalls(Math.ceil(calls / 10), (index) => manager.instanceForGuild(guildIds[index]!)),
   };
+}
+
+/** Times `count` calls of `call` (over 4096 prepared arguments), after 10,000 warm-up calls. */
+function timeCalls(count: number, call: (index: number) => number): CallTiming {
+  let sink = 0;
+  for (let index = 0; index < 10_000; index++) sink += call(index & 4095);
+  const start = performance.now();
+  for (let index = 0; index < count; index++) sink += call(index & 4095);
+  const ns = ((performance.now() - start) * 1e6) / count;
+  return { calls: count, nsPerCall: ns, checksum: sink };
 }
 
 /** broadcastRequest('echo') to every instance, and request(0, 'echo'), in µs. */

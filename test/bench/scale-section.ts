@@ -14,7 +14,12 @@
 // BENCH_SCALE_ROUNDS (20 broadcasts).
 import { SHARDING_DEFAULTS } from '../../src/index.js';
 import { forkBenchChild, nextMessage, stopChild } from './bench-processes.js';
-import { SCALE_SCENARIO_ENV, type ScaleResult, type ScaleScenario } from './scale-config.js';
+import {
+  SCALE_SCENARIO_ENV,
+  type RawHeartbeatResult,
+  type ScaleResult,
+  type ScaleScenario,
+} from './scale-config.js';
 import { envInteger, envIntegers, fixed, markdown, ratio, round2, toMiB } from './report-format.js';
 
 const instances = envInteger('BENCH_SCALE_INSTANCES', 1_000);
@@ -29,24 +34,37 @@ const RUN_TIMEOUT_MS = 900_000;
 /** Runs a fleet per shards-per-instance count, prints the tables, returns the JSON. */
 export async function runScaleSection(): Promise<Record<string, unknown>> {
   const results: ScaleResult[] = [];
+  const base = {
+    instances,
+    hosts,
+    heartbeatInterval,
+    bootConcurrency: 64,
+    settleMs: Math.min(heartbeatInterval * 2, 10_000),
+    windowMs,
+    routingCalls: 2_000_000,
+    broadcastWarmup: 3,
+    broadcastRounds: rounds,
+  };
+  const raw = await runFleet<RawHeartbeatResult>('raw-heartbeat-manager.fixture', {
+    ...base,
+    shardsPerInstance: 1,
+  });
+  const rawCpuPerHeartbeat = raw.cpuUs / Math.max(1, raw.heartbeats);
+  console.error(
+    `  raw node:net, ${raw.instances} sockets: ${raw.heartbeats} heartbeats in ${fixed(raw.windowMs / 1000)} s, ` +
+      `CPU ${fixed((raw.cpuUs / 1000 / raw.windowMs) * 100, 2)}% (${fixed(rawCpuPerHeartbeat)} µs each, ` +
+      `${fixed(raw.cpuSystemUs / Math.max(1, raw.heartbeats))} µs in the kernel)`,
+  );
   for (const perInstance of shardsPerInstance) {
-    const result = await runFleet({
-      instances,
+    const result = await runFleet<ScaleResult>('scale-manager.fixture', {
+      ...base,
       shardsPerInstance: perInstance,
-      hosts,
-      heartbeatInterval,
-      bootConcurrency: 64,
-      settleMs: Math.min(heartbeatInterval * 2, 10_000),
-      windowMs,
-      routingCalls: 2_000_000,
-      broadcastWarmup: 3,
-      broadcastRounds: rounds,
     });
     results.push(result);
     console.error(
       `  ${result.instances} instances, ${result.shards} shards: up in ${fixed(result.bootMs, 0)} ms; ` +
         `${result.heartbeats} heartbeats in ${fixed(result.windowMs / 1000)} s, CPU ${fixed(result.cpuPercent, 2)}% ` +
-        `(${fixed(result.cpuUsPerHeartbeat)} µs each), ${fixed(result.bytesPerHeartbeat, 0)} B allocated each; ` +
+        `(${fixed(result.cpuUsPerHeartbeat)} µs each, ${fixed(result.cpuSystemUs / Math.max(1, result.heartbeats))} in the kernel), ${fixed(result.bytesPerHeartbeat, 0)} B allocated each; ` +
         `shard ${fixed(result.routing.shard.nsPerCall)} ns, guild ${fixed(result.routing.guild.nsPerCall)} ns; ` +
         `broadcast p50 ${fixed(result.broadcast.broadcastP50 / 1000)} ms`,
     );
@@ -66,6 +84,7 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
     expectedPerSecond: round2((result.instances / result.heartbeatInterval) * 1000),
     cpuPercent: round2(result.cpuPercent),
     cpuUsPerHeartbeat: round2(result.cpuUsPerHeartbeat),
+    cpuPerHeartbeatOverRaw: round2(result.cpuUsPerHeartbeat / rawCpuPerHeartbeat),
     bytesPerHeartbeat: Math.round(result.bytesPerHeartbeat),
     minorGcPerMinute: round2((result.gc.minor / result.windowMs) * 60_000),
     majorGcPerMinute: round2((result.gc.major / result.windowMs) * 60_000),
@@ -96,7 +115,8 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
         'shards',
         'heartbeats/s (expected)',
         'manager CPU, % of one core',
-        'CPU per heartbeat (µs)',
+        'CPU per heartbeat, ours / raw (µs)',
+        'ratio',
         'allocated per heartbeat (B)',
         'GCs per minute (minor / major)',
         'manager memory per link (KiB RSS / heap)',
@@ -109,7 +129,8 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
         String(row.shards),
         `${fixed(row.heartbeatsPerSecond)} (${fixed(row.expectedPerSecond)})`,
         `${fixed(row.cpuPercent, 2)}%`,
-        fixed(row.cpuUsPerHeartbeat),
+        `${fixed(row.cpuUsPerHeartbeat)} / ${fixed(rawCpuPerHeartbeat)}`,
+        ratio(row.cpuPerHeartbeatOverRaw),
         String(row.bytesPerHeartbeat),
         `${fixed(row.minorGcPerMinute)} / ${fixed(row.majorGcPerMinute)}`,
         `${fixed(row.managerRssPerLinkKiB)} / ${fixed(row.managerHeapPerLinkKiB)}`,
@@ -132,6 +153,9 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
       `${windowMs / 1000} s of an idle, ready fleet; allocations: V8's sampling heap profiler over ` +
       'a second window as long (collected objects included) / heartbeats received; memory per ' +
       'link: the manager after a GC with the fleet ready, minus before spawning, / instances. ' +
+      `Raw: ${raw.instances} bare node:net connections to as many bare servers sending the same ` +
+      'HEARTBEAT frames, parsed and answered with an ACK and nothing else, measured in the same run ' +
+      `(${fixed((raw.cpuUs / 1000 / raw.windowMs) * 100, 2)}% of one core). ` +
       `At ${large.shards} shards against ${small.shards}: instanceForShard ${ratio(ratios.shardNs)}, ` +
       `instanceForGuild ${ratio(ratios.guildNs)}, CPU per heartbeat ${ratio(ratios.cpuPerHeartbeat)}; ` +
       `broadcastRequest to ${instances} / one request: ${ratio(ratios.broadcastOverSingle)} ` +
@@ -139,19 +163,29 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
   );
   const failures = rows.reduce((sum, row) => sum + row.broadcastFailures, 0);
   if (failures > 0) console.log(`- ${failures} broadcast(s) did not return every echo.`);
-  return { instances, hosts, heartbeatInterval, windowMs, rows, ratios, results };
+  return {
+    instances,
+    hosts,
+    heartbeatInterval,
+    windowMs,
+    raw: { ...raw, cpuUsPerHeartbeat: round2(rawCpuPerHeartbeat) },
+    rows,
+    ratios,
+    results,
+  };
 }
 
-async function runFleet(scenario: ScaleScenario): Promise<ScaleResult> {
+async function runFleet<R>(
+  fixture: 'scale-manager.fixture' | 'raw-heartbeat-manager.fixture',
+  scenario: ScaleScenario,
+): Promise<R> {
   // --expose-gc: the memory per link is read after a full collection.
-  const child = forkBenchChild(
-    'scale-manager.fixture',
-    { [SCALE_SCENARIO_ENV]: JSON.stringify(scenario) },
-    ['--expose-gc'],
-  );
+  const child = forkBenchChild(fixture, { [SCALE_SCENARIO_ENV]: JSON.stringify(scenario) }, [
+    '--expose-gc',
+  ]);
   try {
     const { result } = await nextMessage(child, 'measured', RUN_TIMEOUT_MS);
-    return result as ScaleResult;
+    return result as R;
   } finally {
     await stopChild(child, 20_000);
   }
