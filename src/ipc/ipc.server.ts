@@ -5,6 +5,7 @@ import type { HeartbeatAckPayload, HelloPayload, IpcPacket } from '../protocol/i
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { decodePacket } from '../protocol/packet.decoder.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
+import { nextHeartbeatDelay } from './heartbeat-schedule.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
@@ -386,7 +387,13 @@ export class IpcServer {
     );
     this.watchdog.start();
     this.sendHeartbeat();
-    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), interval);
+    // Then on this instance's phase of the fleet's grid (see HEARTBEAT_PHASES).
+    const instance = this.link.settings.instance;
+    const beat = () => {
+      this.sendHeartbeat();
+      this.heartbeatTimer = setTimeout(beat, nextHeartbeatDelay(instance, interval));
+    };
+    this.heartbeatTimer = setTimeout(beat, nextHeartbeatDelay(instance, interval));
   }
 
   private sendHeartbeat(): void {
@@ -406,7 +413,7 @@ export class IpcServer {
   }
 
   private stopHeartbeats(): void {
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     this.watchdog?.stop();
     this.watchdog = undefined;

@@ -4,6 +4,7 @@
 // section's simulated instances without the library on either end.
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { nextHeartbeatDelay } from '../../src/ipc/heartbeat-schedule.js';
 import { IPC_MESSAGE_EVENT } from '../../src/protocol/protocol.constants.js';
 import { exitWithParent, fail, report } from './measurements.js';
 import { FRAME_DELIMITER, readFrames } from './raw-framing.js';
@@ -17,11 +18,13 @@ export interface RawHeartbeatHost {
   count: number;
   /** ms between two heartbeats of one server. */
   interval: number;
+  /** Beat on the library's phase grid (nextHeartbeatDelay), else at a random phase each. */
+  aligned: boolean;
 }
 
 const host = JSON.parse(process.env.BENCH_SCALE_RAW_HOST!) as RawHeartbeatHost;
 
-function serve(socket: Socket): void {
+function serve(socket: Socket, index: number): void {
   socket.setEncoding('utf8');
   let seq = 0;
   let rtt: number | undefined;
@@ -44,24 +47,33 @@ function serve(socket: Socket): void {
     };
     socket.write(JSON.stringify({ type: IPC_MESSAGE_EVENT, data: packet }) + FRAME_DELIMITER);
   };
-  // Spread over the interval, as the instances of a real fleet are (they boot at different
-  // times): connected all at once, they would beat in bursts that one wake-up of the event loop
-  // reads together, which no fleet of real instances does.
+  // Either on the library's grid, or spread at random over the interval, as the instances of a
+  // fleet that boot at different times are: connected all at once, they would beat in bursts that
+  // one wake-up of the event loop reads together.
   let timer: NodeJS.Timeout | undefined;
-  const offset = setTimeout(() => {
-    beat();
-    timer = setInterval(beat, host.interval);
-  }, Math.random() * host.interval);
-  socket.on('close', () => {
-    clearTimeout(offset);
-    clearInterval(timer);
-  });
+  const schedule = () => {
+    timer = setTimeout(
+      () => {
+        beat();
+        schedule();
+      },
+      host.aligned ? nextHeartbeatDelay(index, host.interval) : host.interval,
+    );
+  };
+  timer = setTimeout(
+    () => {
+      beat();
+      schedule();
+    },
+    host.aligned ? nextHeartbeatDelay(index, host.interval) : Math.random() * host.interval,
+  );
+  socket.on('close', () => clearTimeout(timer));
   socket.on('error', () => socket.destroy());
 }
 
 try {
   for (let index = host.first; index < host.first + host.count; index++) {
-    const server = createServer(serve);
+    const server = createServer((socket) => serve(socket, index));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ path: join(host.socketRoot, `raw${index}`) }, () => resolve());

@@ -27,6 +27,7 @@ try {
       first,
       count: Math.max(0, Math.min(perHost, scenario.instances - first)),
       interval: scenario.heartbeatInterval,
+      aligned: scenario.rawAligned === true,
     };
     return forkBenchChild('raw-heartbeat-host.fixture', {
       BENCH_SCALE_RAW_HOST: JSON.stringify(config),
@@ -59,6 +60,7 @@ try {
   const result: RawHeartbeatResult = {
     kind: 'raw-heartbeat',
     instances: scenario.instances,
+    aligned: scenario.rawAligned === true,
     windowMs,
     heartbeats,
     cpuUs: cpu.user + cpu.system,

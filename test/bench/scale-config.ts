@@ -22,6 +22,8 @@ export interface ScaleScenario {
   routingCalls: number;
   broadcastWarmup: number;
   broadcastRounds: number;
+  /** The heartbeat baseline only: beat on the library's phase grid, else at random phases. */
+  rawAligned?: boolean;
 }
 
 /** The time of one call, averaged over `calls`. */
@@ -82,6 +84,7 @@ export interface ScaleResult {
 export interface RawHeartbeatResult {
   kind: 'raw-heartbeat';
   instances: number;
+  aligned: boolean;
   windowMs: number;
   heartbeats: number;
   /** User + system, µs. */

@@ -45,16 +45,29 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
     broadcastWarmup: 3,
     broadcastRounds: rounds,
   };
+  // The heartbeat traffic alone, over bare sockets: at random phases (a fleet whose instances
+  // beat when they happened to boot), and on the library's phase grid, as our instances beat.
+  const rawSpread = await runFleet<RawHeartbeatResult>('raw-heartbeat-manager.fixture', {
+    ...base,
+    shardsPerInstance: 1,
+    rawAligned: false,
+  });
   const raw = await runFleet<RawHeartbeatResult>('raw-heartbeat-manager.fixture', {
     ...base,
     shardsPerInstance: 1,
+    rawAligned: true,
   });
-  const rawCpuPerHeartbeat = raw.cpuUs / Math.max(1, raw.heartbeats);
-  console.error(
-    `  raw node:net, ${raw.instances} sockets: ${raw.heartbeats} heartbeats in ${fixed(raw.windowMs / 1000)} s, ` +
-      `CPU ${fixed((raw.cpuUs / 1000 / raw.windowMs) * 100, 2)}% (${fixed(rawCpuPerHeartbeat)} µs each, ` +
-      `${fixed(raw.cpuSystemUs / Math.max(1, raw.heartbeats))} µs in the kernel)`,
-  );
+  const perHeartbeat = (result: RawHeartbeatResult) =>
+    result.cpuUs / Math.max(1, result.heartbeats);
+  const rawCpuPerHeartbeat = perHeartbeat(raw);
+  for (const result of [rawSpread, raw]) {
+    console.error(
+      `  raw node:net, ${result.instances} sockets, ${result.aligned ? 'phase grid' : 'random phases'}: ` +
+        `${result.heartbeats} heartbeats in ${fixed(result.windowMs / 1000)} s, ` +
+        `CPU ${fixed((result.cpuUs / 1000 / result.windowMs) * 100, 2)}% (${fixed(perHeartbeat(result))} µs each, ` +
+        `${fixed(result.cpuSystemUs / Math.max(1, result.heartbeats))} µs in the kernel)`,
+    );
+  }
   for (const perInstance of shardsPerInstance) {
     const result = await runFleet<ScaleResult>('scale-manager.fixture', {
       ...base,
@@ -154,8 +167,10 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
       'a second window as long (collected objects included) / heartbeats received; memory per ' +
       'link: the manager after a GC with the fleet ready, minus before spawning, / instances. ' +
       `Raw: ${raw.instances} bare node:net connections to as many bare servers sending the same ` +
-      'HEARTBEAT frames, parsed and answered with an ACK and nothing else, measured in the same run ' +
-      `(${fixed((raw.cpuUs / 1000 / raw.windowMs) * 100, 2)}% of one core). ` +
+      'HEARTBEAT frames on the same phase grid, parsed and answered with an ACK and nothing else, ' +
+      `measured in the same run (${fixed((raw.cpuUs / 1000 / raw.windowMs) * 100, 2)}% of one core; ` +
+      `at random phases, as heartbeats come when instances beat from their boot: ` +
+      `${fixed((rawSpread.cpuUs / 1000 / rawSpread.windowMs) * 100, 2)}%, ${fixed(perHeartbeat(rawSpread))} µs each). ` +
       `At ${large.shards} shards against ${small.shards}: instanceForShard ${ratio(ratios.shardNs)}, ` +
       `instanceForGuild ${ratio(ratios.guildNs)}, CPU per heartbeat ${ratio(ratios.cpuPerHeartbeat)}; ` +
       `broadcastRequest to ${instances} / one request: ${ratio(ratios.broadcastOverSingle)} ` +
@@ -169,6 +184,7 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
     heartbeatInterval,
     windowMs,
     raw: { ...raw, cpuUsPerHeartbeat: round2(rawCpuPerHeartbeat) },
+    rawRandomPhases: { ...rawSpread, cpuUsPerHeartbeat: round2(perHeartbeat(rawSpread)) },
     rows,
     ratios,
     results,
