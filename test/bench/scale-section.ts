@@ -57,8 +57,6 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
     shardsPerInstance: 1,
     rawAligned: true,
   });
-  const perHeartbeat = (result: RawHeartbeatResult) =>
-    result.cpuUs / Math.max(1, result.heartbeats);
   const rawCpuPerHeartbeat = perHeartbeat(raw);
   for (const result of [rawSpread, raw]) {
     console.error(
@@ -189,6 +187,11 @@ export async function runScaleSection(): Promise<Record<string, unknown>> {
     ratios,
     results,
   };
+}
+
+/** The baseline's CPU per heartbeat, µs. */
+function perHeartbeat(result: RawHeartbeatResult): number {
+  return result.cpuUs / Math.max(1, result.heartbeats);
 }
 
 async function runFleet<R>(
