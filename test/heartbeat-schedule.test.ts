@@ -16,7 +16,10 @@ describe('heartbeats on the phase grid', () => {
         1_700_000_000_000, 1_700_000_000_001, 1_700_000_004_999, 1_700_000_002_500,
       ]) {
         const wait = nextHeartbeatDelay(instance, interval, now);
-        assert.ok(wait >= 1 && wait <= interval, `delay ${wait} for instance ${instance}`);
+        assert.ok(
+          wait >= interval / 2 && wait < interval * 1.5,
+          `delay ${wait} for instance ${instance}`,
+        );
         assert.equal(
           (now + wait - phaseOf(instance)) % interval,
           0,
@@ -35,9 +38,11 @@ describe('heartbeats on the phase grid', () => {
     assert.equal(phases.size, HEARTBEAT_PHASES);
   });
 
-  it('never asks for a zero delay on the phase itself: the next beat is a whole interval on', () => {
-    const now = 1_700_000_000_000 + phaseOf(3) - (1_700_000_000_000 % interval);
-    assert.equal(nextHeartbeatDelay(3, interval, now + interval), interval);
+  it('puts the next beat a whole interval on, on the phase and just before it (a timer a little early)', () => {
+    const onPhase = 1_700_000_000_000 + phaseOf(3) - (1_700_000_000_000 % interval);
+    assert.equal(nextHeartbeatDelay(3, interval, onPhase), interval);
+    assert.equal(nextHeartbeatDelay(3, interval, onPhase - 0.4), Math.round(interval + 0.4));
+    assert.equal(nextHeartbeatDelay(3, interval, onPhase - 1), interval + 1);
   });
 });
 

@@ -14,11 +14,14 @@ export const HEARTBEAT_PHASES = 10;
 
 /**
  * The delay until instance `instance`'s next heartbeat on its phase of the `interval` grid, at
- * wall-clock time `now` (ms since the Unix epoch): between 1 and `interval` ms. Recomputed for
- * every beat, so that timer lateness never accumulates and the instances stay in step.
+ * wall-clock time `now` (ms since the Unix epoch): the first grid point at least half an interval
+ * away, so between `interval / 2` and `1.5 × interval` ms. Recomputed for every beat, so that
+ * timer lateness never accumulates and the instances stay in step. Half an interval, not zero:
+ * a timer measures from the event loop's cached time and can fire a fraction of a ms before its
+ * grid point by the wall clock; the next point is then a whole interval away, not a beat at once.
  */
 export function nextHeartbeatDelay(instance: number, interval: number, now = Date.now()): number {
   const phase = (Math.abs(instance) % HEARTBEAT_PHASES) * (interval / HEARTBEAT_PHASES);
-  const delay = interval - ((((now - phase) % interval) + interval) % interval);
-  return Math.max(1, Math.round(delay));
+  const untilPhase = interval - ((((now - phase) % interval) + interval) % interval);
+  return Math.round(untilPhase < interval / 2 ? untilPhase + interval : untilPhase);
 }

@@ -48,6 +48,7 @@ import {
   UnknownInstanceError,
 } from './manager.errors.js';
 import { planShards } from './shard-plan.js';
+import { ShardRoutes } from './shard-routes.js';
 import { ipcLinkConnector } from './spawn/ipc-link.connector.js';
 import { MODE_SPAWNERS } from './spawn/mode-spawners.js';
 
@@ -110,7 +111,7 @@ export class ShardingManager
   private readonly stopSpawning = new AbortController();
   private supervisors: InstanceSupervisor[] = [];
   /** The instance of each shard, for routing by shard or guild without a scan. */
-  private readonly instanceByShard = new Map<number, number>();
+  private readonly routes = new ShardRoutes();
   private totalShardCount: number | undefined;
   private socketRoot: string | undefined;
   private spawning: Promise<void> | undefined;
@@ -144,9 +145,7 @@ export class ShardingManager
     this.handover = new ShardHandover({
       supervisor: (instance) => this.supervisor(instance),
       ownerOf: (shard) => this.instanceForShard(shard),
-      route: (shards, instance) => {
-        for (const shard of shards) this.instanceByShard.set(shard, instance);
-      },
+      route: (shards, instance) => this.routes.set(shards, instance),
       totalShards: () => this.totalShardCount!,
       // A handover closes and opens gateway connections: it gets the time an instance has to
       // become ready, not a request's.
@@ -256,13 +255,13 @@ export class ShardingManager
   async moveShards(shards: readonly number[], to: number): Promise<void> {
     await this.spawning;
     this.supervisor(to);
-    assertKnownShards(shards, (shard) => this.instanceByShard.has(shard));
+    assertKnownShards(shards, (shard) => this.routes.has(shard));
     await this.handover.move(shards, to);
   }
 
   /** The instance that runs `shardId`. */
   instanceForShard(shardId: number): number {
-    const instance = this.instanceByShard.get(shardId);
+    const instance = this.routes.get(shardId);
     if (instance === undefined) throw new UnknownInstanceError(`shard ${shardId}`);
     return instance;
   }
@@ -454,10 +453,7 @@ export class ShardingManager
     this.totalShardCount = total;
     this.supervisorContext = context;
     this.broker.resize(total);
-    this.instanceByShard.clear();
-    for (const [index, shards] of plan.entries()) {
-      for (const shard of shards) this.instanceByShard.set(shard, index);
-    }
+    this.routes.reset(total, plan);
     this.logger.log(`Resharded to ${total} shard(s) on ${fleet.length} instance(s).`);
     for (const supervisor of retired) supervisor.assignShards([]);
     await Promise.all(
@@ -685,9 +681,7 @@ export class ShardingManager
     // Warm spares: instances with no shards, after the planned ones.
     const fleet = [...plan, ...Array.from({ length: options.spares }, (): number[] => [])];
     this.supervisors = fleet.map((shards, index) => this.supervise(index, shards));
-    for (const [index, shards] of plan.entries()) {
-      for (const shard of shards) this.instanceByShard.set(shard, index);
-    }
+    this.routes.reset(total, plan);
     this.logger.log(
       `Spawning ${plan.length} instance(s)${options.spares > 0 ? ` and ${options.spares} spare(s)` : ''} in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
     );
