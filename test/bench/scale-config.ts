@@ -77,6 +77,8 @@ export interface ScaleResult {
     broadcastP99: number;
     singleP50: number;
     singleP99: number;
+    /** The manager's CPU (user + system) during one broadcast, µs. */
+    managerCpuPerBroadcast: number;
   };
 }
 
