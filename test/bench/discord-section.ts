@@ -175,8 +175,10 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
       `discord.js: ShardingManager.spawn({ amount: ${shards}, delay: ${DJS_DELAY}, timeout: ` +
       `${DJS_SPAWN_TIMEOUT_MS} }). discord-hybrid-sharding: ClusterManager({ shardsPerClusters: ` +
       `${shardsPerInstance}, mode: 'process' }).spawn({ delay: ${HYBRID_DELAY}, timeout: ` +
-      `${DJS_SPAWN_TIMEOUT_MS} }) (it waits delay × shards after each cluster is ready), online at its ` +
-      'last clusterReady. A fresh emulator per run; times include starting every process ' +
+      '-1 }) (its default: the next cluster delay × shards after the previous one spawned, ready or not), online at its ' +
+      "last clusterReady; within a cluster discord.js paces its shards' IDENTIFYs with the " +
+      `emulator's window (+ ${identifyMargin} ms) instead of its built-in 5 s. ` +
+      'A fresh emulator per run; times include starting every process ' +
       "(first IDENTIFY after). op 9: IDENTIFYs the emulator refused as inside their bucket's window. " +
       `RSS: /proc/<pid>/status VmRSS of each process running shards, ${memorySettle} ms after all ` +
       'are online (median of 5 readings), mean over the processes, median over the runs.',
@@ -309,7 +311,11 @@ function runImpl(
           ...common,
           shardsPerCluster: shardsPerInstance,
           delay: HYBRID_DELAY,
-          timeout: DJS_SPAWN_TIMEOUT_MS,
+          identifyWindow,
+          maxConcurrency,
+          identifyMargin,
+          // Its default and its README's: the next cluster after `delay` × shards, ready or not.
+          timeout: -1,
         },
         RUN_TIMEOUT_MS,
       );

@@ -88,6 +88,10 @@ export interface HybridScenario {
   shardsPerCluster: number;
   /** `spawn({ delay })`, ms (it waits that much per shard of a cluster, after the cluster is ready). */
   delay: number;
+  /** Each cluster's discord.js paces its own shards' IDENTIFYs: with these (the emulator's). */
+  identifyWindow: number;
+  maxConcurrency: number;
+  identifyMargin: number;
   /** `spawn({ timeout })`, ms. */
   timeout: number;
   apiBase: string;

@@ -14,6 +14,10 @@ const scenario = scenarioFromEnv();
 if (scenario.kind !== 'hybrid')
   throw new Error(`hybrid-manager runs "hybrid", not "${scenario.kind}"`);
 process.env.EMULATOR_API = scenario.apiBase;
+// Each cluster's own identify pacing (see hybrid-cluster.fixture.ts).
+process.env.EMULATOR_WINDOW = String(scenario.identifyWindow);
+process.env.EMULATOR_MAX_CONCURRENCY = String(scenario.maxConcurrency);
+process.env.EMULATOR_MARGIN = String(scenario.identifyMargin);
 
 const manager = new ClusterManager(
   fileURLToPath(new URL('./hybrid-cluster.fixture.js', import.meta.url)),
@@ -54,8 +58,9 @@ process.on('disconnect', () => {
 
 try {
   const startedAt = epochNow();
-  // Its queue waits `delay` × the cluster's shard count after each cluster is ready, the last one
-  // too: "online" is when the last cluster reported ready, not when spawn() resolves.
+  // Its queue waits `delay` × the cluster's shard count after each cluster (after it is ready, with
+  // a timeout), the last one too: "online" is when the last cluster reported ready, not when
+  // spawn() resolves.
   void manager
     .spawn({ amount: scenario.shards, delay: scenario.delay, timeout: scenario.timeout })
     .catch((error: unknown) => fail(error));
