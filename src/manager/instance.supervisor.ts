@@ -311,7 +311,7 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     this.current = generation;
     generation.subscriptions.push(
       link.heartbeat$.subscribe((heartbeat) => {
-        // Kept as it came, stamped when status() asks: no copy per heartbeat.
+        // Kept as it came, with its arrival time beside it: status() makes the copy, not each heartbeat.
         this.lastHeartbeat = heartbeat;
         this.lastHeartbeatAt = Date.now();
         this.heartbeats.next(heartbeat);
