@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planShards } from '../src/manager/shard-plan.js';
+import { ShardRoutes } from '../src/manager/shard-routes.js';
 import { invalidOption } from './support/options.js';
 
 describe('planShards', () => {
@@ -35,5 +36,35 @@ describe('planShards', () => {
     assert.equal(error.option, 'shards');
     assert.ok(error.message.includes('[2, 4]'), error.message);
     assert.ok(error.message.includes('(4)'), error.message);
+  });
+});
+
+describe('ShardRoutes', () => {
+  it('routes every planned shard to its instance, and nothing else', () => {
+    const routes = new ShardRoutes();
+    routes.reset(10, planShards(10, [2, 3, 4, 5, 6], 2));
+    assert.deepEqual(
+      Array.from({ length: 10 }, (_, shard) => routes.get(shard)),
+      [undefined, undefined, 0, 0, 1, 1, 2, undefined, undefined, undefined],
+    );
+    for (const notAShard of [-1, 10, 2.5, Number.NaN])
+      assert.equal(routes.get(notAShard), undefined);
+    assert.equal(routes.has(4), true);
+    assert.equal(routes.has(7), false);
+  });
+
+  it('moves shards on a handover, and starts afresh on a reshard', () => {
+    const routes = new ShardRoutes();
+    routes.reset(4, planShards(4, undefined, 2));
+    routes.set([1], 1);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((shard) => routes.get(shard)),
+      [0, 1, 1, 1],
+    );
+    routes.reset(6, planShards(6, undefined, 3));
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5].map((shard) => routes.get(shard)),
+      [0, 0, 0, 1, 1, 1],
+    );
   });
 });

@@ -10,6 +10,7 @@ import type {
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
 import { ShardStatusBoard } from '../instance/shard-status.board.js';
+import { nextHeartbeatDelay } from './heartbeat-schedule.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';
 import { IPC_DEFAULTS } from './ipc.constants.js';
@@ -408,7 +409,13 @@ export class IpcServer {
     );
     this.watchdog.start();
     this.sendHeartbeat();
-    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), interval);
+    // Then on this instance's phase of the fleet's grid (see HEARTBEAT_PHASES).
+    const instance = this.link.settings.instance;
+    const beat = () => {
+      this.sendHeartbeat();
+      this.heartbeatTimer = setTimeout(beat, nextHeartbeatDelay(instance, interval));
+    };
+    this.heartbeatTimer = setTimeout(beat, nextHeartbeatDelay(instance, interval));
   }
 
   private sendHeartbeat(): void {
@@ -429,7 +436,7 @@ export class IpcServer {
   }
 
   private stopHeartbeats(): void {
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     this.watchdog?.stop();
     this.watchdog = undefined;

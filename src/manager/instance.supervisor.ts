@@ -112,7 +112,9 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
   private restartTimer: NodeJS.Timeout | undefined;
   private cycle: Promise<void> | undefined;
   private stopped = false;
-  private lastHeartbeat: (InstanceHeartbeat & { at: number }) | undefined;
+  private lastHeartbeat: InstanceHeartbeat | undefined;
+  /** When {@link lastHeartbeat} came (ms since the Unix epoch). */
+  private lastHeartbeatAt = 0;
   private lastExit: InstanceStatus['lastExit'];
   private restartsInWindow = 0;
   private readonly waiters = new Set<() => void>();
@@ -185,7 +187,8 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
       status.instanceId = this.current.instanceId;
       if (this.current.handle.pid !== undefined) status.pid = this.current.handle.pid;
     }
-    if (this.lastHeartbeat !== undefined) status.lastHeartbeat = this.lastHeartbeat;
+    if (this.lastHeartbeat !== undefined)
+      status.lastHeartbeat = { ...this.lastHeartbeat, at: this.lastHeartbeatAt };
     if (this.lastExit !== undefined) status.lastExit = this.lastExit;
     return status;
   }
@@ -311,7 +314,9 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     this.current = generation;
     generation.subscriptions.push(
       link.heartbeat$.subscribe((heartbeat) => {
-        this.lastHeartbeat = { ...heartbeat, at: Date.now() };
+        // Kept as it came, with its arrival time beside it: status() makes the copy, not each heartbeat.
+        this.lastHeartbeat = heartbeat;
+        this.lastHeartbeatAt = Date.now();
         this.heartbeats.next(heartbeat);
       }),
       link.lost$.subscribe(

@@ -19,7 +19,6 @@ import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import { serializeError } from '../ipc/packet-channel.js';
 import { createSocketRoot, removeSocketRoot, socketPathFor } from '../ipc/socket-path.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
-import type { ShardingMode } from '../options/sharding-options.interface.js';
 import type { DispatchTarget } from '../protocol/ipc-packet.types.js';
 import type { RelayedInstanceResult } from '../protocol/relayed-result.types.js';
 import { DEFAULT_APPSPACE, LibraryEvent } from '../protocol/protocol.constants.js';
@@ -50,17 +49,9 @@ import {
 } from './manager.errors.js';
 import { failedOutcome, type RequestOutcome } from './request-outcome.js';
 import { planShards } from './shard-plan.js';
-import type { InstanceSpawner } from './spawn/instance-handle.interface.js';
-import { spawnClusterWorker } from './spawn/cluster.spawner.js';
+import { ShardRoutes } from './shard-routes.js';
 import { ipcLinkConnector } from './spawn/ipc-link.connector.js';
-import { spawnProcess } from './spawn/process.spawner.js';
-import { spawnWorker } from './spawn/worker.spawner.js';
-
-const SPAWNERS: Record<ShardingMode, InstanceSpawner> = {
-  process: spawnProcess,
-  worker: spawnWorker,
-  cluster: spawnClusterWorker,
-};
+import { MODE_SPAWNERS } from './spawn/mode-spawners.js';
 
 /**
  * What a call does with an instance that is not ready: `'wait'` for it (up to the call's
@@ -122,7 +113,7 @@ export class ShardingManager
   private readonly stopSpawning = new AbortController();
   private supervisors: InstanceSupervisor[] = [];
   /** The instance of each shard, for routing by shard or guild without a scan. */
-  private readonly instanceByShard = new Map<number, number>();
+  private readonly routes = new ShardRoutes();
   private totalShardCount: number | undefined;
   private socketRoot: string | undefined;
   private spawning: Promise<void> | undefined;
@@ -161,9 +152,7 @@ export class ShardingManager
     this.handover = new ShardHandover({
       supervisor: (instance) => this.supervisor(instance),
       ownerOf: (shard) => this.instanceForShard(shard),
-      route: (shards, instance) => {
-        for (const shard of shards) this.instanceByShard.set(shard, instance);
-      },
+      route: (shards, instance) => this.routes.set(shards, instance),
       totalShards: () => this.totalShardCount!,
       // A handover closes and opens gateway connections: it gets the time an instance has to
       // become ready, not a request's.
@@ -274,13 +263,13 @@ export class ShardingManager
   async moveShards(shards: readonly number[], to: number): Promise<void> {
     await this.spawning;
     this.supervisor(to);
-    assertKnownShards(shards, (shard) => this.instanceByShard.has(shard));
+    assertKnownShards(shards, (shard) => this.routes.has(shard));
     await this.handover.move(shards, to);
   }
 
   /** The instance that runs `shardId`. */
   instanceForShard(shardId: number): number {
-    const instance = this.instanceByShard.get(shardId);
+    const instance = this.routes.get(shardId);
     if (instance === undefined) throw new UnknownInstanceError(`shard ${shardId}`);
     return instance;
   }
@@ -504,10 +493,7 @@ export class ShardingManager
     this.totalShardCount = total;
     this.supervisorContext = context;
     this.broker.resize(total);
-    this.instanceByShard.clear();
-    for (const [index, shards] of plan.entries()) {
-      for (const shard of shards) this.instanceByShard.set(shard, index);
-    }
+    this.routes.reset(total, plan);
     this.logger.log(`Resharded to ${total} shard(s) on ${fleet.length} instance(s).`);
     for (const supervisor of retired) supervisor.assignShards([]);
     await Promise.all(
@@ -726,7 +712,7 @@ export class ShardingManager
       socketRoot,
       totalShards: total,
       options,
-      spawner: SPAWNERS[options.mode],
+      spawner: MODE_SPAWNERS[options.mode],
       connect: ipcLinkConnector(options, this.logger),
       snowflakes: this.snowflakes,
       logger: this.logger,
@@ -735,9 +721,7 @@ export class ShardingManager
     // Warm spares: instances with no shards, after the planned ones.
     const fleet = [...plan, ...Array.from({ length: options.spares }, (): number[] => [])];
     this.supervisors = fleet.map((shards, index) => this.supervise(index, shards));
-    for (const [index, shards] of plan.entries()) {
-      for (const shard of shards) this.instanceByShard.set(shard, index);
-    }
+    this.routes.reset(total, plan);
     this.logger.log(
       `Spawning ${plan.length} instance(s)${options.spares > 0 ? ` and ${options.spares} spare(s)` : ''} in ${options.mode} mode for ${plan.flat().length} of ${total} shard(s).`,
     );

@@ -3,20 +3,25 @@
 // (a manager process, 8 instances of test/fixtures/discord-bot.fixture with 4 shards each,
 // `whenReady()`) and for discord.js's own ShardingManager (process mode, one shard per process,
 // `spawn()` with the delay in the same proportion to the window as its default 5500 ms to
-// Discord's 5000 ms). The baseline is the lower bound `ceil(shards / max_concurrency) × window`.
-// A fresh emulator (in this runner's process) serves each run and records every IDENTIFY.
+// Discord's 5000 ms) and for discord-hybrid-sharding's ClusterManager (process mode, clusters of
+// 4 shards, its default 7000 ms per shard scaled the same way). The baseline is the lower bound
+// `ceil(shards / max_concurrency) × window`. A fresh emulator (in this runner's process) serves
+// each run and records every IDENTIFY. Once every shard is online, the RSS of each process that
+// runs shards is read (instances, discord.js shard processes, clusters).
 //
 // Environment (all optional): BENCH_DISCORD_SHARDS (32), BENCH_DISCORD_CONCURRENCY (1,16),
 // BENCH_DISCORD_WINDOW (250 ms), BENCH_DISCORD_MARGIN (25 ms), BENCH_DISCORD_PER_INSTANCE (4),
-// BENCH_DISCORD_IMPLS (nestjs-sharding,discord.js), BENCH_DISCORD_RUNS (3: the table shows medians).
+// BENCH_DISCORD_IMPLS (nestjs-sharding,discord.js,discord-hybrid-sharding), BENCH_DISCORD_RUNS (3:
+// the table shows medians), BENCH_DISCORD_MEMORY_SETTLE (1000 ms before the RSS readings).
 import { GatewayEmulator, type IdentifyRecord } from '../../src/testing/index.js';
 import type { OnlineResult } from './fleet-config.js';
-import { envInteger, envIntegers, fixed, markdown, ratio, round2 } from './report-format.js';
+import { mean } from './stats.js';
+import { envInteger, envIntegers, fixed, markdown, ratio, round2, toMiB } from './report-format.js';
 import { runScenario } from './scenario-runner.js';
 import { median } from './stats.js';
 
-type Impl = 'nestjs-sharding' | 'discord.js';
-const IMPLS: Impl[] = ['nestjs-sharding', 'discord.js'];
+type Impl = 'nestjs-sharding' | 'discord.js' | 'discord-hybrid-sharding';
+const IMPLS: Impl[] = ['nestjs-sharding', 'discord.js', 'discord-hybrid-sharding'];
 
 const shards = envInteger('BENCH_DISCORD_SHARDS', 32);
 const concurrencies = envIntegers('BENCH_DISCORD_CONCURRENCY', [1, 16]);
@@ -27,6 +32,9 @@ const impls = implsFromEnv();
 const repeats = envInteger('BENCH_DISCORD_RUNS', 3);
 /** discord.js's default spawn delay (5500 ms) is 1.1 × Discord's window (5000 ms). */
 const DJS_DELAY = Math.round(identifyWindow * 1.1);
+/** discord-hybrid-sharding's default spawn delay (7000 ms per shard of a cluster) is 1.4 × the window. */
+const HYBRID_DELAY = Math.round(identifyWindow * 1.4);
+const memorySettle = envInteger('BENCH_DISCORD_MEMORY_SETTLE', 1_000);
 const DJS_SPAWN_TIMEOUT_MS = 60_000;
 const TOKEN = 'bench-emulator-token';
 const RUN_TIMEOUT_MS = 240_000;
@@ -54,6 +62,9 @@ interface OnlineRun {
    */
   grantToIdentifyP50?: number;
   grantToIdentifyMax?: number;
+  /** RSS of each process that runs shards, once all are online, bytes (mean). */
+  rssPerProcess: number;
+  processes: number;
   /** Each op 9: its shard, its grant-to-arrival time, and how long after the bucket's previous accepted IDENTIFY it arrived. */
   op9?: Array<{ shardId: number; grantToIdentifyMs: number; afterPreviousMs: number }>;
 }
@@ -64,8 +75,9 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
   let turn = 0;
   for (let repeat = 1; repeat <= repeats; repeat++) {
     for (const maxConcurrency of concurrencies) {
-      // Alternate who goes first, as the ipc section does.
-      const order = turn++ % 2 === 0 ? impls : impls.toReversed();
+      // Rotate who goes first, as the ipc section alternates.
+      const shift = turn++ % impls.length;
+      const order = [...impls.slice(shift), ...impls.slice(0, shift)];
       for (const impl of order) {
         const run = await runOnce(impl, maxConcurrency);
         runs.push(run);
@@ -80,9 +92,14 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
       const group = runs.filter(
         (run) => run.impl === impl && run.maxConcurrency === maxConcurrency,
       );
-      const reference = runs.filter(
-        (run) => run.impl === 'discord.js' && run.maxConcurrency === maxConcurrency,
-      );
+      const referenceOf = (name: Impl) =>
+        runs.filter((run) => run.impl === name && run.maxConcurrency === maxConcurrency);
+      const oursOver = (name: Impl) => {
+        const reference = referenceOf(name);
+        return impl === 'nestjs-sharding' && reference.length > 0
+          ? round2(elapsedMs / median(reference.map((run) => run.elapsedMs)))
+          : null;
+      };
       const elapsedMs = medianOf(group, (run) => run.elapsedMs);
       const lowerBoundMs = group[0]!.lowerBoundMs;
       const latencies = group.flatMap((run) =>
@@ -95,10 +112,10 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
         elapsedMs,
         lowerBoundMs,
         ratioToBound: round2(elapsedMs / lowerBoundMs),
-        oursOverDiscordJs:
-          impl === 'nestjs-sharding' && reference.length > 0
-            ? round2(elapsedMs / median(reference.map((run) => run.elapsedMs)))
-            : null,
+        oursOverDiscordJs: oursOver('discord.js'),
+        oursOverHybrid: oursOver('discord-hybrid-sharding'),
+        rssPerProcessMiB: toMiB(median(group.map((run) => run.rssPerProcess))),
+        processes: group[0]!.processes,
         firstIdentifyMs: medianOf(group, (run) => run.firstIdentifyMs),
         identifySpanMs: medianOf(group, (run) => run.identifySpanMs),
         tailMs: medianOf(group, (run) => run.tailMs),
@@ -124,20 +141,21 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
         'lower bound (ms)',
         'ratio to bound',
         'ours / discord.js',
+        'ours / hybrid',
         'first IDENTIFY after (ms)',
         'IDENTIFY span (ms)',
         'last IDENTIFY → online (ms)',
         'op 9 per run',
+        'RSS per process (MiB)',
       ],
       rows.map((row) => [
-        row.impl === 'nestjs-sharding'
-          ? `nestjs-sharding (${Math.ceil(shards / shardsPerInstance)} instances × ${shardsPerInstance})`
-          : `discord.js ShardingManager (${shards} processes)`,
+        describeImpl(row.impl),
         String(row.maxConcurrency),
         fixed(row.elapsedMs, 0),
         fixed(row.lowerBoundMs, 0),
         ratio(row.ratioToBound),
         row.oursOverDiscordJs === null ? '-' : ratio(row.oursOverDiscordJs),
+        row.oursOverHybrid === null ? '-' : ratio(row.oursOverHybrid),
         fixed(row.firstIdentifyMs, 0),
         fixed(row.identifySpanMs, 0),
         fixed(row.tailMs, 0),
@@ -145,6 +163,7 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
           (row.rejectedOther.some((count) => count > 0)
             ? ` (other refusals: ${row.rejectedOther.join(', ')})`
             : ''),
+        fixed(row.rssPerProcessMiB),
       ]),
     ),
   );
@@ -154,8 +173,15 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
       'ours / discord.js at the same max_concurrency. nestjs-sharding: spawn() to whenReady(), ' +
       `identifyWindow ${identifyWindow} + identifyMargin ${identifyMargin} ms, maxConcurrency set. ` +
       `discord.js: ShardingManager.spawn({ amount: ${shards}, delay: ${DJS_DELAY}, timeout: ` +
-      `${DJS_SPAWN_TIMEOUT_MS} }). A fresh emulator per run; times include starting every process ` +
-      "(first IDENTIFY after). op 9: IDENTIFYs the emulator refused as inside their bucket's window.",
+      `${DJS_SPAWN_TIMEOUT_MS} }). discord-hybrid-sharding: ClusterManager({ shardsPerClusters: ` +
+      `${shardsPerInstance}, mode: 'process' }).spawn({ delay: ${HYBRID_DELAY}, timeout: ` +
+      '-1 }) (its default: the next cluster delay × shards after the previous one spawned, ready or not), online at its ' +
+      "last clusterReady; within a cluster discord.js paces its shards' IDENTIFYs with the " +
+      `emulator's window (+ ${identifyMargin} ms) instead of its built-in 5 s. ` +
+      'A fresh emulator per run; times include starting every process ' +
+      "(first IDENTIFY after). op 9: IDENTIFYs the emulator refused as inside their bucket's window. " +
+      `RSS: /proc/<pid>/status VmRSS of each process running shards, ${memorySettle} ms after all ` +
+      'are online (median of 5 readings), mean over the processes, median over the runs.',
   );
   for (const row of rows) {
     const op9 = row.rejectedOp9.reduce((sum, count) => sum + count, 0);
@@ -179,6 +205,7 @@ export async function runDiscordSection(): Promise<Record<string, unknown>> {
     identifyMargin,
     shardsPerInstance,
     discordJsDelay: DJS_DELAY,
+    hybridDelay: HYBRID_DELAY,
     repeats,
     rows,
     runs,
@@ -210,26 +237,13 @@ async function runOnce(impl: Impl, maxConcurrency: number): Promise<OnlineRun> {
     identifyWindow,
   });
   try {
-    const common = { shards, apiBase: emulator.apiBase, token: TOKEN };
-    const result =
-      impl === 'nestjs-sharding'
-        ? await runScenario<OnlineResult>(
-            'fleet-manager.fixture',
-            {
-              kind: 'discord',
-              ...common,
-              shardsPerInstance,
-              maxConcurrency,
-              identifyWindow,
-              identifyMargin,
-            },
-            RUN_TIMEOUT_MS,
-          )
-        : await runScenario<OnlineResult>(
-            'djs-manager.fixture',
-            { kind: 'discord.js', ...common, delay: DJS_DELAY, timeout: DJS_SPAWN_TIMEOUT_MS },
-            RUN_TIMEOUT_MS,
-          );
+    const result = await runImpl(impl, maxConcurrency, {
+      shards,
+      apiBase: emulator.apiBase,
+      token: TOKEN,
+      memorySettleMs: memorySettle,
+    });
+    const memory = result.processMemory ?? [];
     const accepted = emulator.identifies.filter((identify) => identify.accepted);
     const rejected = emulator.identifies.filter((identify) => !identify.accepted);
     const times = accepted.map((identify) => identify.at).toSorted((a, b) => a - b);
@@ -247,9 +261,77 @@ async function runOnce(impl: Impl, maxConcurrency: number): Promise<OnlineRun> {
       accepted: accepted.length,
       rejectedOp9: rejected.filter((identify) => identify.rejection === 'rate-limited').length,
       rejectedOther: rejected.filter((identify) => identify.rejection !== 'rate-limited').length,
+      rssPerProcess: mean(memory.map((reading) => reading.rss)),
+      processes: memory.length,
     };
   } finally {
     await emulator.close();
+  }
+}
+
+/** What every implementation's run gets. */
+interface CommonScenario {
+  shards: number;
+  apiBase: string;
+  token: string;
+  memorySettleMs: number;
+}
+
+/** One implementation's manager process, until every shard is online and its memory read. */
+function runImpl(
+  impl: Impl,
+  maxConcurrency: number,
+  common: CommonScenario,
+): Promise<OnlineResult> {
+  switch (impl) {
+    case 'nestjs-sharding':
+      return runScenario<OnlineResult>(
+        'fleet-manager.fixture',
+        {
+          kind: 'discord',
+          ...common,
+          shardsPerInstance,
+          maxConcurrency,
+          identifyWindow,
+          identifyMargin,
+        },
+        RUN_TIMEOUT_MS,
+      );
+    case 'discord.js':
+      return runScenario<OnlineResult>(
+        'djs-manager.fixture',
+        { kind: 'discord.js', ...common, delay: DJS_DELAY, timeout: DJS_SPAWN_TIMEOUT_MS },
+        RUN_TIMEOUT_MS,
+      );
+    case 'discord-hybrid-sharding':
+      return runScenario<OnlineResult>(
+        'hybrid-manager.fixture',
+        {
+          kind: 'hybrid',
+          ...common,
+          shardsPerCluster: shardsPerInstance,
+          delay: HYBRID_DELAY,
+          identifyWindow,
+          maxConcurrency,
+          identifyMargin,
+          // Its default and its README's: the next cluster after `delay` × shards, ready or not.
+          timeout: -1,
+        },
+        RUN_TIMEOUT_MS,
+      );
+  }
+}
+
+/** The manager column of the table. */
+function describeImpl(impl: Impl): string {
+  const groups = Math.ceil(shards / shardsPerInstance);
+  switch (impl) {
+    case 'nestjs-sharding':
+      return `nestjs-sharding (${groups} instances × ${shardsPerInstance})`;
+    case 'discord.js':
+      return `discord.js ShardingManager (${shards} processes)`;
+    case 'discord-hybrid-sharding':
+      return `discord-hybrid-sharding (${groups} clusters × ${shardsPerInstance})`;
   }
 }
 

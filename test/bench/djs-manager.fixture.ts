@@ -4,6 +4,7 @@
 // It reports every shard's pid (respawned ones too), so that the runner can kill them at the end
 // whatever happens.
 import { ShardingManager } from 'discord.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   epochNow,
@@ -13,6 +14,7 @@ import {
   type RollResult,
 } from './fleet-config.js';
 import { fail, report } from './measurements.js';
+import { sampleMemory } from './proc-stats.js';
 
 const scenario = scenarioFromEnv();
 if (scenario.kind !== 'discord.js')
@@ -29,11 +31,15 @@ const manager = new ShardingManager(
     respawn: false,
   },
 );
+/** The running shards' pids, by shard id (a respawned shard replaces its entry). */
+const pids = new Map<number, number>();
 manager.on('shardCreate', (shard) => {
   shard.on('spawn', (child) => {
     // Process mode: a ChildProcess (a Worker in worker mode has no pid).
     const pid = 'pid' in child ? child.pid : undefined;
-    if (pid !== undefined) void report({ type: 'pids', pids: [pid] });
+    if (pid === undefined) return;
+    pids.set(shard.id, pid);
+    void report({ type: 'pids', pids: [pid] });
   });
 });
 
@@ -57,6 +63,10 @@ try {
     onlineAt,
     elapsedMs: onlineAt - startedAt,
   };
+  if (scenario.memorySettleMs !== undefined) {
+    await delay(scenario.memorySettleMs);
+    online.processMemory = await sampleMemory([...pids.values()], 5);
+  }
   let result: FleetResult = online;
   if (scenario.respawnAll !== undefined) {
     const rollStart = epochNow();

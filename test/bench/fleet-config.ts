@@ -57,6 +57,8 @@ export interface DiscordScenario {
   /** The emulator's API base without version (discord.js `rest.api`). */
   apiBase: string;
   token: string;
+  /** When set: idle time after every shard is online before the instances' memory is read, ms. */
+  memorySettleMs?: number;
 }
 
 /** 2, the reference: discord.js's own ShardingManager (djs-manager.fixture.ts). */
@@ -69,11 +71,33 @@ export interface DiscordJsScenario {
   timeout: number;
   apiBase: string;
   token: string;
+  /** When set: idle time after every shard is online before the shards' memory is read, ms. */
+  memorySettleMs?: number;
   /**
    * When set, once every shard is online: `respawnAll({ shardDelay, respawnDelay, timeout })`,
    * timed (a {@link RollResult} is reported instead of an {@link OnlineResult}).
    */
   respawnAll?: { shardDelay: number; respawnDelay: number };
+}
+
+/** 2, the second reference: discord-hybrid-sharding's ClusterManager (hybrid-manager.fixture.ts). */
+export interface HybridScenario {
+  kind: 'hybrid';
+  shards: number;
+  /** `shardsPerClusters`. */
+  shardsPerCluster: number;
+  /** `spawn({ delay })`, ms (it waits that much per shard of a cluster, after the cluster is ready). */
+  delay: number;
+  /** Each cluster's discord.js paces its own shards' IDENTIFYs: with these (the emulator's). */
+  identifyWindow: number;
+  maxConcurrency: number;
+  identifyMargin: number;
+  /** `spawn({ timeout })`, ms. */
+  timeout: number;
+  apiBase: string;
+  token: string;
+  /** Idle time between every cluster ready and the memory readings, ms. */
+  memorySettleMs: number;
 }
 
 /**
@@ -125,6 +149,7 @@ export type FleetScenario =
   | MemoryScenario
   | DiscordScenario
   | DiscordJsScenario
+  | HybridScenario
   | RollScenario
   | FailoverScenario;
 
@@ -222,6 +247,8 @@ export interface OnlineResult {
   elapsedMs: number;
   /** nestjs-sharding: every IDENTIFY slot the manager granted (`identify$`), epoch ms. */
   grants?: Array<{ shardId: number; at: number }>;
+  /** Each process running shards (instances, discord.js shards, clusters), once all are online. */
+  processMemory?: Memory[];
 }
 
 /** A restart of the whole fleet (3); epoch ms (`performance.timeOrigin` based). */

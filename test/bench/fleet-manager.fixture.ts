@@ -267,7 +267,21 @@ async function online(scenario: DiscordScenario): Promise<OnlineResult> {
     await manager.spawn();
     await manager.whenReady(READY_TIMEOUT_MS);
     const onlineAt = epochNow();
-    return { kind: 'online', startedAt, onlineAt, elapsedMs: onlineAt - startedAt, grants };
+    const result: OnlineResult = {
+      kind: 'online',
+      startedAt,
+      onlineAt,
+      elapsedMs: onlineAt - startedAt,
+      grants,
+    };
+    if (scenario.memorySettleMs !== undefined) {
+      await delay(scenario.memorySettleMs);
+      result.processMemory = await sampleMemory(
+        manager.status().map((status) => status.pid!),
+        5,
+      );
+    }
+    return result;
   } finally {
     await close();
   }

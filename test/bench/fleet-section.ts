@@ -7,7 +7,9 @@
 // - restart: an instance's SIGKILL to its replacement's `ready`, with a 1 ms restart delay,
 //   against the same instance's cold start (spawn to `ready` of generation 1); plus one kill under
 //   the default restart policy, for its delay;
-// - memory: RSS per instance in each mode, against a bare `node -e "setInterval(()=>{},1000)"`.
+// - memory: RSS per instance in each mode, against a bare `node -e "setInterval(()=>{},1000)"` and
+//   against a bare Nest application context; and what each piece of an instance (Nest, this
+//   library, discord.js; discord-hybrid-sharding for its clusters) adds to a bare node.
 //
 // Environment (all optional): BENCH_FLEET_SIZES (1,8,32), BENCH_FLEET_WARMUP (200),
 // BENCH_FLEET_ROUNDS (1000), BENCH_RESTART_FLEETS (3), BENCH_RESTART_KILLS (4),
@@ -26,6 +28,7 @@ import { createSocketRoot, removeSocketRoot } from '../../src/ipc/index.js';
 import { BenchEnv } from './bench-config.js';
 import { forkBenchChild, nextMessage, spawnNode, stopChild } from './bench-processes.js';
 import type { FanoutResult, KillSample, MemoryResult, RestartResult } from './fleet-config.js';
+import type { ImportCostReading } from './import-cost.fixture.js';
 import { sampleMemory, type Memory } from './proc-stats.js';
 import {
   envInteger,
@@ -363,6 +366,8 @@ async function restartPart() {
 async function memoryPart() {
   const bare = await bareNodeMemory();
   console.error(`  bare node: ${mib(bare.rss)} MiB (anonymous ${mib(bare.anon)} MiB)`);
+  const nest = await nestContextMemory();
+  console.error(`  bare Nest context: ${mib(nest.rss)} MiB (anonymous ${mib(nest.anon)} MiB)`);
   const modes: ShardingMode[] = ['process', 'worker', 'cluster'];
   const results: MemoryResult[] = [];
   for (const mode of modes) {
@@ -397,6 +402,9 @@ async function memoryPart() {
       anonPerInstanceMiB: toMiB(perInstance('anon')),
       bareNodeAnonMiB: toMiB(bare.anon),
       anonRatio: round2(perInstance('anon') / bare.anon),
+      bareNestRssMiB: toMiB(nest.rss),
+      nestRatio: round2(perInstance('rss') / nest.rss),
+      overNestMiB: toMiB(perInstance('rss') - nest.rss),
       managerIdleRssMiB: toMiB(result.managerIdle.rss),
       managerFleetRssMiB: toMiB(result.managerFleet.rss),
     };
@@ -411,6 +419,8 @@ async function memoryPart() {
         'RSS per instance (MiB)',
         'bare node RSS (MiB)',
         'ratio',
+        'bare Nest context RSS (MiB)',
+        'ratio',
         'anonymous RSS per instance (MiB)',
         'bare node anonymous (MiB)',
         'ratio',
@@ -421,6 +431,8 @@ async function memoryPart() {
         fixed(row.rssPerInstanceMiB),
         fixed(row.bareNodeRssMiB),
         ratio(row.ratio),
+        fixed(row.bareNestRssMiB),
+        ratio(row.nestRatio),
         fixed(row.anonPerInstanceMiB),
         fixed(row.bareNodeAnonMiB),
         ratio(row.anonRatio),
@@ -435,9 +447,94 @@ async function memoryPart() {
       'after every instance is ready (bare node: after its start). process, cluster: mean over the ' +
       'instance processes; worker: (manager with every instance - manager with none) / instances. ' +
       'VmRSS counts pages shared by every node process (the binary: RssFile), RssAnon only the ' +
-      "process's own (heaps, stacks).",
+      "process's own (heaps, stacks). Bare Nest context: `NestFactory.createApplicationContext` of " +
+      'an empty module, idle, forked like a process-mode instance, read the same way in the same run.',
   );
-  return { instances: memoryInstances, settleMs: memorySettle, bareNode: bare, rows, results };
+  const imports = await importCosts();
+  return {
+    instances: memoryInstances,
+    settleMs: memorySettle,
+    bareNode: bare,
+    bareNestContext: nest,
+    rows,
+    imports,
+    results,
+  };
+}
+
+/**
+ * What each piece of an instance adds to a bare node (import-cost.fixture.ts): one process for a
+ * Nest instance's pieces, one for a discord-hybrid-sharding cluster's.
+ */
+async function importCosts() {
+  const chains = [
+    ['nest', 'nest-context', 'nestjs-sharding', 'discord.js'],
+    ['discord.js', 'discord-hybrid-sharding'],
+  ];
+  const results: ImportCostReading[][] = [];
+  for (const chain of chains) {
+    const child = forkBenchChild('import-cost.fixture', { BENCH_IMPORT_STEPS: chain.join(',') }, [
+      '--expose-gc',
+    ]);
+    try {
+      const { result } = await nextMessage(child, 'measured', SCENARIO_TIMEOUT_MS);
+      results.push(result as ImportCostReading[]);
+    } finally {
+      await stopChild(child, 5_000);
+    }
+  }
+  // Each chain starts from its own bare node (the first row of the chain, nothing added).
+  const rows = results.flatMap((readings) =>
+    readings.map((reading, index) => {
+      const before = readings[Math.max(0, index - 1)]!;
+      return {
+        step: index === 0 ? 'bare node' : reading.step,
+        after: index === 0 ? '-' : before.step,
+        rssMiB: toMiB(reading.rss - before.rss),
+        heapMiB: toMiB(reading.heapUsed - before.heapUsed),
+        totalRssMiB: toMiB(reading.rss),
+      };
+    }),
+  );
+  console.log('');
+  console.log('### Fleet: what each piece adds to a bare node');
+  console.log('');
+  console.log(
+    markdown(
+      ['piece', 'after', 'RSS added (MiB)', 'heap added (MiB)', 'RSS then (MiB)'],
+      [
+        ...rows.map((row) => [
+          row.step,
+          row.after,
+          fixed(row.rssMiB),
+          fixed(row.heapMiB),
+          fixed(row.totalRssMiB),
+        ]),
+      ],
+    ),
+  );
+  console.log('');
+  console.log(
+    'One process per chain imports the pieces in order and reads process.memoryUsage() after two ' +
+      'full GCs following each (--expose-gc); nest = reflect-metadata, @nestjs/common and ' +
+      '@nestjs/core (rxjs with them); nest-context = an empty application context created; ' +
+      "nestjs-sharding = this library's main entry (node-ipc with it). Import order decides who is " +
+      'charged for what two pieces share (rxjs: Nest).',
+  );
+  return { chains, readings: results, rows };
+}
+
+/** Memory of an idle bare Nest application context after the memory part's settle time. */
+async function nestContextMemory(): Promise<Memory> {
+  const child = forkBenchChild('nest-context.fixture', {});
+  try {
+    await nextMessage(child, 'listening', SCENARIO_TIMEOUT_MS);
+    await delay(memorySettle);
+    const [memory] = await sampleMemory([child.pid!], MEMORY_SAMPLES);
+    return memory!;
+  } finally {
+    await stopChild(child, 0);
+  }
 }
 
 /** Memory of a bare node process after the memory part's settle time. */

@@ -15,7 +15,9 @@
 // - discord-failover: a SIGKILLed instance of a 16-shard @discordjs/ws bot, its shards back with a
 //   warm spare against without one (failover-section.ts);
 // - status-page: the manager's CPU with its status page open (one client streaming /events)
-//   against closed, same fleet, same run (status-page-section.ts).
+//   against closed, same fleet, same run (status-page-section.ts);
+// - scale: the manager with 1,000 simulated instance links: CPU and allocations per heartbeat,
+//   routing at 1k and 10k shards, broadcastRequest to every instance (scale-section.ts).
 //
 // Every process the bench starts, and every process those start, is killed at the end of each
 // section and of the run, whatever way it ends (bench-processes.ts).
@@ -28,28 +30,30 @@ import { runFailoverSection } from './failover-section.js';
 import { FLEET_PARTS, runFleetSection, type FleetPart } from './fleet-section.js';
 import { describeMachine, runIpcSection } from './ipc-section.js';
 import { runRollSection } from './roll-section.js';
+import { runScaleSection } from './scale-section.js';
 import { runStatusPageSection } from './status-page-section.js';
 
 const BUILD_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_FILE = join(BUILD_DIR, 'bench-results.json');
 
-const SECTIONS = [
-  'ipc',
-  'fleet',
-  'discord',
-  'discord-roll',
-  'discord-failover',
-  'status-page',
-] as const;
-/** Each section's heading, and where its results go in the JSON file (ipc: the top level). */
-const HEADINGS: Record<Exclude<Section, 'ipc'>, string> = {
-  fleet: 'Fleet',
-  discord: 'Discord',
-  'discord-roll': 'Discord: rolling restart',
-  'discord-failover': 'Discord: failover',
-  'status-page': 'Status page',
-};
-type Section = (typeof SECTIONS)[number];
+/**
+ * Every section but ipc: its heading, the key of its results in the JSON file, and its runner (the
+ * fleet section also takes the parts BENCH_SECTIONS chose).
+ */
+const SECTION_RUNNERS = {
+  fleet: { heading: 'Fleet', key: 'fleet', run: runFleetSection },
+  discord: { heading: 'Discord', key: 'discord', run: runDiscordSection },
+  'discord-roll': { heading: 'Discord: rolling restart', key: 'discordRoll', run: runRollSection },
+  'discord-failover': {
+    heading: 'Discord: failover',
+    key: 'discordFailover',
+    run: runFailoverSection,
+  },
+  'status-page': { heading: 'Status page', key: 'statusPage', run: runStatusPageSection },
+  scale: { heading: 'Scale', key: 'scale', run: runScaleSection },
+} as const;
+const SECTIONS: readonly Section[] = ['ipc', ...(Object.keys(SECTION_RUNNERS) as Section[])];
+type Section = 'ipc' | keyof typeof SECTION_RUNNERS;
 
 /** What BENCH_SECTIONS chose: the sections, and the fleet parts. */
 interface Selection {
@@ -71,14 +75,14 @@ async function main(): Promise<boolean> {
   for (const section of selection.sections) {
     const sectionStart = performance.now();
     console.error(`\n[${section}]`);
-    if (section !== 'ipc') console.log(`\n## ${HEADINGS[section]}`);
     try {
-      if (section === 'ipc') results.ipc = await runIpcSection();
-      else if (section === 'fleet') results.fleet = await runFleetSection(selection.fleetParts);
-      else if (section === 'discord') results.discord = await runDiscordSection();
-      else if (section === 'discord-roll') results.discordRoll = await runRollSection();
-      else if (section === 'discord-failover') results.discordFailover = await runFailoverSection();
-      else results.statusPage = await runStatusPageSection();
+      if (section === 'ipc') {
+        results.ipc = await runIpcSection();
+      } else {
+        const runner = SECTION_RUNNERS[section];
+        console.log(`\n## ${runner.heading}`);
+        results[runner.key] = await runner.run(selection.fleetParts);
+      }
     } catch (error) {
       failures[section] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`The ${section} section failed:`, error);
@@ -100,7 +104,7 @@ async function main(): Promise<boolean> {
 /**
  * Merges this run's sections into the results file: the ipc section's fields at the top level
  * (the file's format before the other sections), `fleet` (per part), `discord`, `discordRoll`
- * and `discordFailover` below; what this run did not measure stays as the last run left it.
+ * and the other sections' keys below; what this run did not measure stays as the last run left it.
  */
 async function writeResults(
   selection: Selection,
@@ -124,10 +128,9 @@ async function writeResults(
       ...(results.fleet as Record<string, unknown>),
     };
   }
-  if (results.discord !== undefined) merged.discord = results.discord;
-  if (results.discordRoll !== undefined) merged.discordRoll = results.discordRoll;
-  if (results.discordFailover !== undefined) merged.discordFailover = results.discordFailover;
-  if (results.statusPage !== undefined) merged.statusPage = results.statusPage;
+  for (const { key } of Object.values(SECTION_RUNNERS)) {
+    if (key !== 'fleet' && results[key] !== undefined) merged[key] = results[key];
+  }
   merged.lastRun = {
     sections: selection.sections,
     fleetParts: selection.sections.includes('fleet') ? selection.fleetParts : [],
@@ -137,7 +140,7 @@ async function writeResults(
   await writeFile(RESULTS_FILE, JSON.stringify(merged, null, 2) + '\n');
 }
 
-/** BENCH_SECTIONS: `ipc`, `fleet`, `discord`, `discord-roll`, `discord-failover`, `status-page`, or a fleet part (`fleet-fanout`, …). */
+/** BENCH_SECTIONS: `ipc`, a key of SECTION_RUNNERS, or a fleet part (`fleet-fanout`, …). */
 function selectionFromEnv(): Selection {
   const raw = process.env.BENCH_SECTIONS;
   if (raw === undefined || raw.trim() === '') {

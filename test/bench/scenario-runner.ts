@@ -11,7 +11,11 @@ const EXIT_GRACE_MS = 5_000;
  * the end of the section: see `killAll`).
  */
 export async function runScenario<R extends FleetResult>(
-  fixture: 'fleet-manager.fixture' | 'djs-manager.fixture' | 'raw-fanout.fixture',
+  fixture:
+    | 'fleet-manager.fixture'
+    | 'djs-manager.fixture'
+    | 'hybrid-manager.fixture'
+    | 'raw-fanout.fixture',
   scenario: FleetScenario,
   timeoutMs: number,
   extraEnv: Record<string, string> = {},
