@@ -502,15 +502,13 @@ async function importCosts() {
   console.log(
     markdown(
       ['piece', 'after', 'RSS added (MiB)', 'heap added (MiB)', 'RSS then (MiB)'],
-      [
-        ...rows.map((row) => [
-          row.step,
-          row.after,
-          fixed(row.rssMiB),
-          fixed(row.heapMiB),
-          fixed(row.totalRssMiB),
-        ]),
-      ],
+      rows.map((row) => [
+        row.step,
+        row.after,
+        fixed(row.rssMiB),
+        fixed(row.heapMiB),
+        fixed(row.totalRssMiB),
+      ]),
     ),
   );
   console.log('');
