@@ -34,6 +34,7 @@ export interface IdentifyBrokerFleet {
 const BROKERED_EVENTS: ReadonlySet<string> = new Set([
   LibraryEvent.IDENTIFY_SLOT,
   LibraryEvent.IDENTIFY_CANCEL,
+  LibraryEvent.IDENTIFY_SENT,
   LibraryEvent.SESSION_UPDATE,
   LibraryEvent.SESSION_GET,
   LibraryEvent.GATEWAY_INFO,
@@ -42,7 +43,7 @@ const BROKERED_EVENTS: ReadonlySet<string> = new Set([
 /**
  * The manager's side of Discord brokerage (the README's "Identify pacing and sessions"): one identify queue for the whole
  * fleet, the gateway session of every shard, and the fleet's `/gateway/bot` facts, answered to
- * instances over the library events `IDENTIFY_SLOT`, `IDENTIFY_CANCEL`, `SESSION_UPDATE`,
+ * instances over the library events `IDENTIFY_SLOT`, `IDENTIFY_CANCEL`, `IDENTIFY_SENT`, `SESSION_UPDATE`,
  * `SESSION_GET` and `GATEWAY_INFO`. The manager routes those events here after checking that the
  * shard belongs to the sending instance.
  */
@@ -80,6 +81,9 @@ export class IdentifyBroker implements OnApplicationShutdown {
     this.queue = new IdentifyQueue({
       maxConcurrency,
       window: fleet.window,
+      // A bucket's window runs from the instance's report that it sent the IDENTIFY; a report
+      // that never comes holds the bucket one more window at most.
+      sentReportGrace: fleet.window,
       remaining: limits?.remaining,
       resetAfter: limits?.reset_after,
       total: limits?.total,
@@ -119,6 +123,9 @@ export class IdentifyBroker implements OnApplicationShutdown {
         return this.grant(ownShard(data));
       case LibraryEvent.IDENTIFY_CANCEL:
         this.queue?.cancel(ownShard(data));
+        return true;
+      case LibraryEvent.IDENTIFY_SENT:
+        this.queue?.sent(ownShard(data));
         return true;
       case LibraryEvent.SESSION_UPDATE:
         return this.store(ownShard(data), (data as { session?: unknown }).session);

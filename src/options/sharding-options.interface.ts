@@ -68,9 +68,9 @@ export interface ShardingModuleOptions {
   /** Discord's window of one IDENTIFY per bucket, in ms. Default 5000. */
   identifyWindow?: number;
   /**
-   * Extra spacing between two IDENTIFYs of one bucket, in ms, for the time from a grant to the
-   * IDENTIFY on the wire, which includes event-loop stalls of a busy instance at start-up: keep it
-   * above that delay, or Discord answers the early IDENTIFY with op 9. Default 100.
+   * Extra spacing between two IDENTIFYs of one bucket, in ms. A bucket's next window runs from
+   * the instance's report that it sent its IDENTIFY (not from the grant), so a busy instance's
+   * stalls are already counted: the margin covers the wire to Discord. Default 100.
    */
   identifyMargin?: number;
   /** How often instances send HEARTBEAT, in ms. Default 5000. */
