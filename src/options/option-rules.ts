@@ -1,3 +1,4 @@
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 import type { RestartOptions, ShardingModuleOptions } from './sharding-options.interface.js';
 
 /**
@@ -79,6 +80,45 @@ const RESTART_RULES: OptionRules<RestartOptions> = {
   },
   maxRestarts: positiveInteger,
   window: positiveInteger,
+};
+
+const COORDINATION_RULES: OptionRules<CoordinationOptions> = {
+  redis: {
+    required: true,
+    checks: [
+      check(
+        (value) => (typeof value === 'string' && value.length > 0) || isPlainObject(value),
+        'a Redis URL or socket path, ioredis options, or an ioredis instance',
+      ),
+    ],
+    // A URL or options may hold a password.
+    shown: kindOf,
+  },
+  cluster: {
+    required: true,
+    checks: [
+      check(
+        (value) => typeof value === 'string' && /^[\w.-]{1,64}$/.test(value),
+        "a name of 1 to 64 letters, digits, '.', '_' or '-'",
+      ),
+    ],
+  },
+  hostId: {
+    checks: [
+      check(
+        (value) => typeof value === 'string' && /^\S{1,128}$/.test(value),
+        'a name of 1 to 128 characters, no spaces',
+      ),
+    ],
+  },
+  leaseTtl: {
+    checks: [
+      check(
+        (value) => Number.isSafeInteger(value) && (value as number) >= 1_000,
+        'an integer >= 1000 (ms)',
+      ),
+    ],
+  },
 };
 
 /**
@@ -182,6 +222,10 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
   bootConcurrency: positiveInteger,
   autoReshard: { checks: [check((value) => typeof value === 'boolean', 'true or false')] },
   autoReshardInterval: positiveInteger,
+  coordination: {
+    checks: [check(isPlainObject, 'an object: { redis, cluster, hostId?, leaseTtl? }')],
+    fields: COORDINATION_RULES,
+  },
   onManagerLost: oneOf('exit', 'continue'),
   readyWhen: oneOf('bootstrap', 'manual'),
 };

@@ -1,3 +1,4 @@
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 import { closestName } from '../common/closest-name.js';
 import { withoutUndefined } from '../common/without-undefined.js';
 import { versionedApiBase } from './discord-api.js';
@@ -40,6 +41,7 @@ export interface ResolvedShardingOptions {
   bootConcurrency: number | undefined;
   autoReshard: boolean;
   autoReshardInterval: number;
+  coordination: CoordinationOptions | undefined;
   onManagerLost: ManagerLostPolicy;
   readyWhen: ReadyWhen;
 }

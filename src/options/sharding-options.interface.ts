@@ -1,3 +1,4 @@
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 /**
  * What an instance does when it loses its manager: `'exit'` stops it (no orphans), `'continue'`
  * keeps it running and serving so that a manager with the same id can reconnect.
@@ -120,6 +121,12 @@ export interface ShardingModuleOptions {
   autoReshard?: boolean;
   /** How often `autoReshard` asks Discord for its recommendation, in ms. Default 3600000 (1 h). */
   autoReshardInterval?: number;
+  /**
+   * Run one fleet across several hosts, coordinated through Redis: IDENTIFY paced by gates all
+   * hosts share, one daily session budget, sessions any host can RESUME. Needs the optional peer
+   * `ioredis`, loaded only when this is set. Default: none (this host runs alone).
+   */
+  coordination?: CoordinationOptions;
   /** Instance side: what to do when the manager is lost. Default `'exit'`. */
   onManagerLost?: ManagerLostPolicy;
   /** Instance side: when the instance reports ready. Default `'bootstrap'`. */
