@@ -1,5 +1,8 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
+import { ClusterCoordination } from '../coordination/cluster.coordination.js';
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
+import { resolveCoordination } from '../coordination/coordination.defaults.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import { GatewayUnavailableError, InvalidSessionUpdateError } from './discord.errors.js';
@@ -11,6 +14,8 @@ import {
   type IdentifyGrant,
   type IdentifyQueueProgress,
 } from './identify.queue.js';
+
+const DAY = 24 * 60 * 60 * 1000;
 
 /** What the manager knows about the fleet when it starts the broker. */
 export interface IdentifyBrokerFleet {
@@ -57,6 +62,10 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private gateway: Promise<GatewayBotInfo> | undefined;
   /** Ends a `/gateway/bot` call still under way when the fleet shuts down. */
   private readonly closing = new AbortController();
+  /** The cluster of hosts this manager belongs to (`coordination`), once joined. */
+  private cluster: ClusterCoordination | undefined;
+  /** The waits at the cluster's identify gate, by shard. */
+  private readonly clusterWaits = new Map<number, AbortController>();
 
   /** Every IDENTIFY slot granted to a shard, in order. */
   readonly identify$: Observable<IdentifyGrant> = this.grants.asObservable();
@@ -98,6 +107,35 @@ export class IdentifyBroker implements OnApplicationShutdown {
     this.queue.grant$.subscribe(this.grants);
   }
 
+  /**
+   * Joins the cluster of hosts that `coordination` names (after {@link start}): from then on a
+   * shard IDENTIFYs only once the cluster's gate for its bucket lets it too, and sessions are
+   * kept in Redis for every host. Loads ioredis; runs once.
+   */
+  async joinCluster(coordination: CoordinationOptions): Promise<void> {
+    if (this.cluster !== undefined || this.queue === undefined) return;
+    const progress = this.queue.progress;
+    const limits = this.fleet?.gateway?.session_start_limit;
+    // What Discord said when this host asked: the cluster's count starts from it when Redis has
+    // none (the first host to IDENTIFY, or Redis lost it); after its reset, the whole budget.
+    const resetAt = limits === undefined ? 0 : Date.now() + limits.reset_after;
+    this.cluster = await ClusterCoordination.open(
+      resolveCoordination(coordination),
+      {
+        maxConcurrency: progress.maxConcurrency,
+        window: progress.window,
+        budgetSeed: () => {
+          if (limits === undefined) return undefined;
+          const left = resetAt - Date.now();
+          return left > 0
+            ? { remaining: limits.remaining, resetAfter: left }
+            : { remaining: limits.total, resetAfter: DAY };
+        },
+      },
+      this.logger,
+    );
+  }
+
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
   progress(): IdentifyQueueProgress | undefined {
     return this.queue?.progress;
@@ -122,15 +160,18 @@ export class IdentifyBroker implements OnApplicationShutdown {
       case LibraryEvent.IDENTIFY_SLOT:
         return this.grant(ownShard(data));
       case LibraryEvent.IDENTIFY_CANCEL:
-        this.queue?.cancel(ownShard(data));
+        this.cancelWaits([ownShard(data)]);
         return true;
       case LibraryEvent.IDENTIFY_SENT:
-        this.queue?.sent(ownShard(data));
-        return true;
+        return this.sent(ownShard(data));
       case LibraryEvent.SESSION_UPDATE:
         return this.store(ownShard(data), (data as { session?: unknown }).session);
-      case LibraryEvent.SESSION_GET:
-        return this.sessionStore.get(ownShard(data)) ?? null;
+      case LibraryEvent.SESSION_GET: {
+        const shardId = ownShard(data);
+        return this.cluster === undefined
+          ? (this.sessionStore.get(shardId) ?? null)
+          : this.clusterSession(shardId);
+      }
       case LibraryEvent.GATEWAY_INFO:
         return this.gatewayInfo();
       default:
@@ -148,13 +189,20 @@ export class IdentifyBroker implements OnApplicationShutdown {
 
   /** Drops the identify waits of a stopping instance: a slot granted to the dead would be burnt. */
   cancelWaits(shards: readonly number[]): void {
-    for (const shardId of shards) this.queue?.cancel(shardId);
+    for (const shardId of shards) {
+      this.queue?.cancel(shardId);
+      this.clusterWaits.get(shardId)?.abort();
+    }
   }
 
   /** Refuses every wait from now on (the fleet is shutting down). */
   close(): void {
     this.closing.abort();
     this.queue?.close();
+    for (const wait of this.clusterWaits.values()) wait.abort();
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    void cluster?.close();
   }
 
   /** Closes the queue and completes `identify$`. */
@@ -167,14 +215,36 @@ export class IdentifyBroker implements OnApplicationShutdown {
     if (this.queue === undefined) throw new IdentifyCancelledError(shardId);
     // A shard asks again only when its earlier wait no longer matters (its connection was
     // replaced): that wait must not take a slot as well.
-    this.queue.cancel(shardId);
+    this.cancelWaits([shardId]);
     await this.queue.acquire(shardId);
+    if (this.cluster !== undefined) {
+      const wait = new AbortController();
+      this.clusterWaits.set(shardId, wait);
+      try {
+        await this.cluster.gate.acquire(shardId, wait.signal);
+      } finally {
+        if (this.clusterWaits.get(shardId) === wait) this.clusterWaits.delete(shardId);
+      }
+    }
     return true;
+  }
+
+  private sent(shardId: number): true {
+    this.queue?.sent(shardId);
+    void this.cluster?.gate.sent(shardId);
+    return true;
+  }
+
+  /** The last session of `shardId`: the cluster's when Redis answers, else this host's. */
+  private async clusterSession(shardId: number): Promise<ShardSession | null> {
+    const local = this.sessionStore.get(shardId) ?? null;
+    return (await this.cluster?.sessions.read(shardId)) ?? local;
   }
 
   private store(shardId: number, session: unknown): true {
     if (session === null || session === undefined) {
       this.sessionStore.delete(shardId);
+      this.cluster?.sessions.write(shardId, null);
       return true;
     }
     const candidate = session as Partial<ShardSession>;
@@ -193,6 +263,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
       sequence: candidate.sequence!,
       resumeURL: candidate.resumeURL,
     });
+    this.cluster?.sessions.write(shardId, this.sessionStore.get(shardId)!);
     return true;
   }
 

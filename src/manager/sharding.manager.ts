@@ -681,6 +681,8 @@ export class ShardingManager
       api: options.api,
       token: options.token,
     });
+    // Several hosts: IDENTIFY also waits for the cluster's gate, and sessions go to Redis.
+    if (options.coordination !== undefined) await this.broker.joinCluster(options.coordination);
     this.supervisorContext = {
       managerId: this.id,
       socketRoot,

@@ -1,0 +1,117 @@
+// Several hosts running one fleet through Redis: host managers, each a separate process with its
+// own shards, against one gateway emulator with max_concurrency 1. The cluster's gate paces
+// every IDENTIFY of every host (none refused with op 9, one per window, the daily budget counted
+// once for all), and a host's shards RESUME on another host from the sessions kept in Redis.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { GatewayEmulator } from '../src/testing/index.js';
+import { cleanUp, defer } from './support/cleanup.js';
+import { forkFixture, killAndWait, nextMessage } from './support/processes.js';
+import { startRedis } from './support/redis-server.js';
+
+afterEach(cleanUp);
+
+const TOKEN = 'emulator-token';
+const WINDOW = 300;
+const BUDGET = 1_000;
+const HOSTS = [
+  [0, 1],
+  [2, 3],
+  [4, 5],
+];
+
+/** Starts the emulator for a fleet of `shards` shards, closed after the test. */
+async function startEmulator(shards: number): Promise<GatewayEmulator> {
+  const emulator = await GatewayEmulator.start({
+    token: TOKEN,
+    shards,
+    maxConcurrency: 1,
+    identifyWindow: WINDOW,
+    heartbeatInterval: 1_000,
+    sessionStartLimit: { total: BUDGET },
+  });
+  defer(() => emulator.close());
+  return emulator;
+}
+
+/** Forks a host manager that runs `shards` in cluster `cluster` at `socket`. */
+function startHost(
+  emulator: GatewayEmulator,
+  socket: string,
+  cluster: string,
+  hostId: string,
+  shards: number[],
+): ChildProcess {
+  return forkFixture('host-manager.fixture', {
+    HOST_SHARDS: JSON.stringify(shards),
+    HOST_ID: hostId,
+    CLUSTER: cluster,
+    REDIS_SOCKET: socket,
+    IDENTIFY_WINDOW: String(WINDOW),
+    EMULATOR_API: emulator.apiBase,
+    DISCORD_TOKEN: TOKEN,
+  });
+}
+
+describe('several hosts, one cluster', () => {
+  it('paces IDENTIFY across hosts: no op 9, one per window per bucket, one shared budget', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(6);
+    const hosts = HOSTS.map((shards, index) =>
+      startHost(emulator, redis.socket, 'identify-test', `host-${index}`, shards),
+    );
+    const ready = await Promise.all(hosts.map((host) => nextMessage(host, 'ready')));
+    assert.deepEqual(
+      ready.map((message) => message.shards),
+      HOSTS,
+    );
+
+    assert.equal(emulator.counters.invalidSessions, 0, 'an IDENTIFY was refused with op 9');
+    const times = emulator.identifies.map((identify) => identify.at).toSorted((a, b) => a - b);
+    assert.equal(times.length, 6, 'one IDENTIFY per shard');
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(times[i]! - times[i - 1]! >= WINDOW, `IDENTIFYs ${i - 1} and ${i} in one window`);
+    }
+
+    // The budget, seeded from /gateway/bot by the first host to ask, counted down once per
+    // IDENTIFY of any host.
+    const client = new Redis({ path: redis.socket, lazyConnect: true });
+    defer(() => client.disconnect());
+    await client.connect();
+    assert.equal(await client.get('nestjs-sharding:{identify-test}:budget'), String(BUDGET - 6));
+    const sessions = await client.hkeys('nestjs-sharding:{identify-test}:sessions');
+    assert.deepEqual(sessions.map(Number).toSorted(), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it("RESUMEs a dead host's shards on another host, from the sessions in Redis", async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(2);
+    const first = startHost(emulator, redis.socket, 'resume-test', 'host-a', [0, 1]);
+    const { pids } = await nextMessage<{ type: string; pids: number[] }>(first, 'ready');
+    // Sessions reach Redis a turn after they reach the manager: wait for both.
+    const client = new Redis({ path: redis.socket });
+    defer(() => client.disconnect());
+    const sessionsKey = 'nestjs-sharding:{resume-test}:sessions';
+    // Another process's write: nothing to await but Redis itself.
+    const deadline = Date.now() + 10_000;
+    while ((await client.hlen(sessionsKey)) < 2) {
+      assert.ok(Date.now() < deadline, 'the sessions never reached Redis');
+      await delay(20);
+    }
+
+    // The host dies at once, its instance too: no close frame, so Discord keeps the sessions.
+    first.kill('SIGSTOP');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await killAndWait(first);
+
+    const second = startHost(emulator, redis.socket, 'resume-test', 'host-b', [0, 1]);
+    await nextMessage(second, 'ready');
+    assert.equal(emulator.counters.identified, 2, 'the second host IDENTIFYed');
+    assert.equal(emulator.counters.resumed, 2);
+  });
+});
