@@ -27,9 +27,16 @@ export class RedisConnection {
   private readonly onClose = () => {
     for (const listener of this.dropListeners) listener();
   };
+  /** Set from a connection error until the connection is ready again: one log line per outage. */
+  private erroring = false;
   private readonly onError = (error: Error) => {
     // ioredis reconnects by itself; without a listener it would print every failed attempt.
+    if (this.erroring) return;
+    this.erroring = true;
     this.logger.debug?.(`Redis connection error: ${error.message}`);
+  };
+  private readonly onReady = () => {
+    this.erroring = false;
   };
 
   private constructor(
@@ -43,7 +50,10 @@ export class RedisConnection {
     this.prefix = `nestjs-sharding:{${options.cluster}}:`;
     const events = client as Partial<ConnectionEvents>;
     events.on?.('close', this.onClose);
-    if (owned) events.on?.('error', this.onError);
+    if (owned) {
+      events.on?.('error', this.onError);
+      events.on?.('ready', this.onReady);
+    }
   }
 
   /** Opens the connection `options.redis` describes, or takes the client given. */
@@ -102,5 +112,6 @@ export class RedisConnection {
     }
     (this.client as { disconnect?: () => void }).disconnect?.();
     events.off?.('error', this.onError);
+    events.off?.('ready', this.onReady);
   }
 }

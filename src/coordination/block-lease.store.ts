@@ -1,0 +1,146 @@
+import type { RedisConnection } from './redis.connection.js';
+
+/** A block's lease as this host holds it. */
+export interface HeldLease {
+  /** The block: shards `block × size` to `block × size + size - 1`. */
+  block: number;
+  /** The fencing token: it grows each time the block changes hands. */
+  epoch: number;
+}
+
+/** The answer to a claim: held (with its epoch), or held by another host for `ms` more. */
+export type ClaimResult = { held: true; epoch: number } | { held: false; ms: number };
+
+// KEYS: the block's lease (a hash: host, epoch), the block's epoch counter. ARGV: host, ttl ms.
+// A free block is taken with the next epoch; the holder's own claim renews it.
+const CLAIM = `
+local holder = redis.call('HGET', KEYS[1], 'host')
+if holder == false then
+  local epoch = redis.call('INCR', KEYS[2])
+  redis.call('HSET', KEYS[1], 'host', ARGV[1], 'epoch', epoch)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, epoch}
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return {1, tonumber(redis.call('HGET', KEYS[1], 'epoch'))}
+end
+return {0, redis.call('PTTL', KEYS[1])}
+`;
+
+// KEYS: leases. ARGV: host, ttl ms, then each lease's epoch. Renews those still this host's at
+// that epoch; returns the 1-based indexes of the others (expired, or taken: lost).
+const RENEW = `
+local lost = {}
+for i, key in ipairs(KEYS) do
+  local lease = redis.call('HMGET', key, 'host', 'epoch')
+  if lease[1] == ARGV[1] and lease[2] == ARGV[i + 2] then
+    redis.call('PEXPIRE', key, ARGV[2])
+  else
+    table.insert(lost, i)
+  end
+end
+return lost
+`;
+
+// KEYS: the lease. ARGV: host, epoch. Frees it only if still this host's at that epoch.
+const RELEASE = `
+local lease = redis.call('HMGET', KEYS[1], 'host', 'epoch')
+if lease[1] == ARGV[1] and lease[2] == ARGV[2] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+// KEYS: the lease, a hash. ARGV: host, epoch, field, value ('' deletes the field). Writes only
+// for the lease's holder at its epoch: a host that lost the block (paused past its lease) is
+// refused, whatever it believes.
+const FENCED_HSET = `
+local lease = redis.call('HMGET', KEYS[1], 'host', 'epoch')
+if lease[1] ~= ARGV[1] or lease[2] ~= ARGV[2] then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('HDEL', KEYS[2], ARGV[3])
+else
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+end
+return 1
+`;
+
+/**
+ * The leases of shard blocks in Redis: each block (a run of `size` shards, aligned so that a
+ * block holds one shard of each identify bucket) is held by one host at a time, for a TTL that
+ * Redis measures, under an epoch (fencing token) that grows whenever the block changes hands.
+ * Every step is one Lua script, so two hosts never both take a block.
+ */
+export class BlockLeaseStore {
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly hostId: string,
+  ) {}
+
+  /** Takes `block` if it is free (or renews it if this host holds it). */
+  async claim(block: number, ttl: number): Promise<ClaimResult> {
+    const [held, value] = (await this.connection.eval(
+      CLAIM,
+      [this.leaseKey(block), this.connection.key('epoch', block)],
+      [this.hostId, ttl],
+    )) as [number, number];
+    return held === 1 ? { held: true, epoch: value } : { held: false, ms: Math.max(1, value) };
+  }
+
+  /** Renews `leases` for `ttl`; returns those that are no longer this host's. */
+  async renew(leases: readonly HeldLease[], ttl: number): Promise<HeldLease[]> {
+    if (leases.length === 0) return [];
+    const lost = (await this.connection.eval(
+      RENEW,
+      leases.map((lease) => this.leaseKey(lease.block)),
+      [this.hostId, ttl, ...leases.map((lease) => lease.epoch)],
+    )) as number[];
+    return lost.map((index) => leases[index - 1]!);
+  }
+
+  /** Frees `lease` at once (a graceful stop), if it is still this host's. */
+  async release(lease: HeldLease): Promise<boolean> {
+    const freed = await this.connection.eval(
+      RELEASE,
+      [this.leaseKey(lease.block)],
+      [this.hostId, lease.epoch],
+    );
+    return freed === 1;
+  }
+
+  /**
+   * Sets (or with null deletes) `field` of the hash `key`, only while `lease` is still this
+   * host's at its epoch. Returns false when refused: the block is another host's now.
+   */
+  async fencedHashSet(
+    lease: HeldLease,
+    key: string,
+    field: string | number,
+    value: string | null,
+  ): Promise<boolean> {
+    const written = await this.connection.eval(
+      FENCED_HSET,
+      [this.leaseKey(lease.block), key],
+      [this.hostId, lease.epoch, field, value ?? ''],
+    );
+    return written === 1;
+  }
+
+  /** Who holds `block` now, at which epoch (undefined: nobody). */
+  async holder(block: number): Promise<{ host: string; epoch: number } | undefined> {
+    const [host, epoch] = (await this.connection.client.call(
+      'HMGET',
+      this.leaseKey(block),
+      'host',
+      'epoch',
+    )) as [string | null, string | null];
+    return host === null || epoch === null ? undefined : { host, epoch: Number(epoch) };
+  }
+
+  private leaseKey(block: number): string {
+    return this.connection.key('lease', block);
+  }
+}
