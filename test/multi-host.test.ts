@@ -44,8 +44,10 @@ function startHost(
   cluster: string,
   hostId: string,
   shards: number[],
+  extra: Record<string, string> = {},
 ): ChildProcess {
   return forkFixture('host-manager.fixture', {
+    ...extra,
     HOST_SHARDS: JSON.stringify(shards),
     HOST_ID: hostId,
     CLUSTER: cluster,
@@ -113,5 +115,40 @@ describe('several hosts, one cluster', () => {
     await nextMessage(second, 'ready');
     assert.equal(emulator.counters.identified, 2, 'the second host IDENTIFYed');
     assert.equal(emulator.counters.resumed, 2);
+  });
+
+  it("takes a SIGKILLed host's shards over on another host after its lease, by RESUME", async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    // Two spares on the survivor: one per block it takes over (max_concurrency 1: a shard each).
+    const extra = { SPARES: '2', LEASE_TTL: '2000' };
+    const doomed = startHost(emulator, redis.socket, 'failover-test', 'host-a', [0, 1], extra);
+    const { pids } = await nextMessage<{ type: string; pids: number[] }>(doomed, 'ready');
+    const survivor = startHost(emulator, redis.socket, 'failover-test', 'host-b', [2, 3], extra);
+    await nextMessage(survivor, 'ready');
+    const client = new Redis({ path: redis.socket });
+    defer(() => client.disconnect());
+    const deadline = Date.now() + 10_000;
+    while ((await client.hlen('nestjs-sharding:{failover-test}:sessions')) < 4) {
+      assert.ok(Date.now() < deadline, 'the sessions never reached Redis');
+      await delay(20);
+    }
+    const identified = emulator.counters.identified;
+
+    const resumed = new Set<number>();
+    const bothResumed = new Promise<void>((resolve) => {
+      emulator.on('resume', (record) => {
+        if (record.accepted && record.shardId !== undefined) resumed.add(record.shardId);
+        if (resumed.has(0) && resumed.has(1)) resolve();
+      });
+    });
+    // The whole host dies at once: no close frame, so Discord keeps its sessions.
+    doomed.kill('SIGSTOP');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await killAndWait(doomed);
+    await bothResumed;
+    assert.equal(emulator.counters.identified, identified, 'a shard IDENTIFYed again');
+    assert.equal(emulator.counters.invalidSessions, 0);
   });
 });

@@ -1,6 +1,13 @@
 import type { Logger } from '@nestjs/common';
 import type { ShardSession } from '../protocol/session-info.interface.js';
+import type { BlockLeaseStore, HeldLease } from './block-lease.store.js';
 import type { RedisConnection } from './redis.connection.js';
+
+/** Placement's fence: the lease a shard's session writes must hold (undefined: none held). */
+interface SessionFence {
+  leases: BlockLeaseStore;
+  leaseOf: (shardId: number) => HeldLease | undefined;
+}
 
 /**
  * The gateway sessions of the whole cluster, in one Redis hash (field: shard id, value: the
@@ -13,11 +20,21 @@ export class ClusterSessionStore {
   private readonly pending = new Map<number, ShardSession | null>();
   private flushScheduled = false;
   private failing = false;
+  private fence: SessionFence | undefined;
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly logger: Logger,
   ) {}
+
+  /**
+   * From now on a session is written only while this host holds its shard's block, at the
+   * lease's epoch (placement is on): a host that lost a block cannot overwrite the sessions of
+   * the host that took it.
+   */
+  fenceWith(leases: BlockLeaseStore, leaseOf: (shardId: number) => HeldLease | undefined): void {
+    this.fence = { leases, leaseOf };
+  }
 
   /** Records the session of `shardId` (null: it ended), on the next turn. */
   write(shardId: number, session: ShardSession | null): void {
@@ -43,6 +60,7 @@ export class ClusterSessionStore {
     this.flushScheduled = false;
     const updates = [...this.pending];
     this.pending.clear();
+    if (this.fence !== undefined) return this.flushFenced(this.fence, updates);
     const set: Array<string | number> = [];
     const ended: number[] = [];
     for (const [shardId, session] of updates) {
@@ -52,6 +70,29 @@ export class ClusterSessionStore {
     try {
       if (set.length > 0) await this.connection.client.call('HSET', this.key(), ...set);
       if (ended.length > 0) await this.connection.client.call('HDEL', this.key(), ...ended);
+      this.recovered();
+    } catch (error) {
+      this.failed('write', error as Error);
+    }
+  }
+
+  private async flushFenced(
+    fence: SessionFence,
+    updates: Array<[number, ShardSession | null]>,
+  ): Promise<void> {
+    try {
+      for (const [shardId, session] of updates) {
+        const lease = fence.leaseOf(shardId);
+        const value = session === null ? null : JSON.stringify(session);
+        if (
+          lease === undefined ||
+          !(await fence.leases.fencedHashSet(lease, this.key(), shardId, value))
+        ) {
+          this.logger.warn(
+            `The session of shard ${shardId} was not written: this host does not hold its block.`,
+          );
+        }
+      }
       this.recovered();
     } catch (error) {
       this.failed('write', error as Error);

@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { ResolvedCoordinationOptions } from './coordination-options.interface.js';
 import { ClusterIdentifyGate, type BudgetSeed } from './cluster-identify.gate.js';
 import { ClusterSessionStore } from './cluster-session.store.js';
+import { HostPlacement, type PlacementFleet } from './host-placement.js';
 import { RedisConnection } from './redis.connection.js';
 
 /** What the identify broker knows of the fleet's pacing when it joins the cluster. */
@@ -19,14 +20,19 @@ const MAX_RETRY_DELAY = 1_000;
 
 /**
  * This host's membership of a cluster of hosts running one fleet: its Redis connection, the
- * identify gate all hosts share, and the sessions store any host can RESUME from.
+ * identify gate all hosts share, the sessions store any host can RESUME from, and the placement
+ * of its shards by block leases.
  */
 export class ClusterCoordination {
+  private placement: HostPlacement | undefined;
+
   private constructor(
     readonly options: ResolvedCoordinationOptions,
     readonly connection: RedisConnection,
     readonly gate: ClusterIdentifyGate,
     readonly sessions: ClusterSessionStore,
+    private readonly pacing: ClusterPacing,
+    private readonly logger: Logger,
   ) {}
 
   /** Connects (loading ioredis) and builds the shared gate and session store. */
@@ -52,11 +58,39 @@ export class ClusterCoordination {
     );
     const sessions = new ClusterSessionStore(connection, logger);
     logger.log(`Joined cluster "${options.cluster}" as host "${options.hostId}".`);
-    return new ClusterCoordination(options, connection, gate, sessions);
+    return new ClusterCoordination(options, connection, gate, sessions, pacing, logger);
+  }
+
+  /**
+   * Places this host's shards by block leases: resolves once it holds the blocks of `shards`
+   * (its planned ones), then keeps them, stops those it loses (`fleet.drop`), and takes over
+   * with its spares the blocks of hosts that are gone (`fleet.adopt`). Runs once.
+   */
+  async place(
+    fleet: PlacementFleet,
+    shards: readonly number[],
+    totalShards: number,
+  ): Promise<void> {
+    if (this.placement !== undefined) return;
+    this.placement = new HostPlacement(
+      this.connection,
+      this.sessions,
+      {
+        totalShards,
+        blockSize: this.pacing.maxConcurrency,
+        leaseTtl: this.options.leaseTtl,
+        hostId: this.options.hostId,
+      },
+      fleet,
+      this.logger,
+    );
+    await this.placement.claim(shards);
+    this.placement.start();
   }
 
   /** Leaves the cluster: stops the gate and closes the connection if this host opened it. */
   async close(): Promise<void> {
+    await this.placement?.close();
     this.gate.close();
     await this.connection.close();
   }

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { ClusterCoordination } from '../coordination/cluster.coordination.js';
 import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
+import type { PlacementFleet } from '../coordination/host-placement.js';
 import { resolveCoordination } from '../coordination/coordination.defaults.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
@@ -134,6 +135,19 @@ export class IdentifyBroker implements OnApplicationShutdown {
       },
       this.logger,
     );
+  }
+
+  /**
+   * Once in a cluster: resolves when this host holds the blocks of `shards` (its planned ones),
+   * and from then on places its shards by block leases (see `ClusterCoordination.place`).
+   * Nothing to do outside a cluster.
+   */
+  async place(
+    fleet: PlacementFleet,
+    shards: readonly number[],
+    totalShards: number,
+  ): Promise<void> {
+    await this.cluster?.place(fleet, shards, totalShards);
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
