@@ -93,7 +93,9 @@ describe('several hosts, one cluster', () => {
     const redis = await startRedis(t);
     if (redis === undefined) return;
     const emulator = await startEmulator(2);
-    const first = startHost(emulator, redis.socket, 'resume-test', 'host-a', [0, 1]);
+    // A short lease: the second host holds the blocks once the first one's leases ran out.
+    const extra = { LEASE_TTL: '2000' };
+    const first = startHost(emulator, redis.socket, 'resume-test', 'host-a', [0, 1], extra);
     const { pids } = await nextMessage<{ type: string; pids: number[] }>(first, 'ready');
     // Sessions reach Redis a turn after they reach the manager: wait for both.
     const client = new Redis({ path: redis.socket });
@@ -111,7 +113,7 @@ describe('several hosts, one cluster', () => {
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await killAndWait(first);
 
-    const second = startHost(emulator, redis.socket, 'resume-test', 'host-b', [0, 1]);
+    const second = startHost(emulator, redis.socket, 'resume-test', 'host-b', [0, 1], extra);
     await nextMessage(second, 'ready');
     assert.equal(emulator.counters.identified, 2, 'the second host IDENTIFYed');
     assert.equal(emulator.counters.resumed, 2);
@@ -150,5 +152,44 @@ describe('several hosts, one cluster', () => {
     await bothResumed;
     assert.equal(emulator.counters.identified, identified, 'a shard IDENTIFYed again');
     assert.equal(emulator.counters.invalidSessions, 0);
+  });
+
+  it('keeps every shard running through a Redis restart, and takes the leases again', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    const extra = { LEASE_TTL: '6000' };
+    const hosts = [
+      startHost(emulator, redis.socket, 'restart-test', 'host-a', [0, 1], extra),
+      startHost(emulator, redis.socket, 'restart-test', 'host-b', [2, 3], extra),
+    ];
+    await Promise.all(hosts.map((host) => nextMessage(host, 'ready')));
+    const before = emulator.counters;
+    const client = new Redis({ path: redis.socket });
+    defer(() => client.disconnect());
+    const holders = async () =>
+      Promise.all(
+        [0, 1, 2, 3].map((block) =>
+          client.hget(`nestjs-sharding:{restart-test}:lease:${block}`, 'host'),
+        ),
+      );
+    assert.deepEqual(await holders(), ['host-a', 'host-a', 'host-b', 'host-b']);
+
+    // Redis forgets everything; the hosts hold on to their shards and write their leases again.
+    await redis.kill();
+    await redis.restart();
+    emulator.startEventStream({ interval: 20 });
+    const deadline = Date.now() + 20_000;
+    while (
+      (await holders().catch(() => [])).join() !== 'host-a,host-a,host-b,host-b' ||
+      (await client.hlen('nestjs-sharding:{restart-test}:sessions').catch(() => 0)) < 4
+    ) {
+      assert.ok(Date.now() < deadline, 'the leases or sessions never came back');
+      await delay(50);
+    }
+    emulator.stopEventStream();
+    const after = emulator.counters;
+    assert.equal(after.identified, before.identified, 'a shard IDENTIFYed again');
+    assert.equal(after.resumed, before.resumed, 'a shard was stopped and RESUMEd');
   });
 });

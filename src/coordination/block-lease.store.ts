@@ -28,19 +28,28 @@ end
 return {0, redis.call('PTTL', KEYS[1])}
 `;
 
-// KEYS: leases. ARGV: host, ttl ms, then each lease's epoch. Renews those still this host's at
-// that epoch; returns the 1-based indexes of the others (expired, or taken: lost).
+// KEYS: leases, then their epoch counters. ARGV: host, ttl ms, then each lease's epoch. For
+// each lease: renewed if still this host's at that epoch; taken again at a new epoch if nobody
+// holds it (Redis restarted and forgot it: no other host can have run its shards, since they
+// would hold it); lost (-1) if another host holds it.
 const RENEW = `
-local lost = {}
-for i, key in ipairs(KEYS) do
-  local lease = redis.call('HMGET', key, 'host', 'epoch')
+local n = #KEYS / 2
+local result = {}
+for i = 1, n do
+  local lease = redis.call('HMGET', KEYS[i], 'host', 'epoch')
   if lease[1] == ARGV[1] and lease[2] == ARGV[i + 2] then
-    redis.call('PEXPIRE', key, ARGV[2])
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    result[i] = tonumber(lease[2])
+  elseif lease[1] == false then
+    local epoch = redis.call('INCR', KEYS[n + i])
+    redis.call('HSET', KEYS[i], 'host', ARGV[1], 'epoch', epoch)
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    result[i] = epoch
   else
-    table.insert(lost, i)
+    result[i] = -1
   end
 end
-return lost
+return result
 `;
 
 // KEYS: the lease. ARGV: host, epoch. Frees it only if still this host's at that epoch.
@@ -90,15 +99,21 @@ export class BlockLeaseStore {
     return held === 1 ? { held: true, epoch: value } : { held: false, ms: Math.max(1, value) };
   }
 
-  /** Renews `leases` for `ttl`; returns those that are no longer this host's. */
-  async renew(leases: readonly HeldLease[], ttl: number): Promise<HeldLease[]> {
+  /**
+   * Renews `leases` for `ttl`. Returns each one's epoch now (a new one if Redis had forgotten
+   * it and this host took it again), or undefined when another host holds it.
+   */
+  async renew(leases: readonly HeldLease[], ttl: number): Promise<Array<number | undefined>> {
     if (leases.length === 0) return [];
-    const lost = (await this.connection.eval(
+    const epochs = (await this.connection.eval(
       RENEW,
-      leases.map((lease) => this.leaseKey(lease.block)),
+      [
+        ...leases.map((lease) => this.leaseKey(lease.block)),
+        ...leases.map((lease) => this.connection.key('epoch', lease.block)),
+      ],
       [this.hostId, ttl, ...leases.map((lease) => lease.epoch)],
     )) as number[];
-    return lost.map((index) => leases[index - 1]!);
+    return epochs.map((epoch) => (epoch === -1 ? undefined : epoch));
   }
 
   /** Frees `lease` at once (a graceful stop), if it is still this host's. */

@@ -64,12 +64,14 @@ export class ClusterCoordination {
   /**
    * Places this host's shards by block leases: resolves once it holds the blocks of `shards`
    * (its planned ones), then keeps them, stops those it loses (`fleet.drop`), and takes over
-   * with its spares the blocks of hosts that are gone (`fleet.adopt`). Runs once.
+   * with its spares the blocks of hosts that are gone (`fleet.adopt`). `signal` ends the wait
+   * for blocks held by others. Runs once.
    */
   async place(
     fleet: PlacementFleet,
     shards: readonly number[],
     totalShards: number,
+    signal: AbortSignal,
   ): Promise<void> {
     if (this.placement !== undefined) return;
     this.placement = new HostPlacement(
@@ -84,7 +86,7 @@ export class ClusterCoordination {
       fleet,
       this.logger,
     );
-    await this.placement.claim(shards);
+    await this.placement.claim(shards, signal);
     this.placement.start();
   }
 

@@ -75,20 +75,26 @@ export class HostPlacement {
     );
   }
 
-  /** Holds the blocks of `shards` (this host's planned ones), waiting while others hold them. */
-  async claim(shards: readonly number[]): Promise<void> {
+  /**
+   * Holds the blocks of `shards` (this host's planned ones), waiting while others hold them.
+   * Rejects when `signal` aborts (the manager is shutting down) or placement closes.
+   */
+  async claim(shards: readonly number[], signal: AbortSignal): Promise<void> {
+    const stop = AbortSignal.any([signal, this.closing.signal]);
     const blocks = [...new Set(shards.map((shard) => this.blockOf(shard)))];
     for (const block of blocks) {
-      const lease = this.keeper.claim(block, this.closing.signal);
-      const quick = await Promise.race([
-        lease,
-        new Promise((resolve) => setTimeout(resolve, 1_000, undefined)),
-      ]);
-      if (quick === undefined) {
-        this.logger.warn(
-          `Block ${block} is held by another host: waiting for it before starting its shards.`,
-        );
+      const lease = this.keeper.claim(block, stop);
+      const slow = setTimeout(
+        () =>
+          this.logger.warn(
+            `Block ${block} is held by another host: waiting for it before starting its shards.`,
+          ),
+        1_000,
+      );
+      try {
         await lease;
+      } finally {
+        clearTimeout(slow);
       }
     }
   }

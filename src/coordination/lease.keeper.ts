@@ -8,8 +8,8 @@ import type { BlockLeaseStore, HeldLease } from './block-lease.store.js';
 export interface LostLease extends HeldLease {
   /**
    * `unrenewed`: this host could not renew it within half the TTL (paused, cut off from Redis),
-   * so it gives it up before Redis can hand it to another host; `refused`: Redis says it expired
-   * or is another host's.
+   * so it gives it up before Redis can hand it to another host; `refused`: another host holds
+   * it.
    */
   reason: 'unrenewed' | 'refused';
 }
@@ -128,13 +128,25 @@ export class LeaseKeeper {
     const leases = [...this.held.values()];
     const sentAt = performance.now();
     try {
-      const refused = await this.store.renew(leases, this.ttl);
+      const epochs = await this.store.renew(leases, this.ttl);
       // A lease given up meanwhile stays given up: only those still held count as renewed.
       this.renewedAt = sentAt;
+      const refused: HeldLease[] = [];
+      for (const [index, lease] of leases.entries()) {
+        const epoch = epochs[index];
+        if (epoch === undefined) refused.push(lease);
+        else if (epoch !== lease.epoch && this.held.get(lease.block) === lease) {
+          // Redis had forgotten it (restarted) and nobody held it: kept, at a new epoch.
+          this.held.set(lease.block, { block: lease.block, epoch });
+        }
+      }
       this.check();
       if (refused.length > 0) this.giveUp(refused, 'refused');
     } catch (error) {
-      this.logger.warn(`Could not renew leases (${(error as Error).message}).`);
+      this.logger.warn(`Could not renew leases (${(error as Error).message}); retrying.`);
+      // Soon, not in a third of the TTL: a short Redis outage (a restart) must not cost the
+      // leases, and half the TTL is all the time there is.
+      if (!this.closed) setTimeout(() => void this.renew(), Math.min(250, this.ttl / 10)).unref();
     } finally {
       this.renewing = false;
     }

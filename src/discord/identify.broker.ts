@@ -139,15 +139,16 @@ export class IdentifyBroker implements OnApplicationShutdown {
 
   /**
    * Once in a cluster: resolves when this host holds the blocks of `shards` (its planned ones),
-   * and from then on places its shards by block leases (see `ClusterCoordination.place`).
-   * Nothing to do outside a cluster.
+   * and from then on places its shards by block leases (see `ClusterCoordination.place`);
+   * `signal` ends the wait. Nothing to do outside a cluster.
    */
   async place(
     fleet: PlacementFleet,
     shards: readonly number[],
     totalShards: number,
+    signal: AbortSignal,
   ): Promise<void> {
-    await this.cluster?.place(fleet, shards, totalShards);
+    await this.cluster?.place(fleet, shards, totalShards, signal);
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
@@ -214,15 +215,19 @@ export class IdentifyBroker implements OnApplicationShutdown {
     this.closing.abort();
     this.queue?.close();
     for (const wait of this.clusterWaits.values()) wait.abort();
-    const cluster = this.cluster;
-    this.cluster = undefined;
-    void cluster?.close();
   }
 
-  /** Closes the queue and completes `identify$`. */
-  onApplicationShutdown(): void {
+  /**
+   * Closes the queue, completes `identify$` and leaves the cluster: after the manager stopped
+   * its instances (`beforeApplicationShutdown`), so that its leases are freed only once their
+   * shards no longer run here.
+   */
+  async onApplicationShutdown(): Promise<void> {
     this.close();
     this.grants.complete();
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    await cluster?.close();
   }
 
   private async grant(shardId: number): Promise<true> {

@@ -707,7 +707,11 @@ export class ShardingManager
     // host's blocks of shards are leased before they start.
     if (options.coordination !== undefined) {
       await this.broker.joinCluster(options.coordination);
-      await this.broker.place(this.placementFleet(), plan.flat(), total);
+      await this.broker
+        .place(this.placementFleet(), plan.flat(), total, this.stopSpawning.signal)
+        .catch((error: unknown) => {
+          throw this.shuttingDown === undefined ? error : new ManagerShutDownError();
+        });
     }
     this.supervisorContext = {
       managerId: this.id,
