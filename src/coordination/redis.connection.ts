@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import type {
   CoordinationRedisClient,
   ResolvedCoordinationOptions,
@@ -23,6 +24,7 @@ const MAX_RECONNECT_DELAY = 1_000;
  */
 export class RedisConnection {
   private readonly prefix: string;
+  private readonly scriptHashes = new Map<string, string>();
   private readonly dropListeners = new Set<() => void>();
   private readonly onClose = () => {
     for (const listener of this.dropListeners) listener();
@@ -88,9 +90,23 @@ export class RedisConnection {
     return this.prefix + parts.join(':');
   }
 
-  /** Runs a Lua script atomically (Redis runs nothing else meanwhile) and returns its reply. */
-  eval(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.client.call('EVAL', script, keys.length, ...keys, ...args);
+  /**
+   * Runs a Lua script atomically (Redis runs nothing else meanwhile) and returns its reply. The
+   * script goes by its SHA1 (`EVALSHA`); its text only when Redis does not know it yet (first
+   * use, or Redis restarted).
+   */
+  async eval(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    let sha = this.scriptHashes.get(script);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(script).digest('hex');
+      this.scriptHashes.set(script, sha);
+    }
+    try {
+      return await this.client.call('EVALSHA', sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return this.client.call('EVAL', script, keys.length, ...keys, ...args);
+    }
   }
 
   /** Calls `listener` each time the connection drops; returns the way to stop. */

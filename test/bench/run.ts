@@ -13,7 +13,9 @@
 //   rollingRestart() against restart(i) one by one (@discordjs/ws bots) and against discord.js's
 //   ShardingManager.respawnAll() (discord.js bots) (roll-section.ts);
 // - discord-failover: a SIGKILLed instance of a 16-shard @discordjs/ws bot, its shards back with a
-//   warm spare against without one (failover-section.ts).
+//   warm spare against without one (failover-section.ts);
+// - multi-host: the cost of coordination through Redis per step (identify gate, lease renewal)
+//   against a bare Redis round trip (multi-host-section.ts).
 //
 // Every process the bench starts, and every process those start, is killed at the end of each
 // section and of the run, whatever way it ends (bench-processes.ts).
@@ -23,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { killAll, killChildrenOnExit, runningDescendants } from './bench-processes.js';
 import { runDiscordSection } from './discord-section.js';
 import { runFailoverSection } from './failover-section.js';
+import { runMultiHostSection } from './multi-host-section.js';
 import { FLEET_PARTS, runFleetSection, type FleetPart } from './fleet-section.js';
 import { describeMachine, runIpcSection } from './ipc-section.js';
 import { runRollSection } from './roll-section.js';
@@ -30,13 +33,21 @@ import { runRollSection } from './roll-section.js';
 const BUILD_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_FILE = join(BUILD_DIR, 'bench-results.json');
 
-const SECTIONS = ['ipc', 'fleet', 'discord', 'discord-roll', 'discord-failover'] as const;
+const SECTIONS = [
+  'ipc',
+  'fleet',
+  'discord',
+  'discord-roll',
+  'discord-failover',
+  'multi-host',
+] as const;
 /** Each section's heading, and where its results go in the JSON file (ipc: the top level). */
 const HEADINGS: Record<Exclude<Section, 'ipc'>, string> = {
   fleet: 'Fleet',
   discord: 'Discord',
   'discord-roll': 'Discord: rolling restart',
   'discord-failover': 'Discord: failover',
+  'multi-host': 'Several hosts: coordination through Redis',
 };
 type Section = (typeof SECTIONS)[number];
 
@@ -66,7 +77,9 @@ async function main(): Promise<boolean> {
       else if (section === 'fleet') results.fleet = await runFleetSection(selection.fleetParts);
       else if (section === 'discord') results.discord = await runDiscordSection();
       else if (section === 'discord-roll') results.discordRoll = await runRollSection();
-      else results.discordFailover = await runFailoverSection();
+      else if (section === 'discord-failover') {
+        results.discordFailover = await runFailoverSection();
+      } else results.multiHost = await runMultiHostSection();
     } catch (error) {
       failures[section] = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`The ${section} section failed:`, error);

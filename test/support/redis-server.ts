@@ -17,26 +17,23 @@ export interface TestRedis {
 }
 
 /** Why the Redis tests cannot run here, or undefined when `redis-server` is installed. */
-function missingRedis(): string | undefined {
+export function missingRedis(): string | undefined {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   return probe.error === undefined && probe.status === 0
     ? undefined
     : 'redis-server not installed: install Debian\'s "redis-server" to run the multi-host tests';
 }
 
+/** A {@link TestRedis} that its caller stops: `remove` kills it and deletes its directory. */
+export interface LaunchedRedis extends TestRedis {
+  remove(): Promise<void>;
+}
+
 /**
- * Starts a `redis-server` with no TCP port, no persistence, on a socket in a fresh temporary
- * directory, and stops it (and removes the directory) after the test, pass or fail. Skips the
- * test, with a notice on the console, when `redis-server` is not installed: then it returns
- * undefined and the test returns at once.
+ * Starts a `redis-server` with no TCP port and no persistence, on a socket in a fresh temporary
+ * directory. The caller removes it (tests use {@link startRedis}, which does).
  */
-export async function startRedis(t: TestContext): Promise<TestRedis | undefined> {
-  const missing = missingRedis();
-  if (missing !== undefined) {
-    console.log(`# skipped: ${missing}`);
-    t.skip(missing);
-    return undefined;
-  }
+export async function launchRedis(): Promise<LaunchedRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'nsh-redis-'));
   const socket = join(dir, 'redis.sock');
   let server: ChildProcess | undefined;
@@ -68,12 +65,33 @@ export async function startRedis(t: TestContext): Promise<TestRedis | undefined>
     current.kill('SIGKILL');
     await exited;
   };
-  defer(async () => {
-    await kill();
-    await rm(dir, { recursive: true, force: true });
-  });
   await start();
-  return { socket, kill, restart: start };
+  return {
+    socket,
+    kill,
+    restart: start,
+    async remove() {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A private `redis-server` for the current test (see {@link launchRedis}), removed after it,
+ * pass or fail. Skips the test, with a notice on the console, when `redis-server` is not
+ * installed: then it returns undefined and the test returns at once.
+ */
+export async function startRedis(t: TestContext): Promise<TestRedis | undefined> {
+  const missing = missingRedis();
+  if (missing !== undefined) {
+    console.log(`# skipped: ${missing}`);
+    t.skip(missing);
+    return undefined;
+  }
+  const redis = await launchRedis();
+  defer(() => redis.remove());
+  return redis;
 }
 
 /** Resolves when the server says it accepts connections; rejects if it exits first. */
