@@ -16,7 +16,7 @@ import { startSocketProxy } from './support/socket-proxy.js';
 
 afterEach(cleanUp);
 
-const TTL = 1_500;
+const TTL = 3_000;
 const CLUSTER = 'lease-test';
 
 /** A quiet logger. */

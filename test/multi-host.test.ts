@@ -11,6 +11,7 @@ import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { forkFixture, killAndWait, nextMessage } from './support/processes.js';
 import { startRedis } from './support/redis-server.js';
+import { startSocketProxy } from './support/socket-proxy.js';
 
 afterEach(cleanUp);
 
@@ -58,6 +59,25 @@ function startHost(
   });
 }
 
+/** A client of the test's Redis, closed after the test. */
+function redisClient(socket: string): Redis {
+  const client = new Redis({ path: socket });
+  defer(() => client.disconnect());
+  return client;
+}
+
+/**
+ * Waits until Redis holds `count` sessions of `cluster`: they reach it a turn after they reach
+ * their manager, in another process, so there is nothing to await but Redis itself.
+ */
+async function sessionsInRedis(client: Redis, cluster: string, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await client.hlen(`nestjs-sharding:{${cluster}}:sessions`)) < count) {
+    assert.ok(Date.now() < deadline, 'the sessions never reached Redis');
+    await delay(20);
+  }
+}
+
 describe('several hosts, one cluster', () => {
   it('paces IDENTIFY across hosts: no op 9, one per window per bucket, one shared budget', async (t) => {
     const redis = await startRedis(t);
@@ -81,9 +101,7 @@ describe('several hosts, one cluster', () => {
 
     // The budget, seeded from /gateway/bot by the first host to ask, counted down once per
     // IDENTIFY of any host.
-    const client = new Redis({ path: redis.socket, lazyConnect: true });
-    defer(() => client.disconnect());
-    await client.connect();
+    const client = redisClient(redis.socket);
     assert.equal(await client.get('nestjs-sharding:{identify-test}:budget'), String(BUDGET - 6));
     const sessions = await client.hkeys('nestjs-sharding:{identify-test}:sessions');
     assert.deepEqual(sessions.map(Number).toSorted(), [0, 1, 2, 3, 4, 5]);
@@ -94,19 +112,10 @@ describe('several hosts, one cluster', () => {
     if (redis === undefined) return;
     const emulator = await startEmulator(2);
     // A short lease: the second host holds the blocks once the first one's leases ran out.
-    const extra = { LEASE_TTL: '2000' };
+    const extra = { LEASE_TTL: '3000' };
     const first = startHost(emulator, redis.socket, 'resume-test', 'host-a', [0, 1], extra);
     const { pids } = await nextMessage<{ type: string; pids: number[] }>(first, 'ready');
-    // Sessions reach Redis a turn after they reach the manager: wait for both.
-    const client = new Redis({ path: redis.socket });
-    defer(() => client.disconnect());
-    const sessionsKey = 'nestjs-sharding:{resume-test}:sessions';
-    // Another process's write: nothing to await but Redis itself.
-    const deadline = Date.now() + 10_000;
-    while ((await client.hlen(sessionsKey)) < 2) {
-      assert.ok(Date.now() < deadline, 'the sessions never reached Redis');
-      await delay(20);
-    }
+    await sessionsInRedis(redisClient(redis.socket), 'resume-test', 2);
 
     // The host dies at once, its instance too: no close frame, so Discord keeps the sessions.
     first.kill('SIGSTOP');
@@ -124,32 +133,34 @@ describe('several hosts, one cluster', () => {
     if (redis === undefined) return;
     const emulator = await startEmulator(4);
     // Two spares on the survivor: one per block it takes over (max_concurrency 1: a shard each).
-    const extra = { SPARES: '2', LEASE_TTL: '2000' };
+    const extra = { SPARES: '2', LEASE_TTL: '3000' };
     const doomed = startHost(emulator, redis.socket, 'failover-test', 'host-a', [0, 1], extra);
     const { pids } = await nextMessage<{ type: string; pids: number[] }>(doomed, 'ready');
     const survivor = startHost(emulator, redis.socket, 'failover-test', 'host-b', [2, 3], extra);
     await nextMessage(survivor, 'ready');
-    const client = new Redis({ path: redis.socket });
-    defer(() => client.disconnect());
-    const deadline = Date.now() + 10_000;
-    while ((await client.hlen('nestjs-sharding:{failover-test}:sessions')) < 4) {
-      assert.ok(Date.now() < deadline, 'the sessions never reached Redis');
-      await delay(20);
-    }
+    const client = redisClient(redis.socket);
+    await sessionsInRedis(client, 'failover-test', 4);
     const identified = emulator.counters.identified;
 
-    const resumed = new Set<number>();
-    const bothResumed = new Promise<void>((resolve) => {
+    // Back online: RESUMEd, or READY after an IDENTIFY (which the assertions below refuse).
+    const back = new Map<number, string>();
+    const bothBack = new Promise<void>((resolve) => {
+      const seen = (shardId: number | undefined, how: string) => {
+        if (shardId !== 0 && shardId !== 1) return;
+        back.set(shardId, how);
+        if (back.size === 2) resolve();
+      };
       emulator.on('resume', (record) => {
-        if (record.accepted && record.shardId !== undefined) resumed.add(record.shardId);
-        if (resumed.has(0) && resumed.has(1)) resolve();
+        if (record.accepted) seen(record.shardId, 'resumed');
       });
+      emulator.on('ready', (record) => seen(record.shardId, 'identified'));
     });
     // The whole host dies at once: no close frame, so Discord keeps its sessions.
     doomed.kill('SIGSTOP');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await killAndWait(doomed);
-    await bothResumed;
+    await bothBack;
+    assert.deepEqual(Object.fromEntries(back), { 0: 'resumed', 1: 'resumed' });
     assert.equal(emulator.counters.identified, identified, 'a shard IDENTIFYed again');
     assert.equal(emulator.counters.invalidSessions, 0);
   });
@@ -165,8 +176,7 @@ describe('several hosts, one cluster', () => {
     ];
     await Promise.all(hosts.map((host) => nextMessage(host, 'ready')));
     const before = emulator.counters;
-    const client = new Redis({ path: redis.socket });
-    defer(() => client.disconnect());
+    const client = redisClient(redis.socket);
     const holders = async () =>
       Promise.all(
         [0, 1, 2, 3].map((block) =>
@@ -191,5 +201,49 @@ describe('several hosts, one cluster', () => {
     const after = emulator.counters;
     assert.equal(after.identified, before.identified, 'a shard IDENTIFYed again');
     assert.equal(after.resumed, before.resumed, 'a shard was stopped and RESUMEd');
+  });
+
+  it('a host cut off from Redis stops its shards before another host RESUMEs them', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const proxy = await startSocketProxy(redis.socket);
+    const emulator = await startEmulator(4);
+    const ttl = { LEASE_TTL: '3000' };
+    const cutOff = startHost(emulator, proxy.path, 'partition-test', 'host-a', [0, 1], ttl);
+    await nextMessage(cutOff, 'ready');
+    const survivor = startHost(emulator, redis.socket, 'partition-test', 'host-b', [2, 3], {
+      ...ttl,
+      SPARES: '2',
+    });
+    await nextMessage(survivor, 'ready');
+    const client = redisClient(redis.socket);
+    await sessionsInRedis(client, 'partition-test', 4);
+    const before = emulator.counters;
+
+    const order: string[] = [];
+    emulator.on('close', (record) => {
+      if (record.shardId === 0 || record.shardId === 1) order.push(`closed ${record.shardId}`);
+    });
+    const resumed = new Set<number>();
+    const bothResumed = new Promise<void>((resolve) => {
+      emulator.on('resume', (record) => {
+        if (!record.accepted || record.shardId === undefined) return;
+        order.push(`resumed ${record.shardId}`);
+        resumed.add(record.shardId);
+        if (resumed.has(0) && resumed.has(1)) resolve();
+      });
+    });
+    proxy.cut();
+    await bothResumed;
+    const after = emulator.counters;
+    assert.equal(after.takeovers, before.takeovers, 'a RESUME took a session still live elsewhere');
+    assert.equal(after.identified, before.identified, 'a shard IDENTIFYed again');
+    for (const shard of [0, 1]) {
+      assert.ok(
+        order.indexOf(`closed ${shard}`) !== -1 &&
+          order.indexOf(`closed ${shard}`) < order.indexOf(`resumed ${shard}`),
+        `shard ${shard}: ${order.join(', ')}`,
+      );
+    }
   });
 });

@@ -16,7 +16,7 @@ export interface LostLease extends HeldLease {
 
 /**
  * Keeps this host's block leases: claims blocks (waiting while another host holds them), renews
- * them every third of the TTL, and gives them up on `lost$` as soon as it cannot be sure it
+ * them every sixth of the TTL, and gives them up on `lost$` as soon as it cannot be sure it
  * still holds them. The argument: Redis lets a lease run `ttl` from the last renewal it ran,
  * and that renewal ran after this host sent it; so a host that has not completed a renewal
  * within `ttl / 2` of sending one gives its shards up at least `ttl / 2` before anyone else can
@@ -104,7 +104,9 @@ export class LeaseKeeper {
 
   private schedule(): void {
     if (this.closed || this.renewTimer !== undefined) return;
-    this.renewTimer = setInterval(() => void this.renew(), this.ttl / 3);
+    // A sixth: a renewal may fail, or come late on a busy event loop, twice before half the TTL
+    // is gone and the host gives its leases up.
+    this.renewTimer = setInterval(() => void this.renew(), this.ttl / 6);
     this.renewTimer.unref();
     // Checked more often than renewals, so that a host waking from a pause gives up its leases
     // on its first turn, before anything it runs can act on them.
@@ -144,7 +146,7 @@ export class LeaseKeeper {
       if (refused.length > 0) this.giveUp(refused, 'refused');
     } catch (error) {
       this.logger.warn(`Could not renew leases (${(error as Error).message}); retrying.`);
-      // Soon, not in a third of the TTL: a short Redis outage (a restart) must not cost the
+      // Soon, not in a sixth of the TTL: a short Redis outage (a restart) must not cost the
       // leases, and half the TTL is all the time there is.
       if (!this.closed) setTimeout(() => void this.renew(), Math.min(250, this.ttl / 10)).unref();
     } finally {
