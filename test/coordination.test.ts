@@ -41,6 +41,12 @@ describe('the coordination option', () => {
     assert.equal(typo.suggestion, 'coordination.leaseTtl');
   });
 
+  it('lets a host of a cluster run no shards of its own, and only such a host', () => {
+    const coordination = { redis: '/tmp/redis.sock', cluster: 'bot' };
+    assert.deepEqual(resolveShardingOptions({ shards: [], coordination }).shards, []);
+    assert.equal(invalidOption(() => resolveShardingOptions({ shards: [] })).option, 'shards');
+  });
+
   it('defaults the host id to the machine and process, and the lease to 15 s', () => {
     const resolved = resolveCoordination({ redis: '/tmp/redis.sock', cluster: 'bot' });
     assert.ok(resolved.hostId.endsWith(`:${process.pid}`));

@@ -246,4 +246,56 @@ describe('several hosts, one cluster', () => {
       );
     }
   });
+
+  it('hands blocks over to a host that joins, by RESUME, the giver letting go first', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    const ttl = { LEASE_TTL: '3000' };
+    // One shard per instance: an instance that lets its shard go runs nothing, so every RESUME
+    // after the join is the joiner's.
+    const first = startHost(emulator, redis.socket, 'join-test', 'host-a', [0, 1, 2, 3], {
+      ...ttl,
+      SHARDS_PER_INSTANCE: '1',
+    });
+    await nextMessage(first, 'ready');
+    await sessionsInRedis(redisClient(redis.socket), 'join-test', 4);
+    const before = emulator.counters;
+    emulator.startEventStream({ interval: 20 });
+
+    const resumed: number[] = [];
+    emulator.on('resume', (record) => {
+      if (record.accepted && record.shardId !== undefined) resumed.push(record.shardId);
+    });
+    // It runs no shards of its own: only what its spares are handed, up to its share (2 of 4).
+    const joiner = startHost(emulator, redis.socket, 'join-test', 'host-b', [], {
+      ...ttl,
+      SPARES: '2',
+    });
+    await nextMessage(joiner, 'ready');
+    // Another process's doing: nothing to await but Redis and the emulator's records.
+    const client = redisClient(redis.socket);
+    const moved = async () => {
+      const holders = await Promise.all(
+        [0, 1, 2, 3].map((block) =>
+          client.hget(`nestjs-sharding:{join-test}:lease:${block}`, 'host'),
+        ),
+      );
+      return [0, 1, 2, 3].filter((block) => holders[block] === 'host-b');
+    };
+    const deadline = Date.now() + 30_000;
+    let taken: number[] = [];
+    while ((taken = await moved()).length < 2 || !taken.every((shard) => resumed.includes(shard))) {
+      assert.ok(
+        Date.now() < deadline,
+        `host-b holds ${taken.join(', ')}; RESUMEd: ${resumed.join(', ')}`,
+      );
+      await delay(50);
+    }
+    emulator.stopEventStream();
+    const after = emulator.counters;
+    assert.equal(after.identified, before.identified, 'a shard IDENTIFYed again');
+    assert.equal(after.takeovers, before.takeovers, 'a RESUME took a session still live');
+    assert.equal(after.invalidSessions, 0);
+  });
 });

@@ -77,6 +77,45 @@ end
 return 1
 `;
 
+// KEYS: the lease, the block's epoch counter, the block's handover request. ARGV: host, epoch,
+// the receiving host, ttl ms. Hands the lease to the receiver at the next epoch, if it is still
+// this host's at that epoch, and clears the request.
+const TRANSFER = `
+local lease = redis.call('HMGET', KEYS[1], 'host', 'epoch')
+if lease[1] ~= ARGV[1] or lease[2] ~= ARGV[2] then
+  return 0
+end
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'host', ARGV[3], 'epoch', epoch)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('DEL', KEYS[3])
+return epoch
+`;
+
+// KEYS: every block's lease, then epoch counter, then handover request (3 × n). Returns, per
+// block: its holder ('' for none), 1 if it was ever held, and who asks for it ('' for nobody).
+const SURVEY = `
+local n = #KEYS / 3
+local result = {}
+for b = 1, n do
+  result[#result + 1] = redis.call('HGET', KEYS[b], 'host') or ''
+  result[#result + 1] = redis.call('EXISTS', KEYS[n + b])
+  result[#result + 1] = redis.call('GET', KEYS[2 * n + b]) or ''
+end
+return result
+`;
+
+/** One block as {@link BlockLeaseStore.survey} sees it. */
+export interface BlockState {
+  block: number;
+  /** The host holding it; undefined when nobody does. */
+  holder: string | undefined;
+  /** Whether it was ever held (a host that held it is gone when nobody holds it now). */
+  everHeld: boolean;
+  /** The host that asked for it to be handed over, if any. */
+  requestedBy: string | undefined;
+}
+
 /**
  * The leases of shard blocks in Redis: each block (a run of `size` shards, aligned so that a
  * block holds one shard of each identify bucket) is held by one host at a time, for a TTL that
@@ -144,6 +183,56 @@ export class BlockLeaseStore {
     return written === 1;
   }
 
+  /**
+   * Hands `lease` to host `to` at the next epoch (its shards no longer run here); false when it
+   * was no longer this host's.
+   */
+  async transfer(lease: HeldLease, to: string, ttl: number): Promise<boolean> {
+    const epoch = await this.connection.eval(
+      TRANSFER,
+      [
+        this.leaseKey(lease.block),
+        this.connection.key('epoch', lease.block),
+        this.requestKey(lease.block),
+      ],
+      [this.hostId, lease.epoch, to, ttl],
+    );
+    return epoch !== 0;
+  }
+
+  /** Asks the holder of `block` to hand it to this host; the request lapses after `ttl`. */
+  async request(block: number, ttl: number): Promise<boolean> {
+    const set = await this.connection.client.call(
+      'SET',
+      this.requestKey(block),
+      this.hostId,
+      'PX',
+      ttl,
+      'NX',
+    );
+    return set === 'OK';
+  }
+
+  /** Every block of `count`: its holder, whether it was ever held, and who asks for it. */
+  async survey(count: number): Promise<BlockState[]> {
+    const blocks = Array.from({ length: count }, (_, block) => block);
+    const flat = (await this.connection.eval(
+      SURVEY,
+      [
+        ...blocks.map((block) => this.leaseKey(block)),
+        ...blocks.map((block) => this.connection.key('epoch', block)),
+        ...blocks.map((block) => this.requestKey(block)),
+      ],
+      [],
+    )) as Array<string | number>;
+    return blocks.map((block) => ({
+      block,
+      holder: (flat[3 * block] as string) || undefined,
+      everHeld: flat[3 * block + 1] === 1,
+      requestedBy: (flat[3 * block + 2] as string) || undefined,
+    }));
+  }
+
   /** Who holds `block` now, at which epoch (undefined: nobody). */
   async holder(block: number): Promise<{ host: string; epoch: number } | undefined> {
     const [host, epoch] = (await this.connection.client.call(
@@ -157,5 +246,9 @@ export class BlockLeaseStore {
 
   private leaseKey(block: number): string {
     return this.connection.key('lease', block);
+  }
+
+  private requestKey(block: number): string {
+    return this.connection.key('handover', block);
   }
 }

@@ -44,6 +44,11 @@ export class ClusterSessionStore {
     setImmediate(() => void this.flush());
   }
 
+  /** Writes the sessions recorded so far now, rather than on the next turn. */
+  async flushNow(): Promise<void> {
+    if (this.pending.size > 0) await this.flush();
+  }
+
   /** The session of `shardId` the cluster knows; undefined when Redis could not be asked. */
   async read(shardId: number): Promise<ShardSession | null | undefined> {
     try {

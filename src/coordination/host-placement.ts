@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { ShardSession } from '../protocol/session-info.interface.js';
-import { BlockLeaseStore, type HeldLease } from './block-lease.store.js';
+import { BlockLeaseStore, type BlockState, type HeldLease } from './block-lease.store.js';
 import type { ClusterSessionStore } from './cluster-session.store.js';
 import { LeaseKeeper } from './lease.keeper.js';
 import type { RedisConnection } from './redis.connection.js';
@@ -27,25 +27,14 @@ export interface PlacementShape {
   hostId: string;
 }
 
-// KEYS: every block's lease, then every block's epoch counter. Returns the blocks that were
-// held once (an epoch exists) and are held by nobody now: their host is gone.
-const ORPHANS = `
-local blocks = #KEYS / 2
-local orphans = {}
-for b = 1, blocks do
-  if redis.call('EXISTS', KEYS[b]) == 0 and redis.call('EXISTS', KEYS[blocks + b]) == 1 then
-    table.insert(orphans, b - 1)
-  end
-end
-return orphans
-`;
-
 /**
  * Which shards this host runs, by block leases: it holds the blocks of the shards it was given
  * before it starts them (waiting while another host holds one), stops a block's shards the
- * moment it cannot be sure it still holds it, takes over (with a warm spare, RESUMing from the
- * sessions in Redis) the blocks of a host whose leases ran out, and writes sessions only for
- * blocks it holds, at their epoch.
+ * moment it cannot be sure it still holds it, and writes sessions only for blocks it holds, at
+ * their epoch. Every third of the lease TTL it surveys the blocks: it hands over those another
+ * host asked for (its shards released first, their sessions written, then the lease passed on),
+ * runs on a warm spare (RESUMing from the sessions in Redis) those handed to it and those of a
+ * host that is gone, and, holding fewer than its share, asks the busiest host for one.
  */
 export class HostPlacement {
   private readonly leases: BlockLeaseStore;
@@ -55,7 +44,7 @@ export class HostPlacement {
   private scanning = false;
 
   constructor(
-    private readonly connection: RedisConnection,
+    connection: RedisConnection,
     private readonly sessions: ClusterSessionStore,
     private readonly shape: PlacementShape,
     private readonly fleet: PlacementFleet,
@@ -99,9 +88,9 @@ export class HostPlacement {
     }
   }
 
-  /** Starts taking over the blocks of hosts that are gone, every third of the lease TTL. */
+  /** Starts the survey of the blocks, every third of the lease TTL. */
   start(): void {
-    this.scanTimer = setInterval(() => void this.adoptOrphans(), this.shape.leaseTtl / 3);
+    this.scanTimer = setInterval(() => void this.survey(), this.shape.leaseTtl / 3);
     this.scanTimer.unref();
   }
 
@@ -119,38 +108,89 @@ export class HostPlacement {
     await Promise.all(held.map((lease) => this.leases.release(lease).catch(() => false)));
   }
 
-  private async adoptOrphans(): Promise<void> {
-    if (this.scanning || !this.fleet.hasSpare()) return;
+  private async survey(): Promise<void> {
+    if (this.scanning) return;
     this.scanning = true;
+    const me = this.shape.hostId;
     try {
-      const count = Math.ceil(this.shape.totalShards / this.shape.blockSize);
-      const blocks = Array.from({ length: count }, (_, block) => block);
-      const orphans = (await this.connection.eval(
-        ORPHANS,
-        [
-          ...blocks.map((block) => this.connection.key('lease', block)),
-          ...blocks.map((block) => this.connection.key('epoch', block)),
-        ],
-        [],
-      )) as number[];
-      for (const block of orphans) {
-        if (!this.fleet.hasSpare()) break;
-        const claimed = await this.leases.claim(block, this.shape.leaseTtl);
-        if (!claimed.held) continue;
-        // Registered with the keeper (it renews it from now on) before anything runs.
-        await this.keeper.claim(block, this.closing.signal);
-        const shards = this.shardsOf(block);
-        const sessions: Record<number, ShardSession | null> = {};
-        for (const shard of shards) sessions[shard] = (await this.sessions.read(shard)) ?? null;
-        this.logger.log(
-          `Taking over block ${block} (shard(s) ${shards.join(', ')}) of a host that is gone.`,
-        );
-        if (!(await this.fleet.adopt(shards, sessions))) await this.keeper.release(block);
+      const states = await this.leases.survey(
+        Math.ceil(this.shape.totalShards / this.shape.blockSize),
+      );
+      const handedOff = new Set<number>();
+      for (const state of states) {
+        if (state.holder !== me || state.requestedBy === undefined || state.requestedBy === me) {
+          continue;
+        }
+        if (await this.handOff(state.block, state.requestedBy)) handedOff.add(state.block);
       }
+      for (const state of states) {
+        if (!this.fleet.hasSpare()) break;
+        const handedToMe =
+          state.holder === me &&
+          !handedOff.has(state.block) &&
+          this.keeper.epochOf(state.block) === undefined;
+        const orphan = state.holder === undefined && state.everHeld;
+        if (handedToMe || orphan) await this.take(state.block, orphan);
+      }
+      if (this.fleet.hasSpare()) await this.askForBlock(states);
     } catch (error) {
-      this.logger.warn(`Could not look for blocks to take over (${(error as Error).message}).`);
+      this.logger.warn(`Could not survey the blocks (${(error as Error).message}).`);
     } finally {
       this.scanning = false;
+    }
+  }
+
+  /** Runs `block` on a spare: an orphan claimed first, or one handed to this host. */
+  private async take(block: number, orphan: boolean): Promise<void> {
+    if (orphan && !(await this.leases.claim(block, this.shape.leaseTtl)).held) return;
+    // Registered with the keeper (it renews it from now on) before anything runs.
+    await this.keeper.claim(block, this.closing.signal);
+    const shards = this.shardsOf(block);
+    const sessions: Record<number, ShardSession | null> = {};
+    for (const shard of shards) sessions[shard] = (await this.sessions.read(shard)) ?? null;
+    this.logger.log(
+      `Taking block ${block} (shard(s) ${shards.join(', ')}) ` +
+        (orphan ? 'over from a host that is gone.' : 'handed over to this host.'),
+    );
+    if (!(await this.fleet.adopt(shards, sessions))) await this.keeper.release(block);
+  }
+
+  /**
+   * Hands `block` to host `to`: its shards stop here first (resumably), their last sessions go
+   * to Redis under this host's lease, and only then does the lease pass to `to`.
+   */
+  private async handOff(block: number, to: string): Promise<boolean> {
+    const lease = this.keeper.leases().find((held) => held.block === block);
+    if (lease === undefined) return false;
+    const shards = this.shardsOf(block);
+    this.logger.log(`Handing block ${block} (shard(s) ${shards.join(', ')}) to host "${to}".`);
+    await this.fleet.drop(shards);
+    await this.sessions.flushNow();
+    if (!(await this.leases.transfer(lease, to, this.shape.leaseTtl))) return false;
+    this.keeper.forget(block);
+    return true;
+  }
+
+  /** Holding fewer blocks than a fair share, asks the busiest host for one of its blocks. */
+  private async askForBlock(states: readonly BlockState[]): Promise<void> {
+    const me = this.shape.hostId;
+    if (states.some((state) => state.requestedBy === me)) return;
+    const counts = new Map<string, number>();
+    for (const state of states) {
+      if (state.holder !== undefined) counts.set(state.holder, (counts.get(state.holder) ?? 0) + 1);
+    }
+    const share = Math.floor(states.length / new Set([...counts.keys(), me]).size);
+    if ((counts.get(me) ?? 0) >= share) return;
+    let busiest: string | undefined;
+    for (const [host, count] of counts) {
+      if (host !== me && count > share && count > (counts.get(busiest ?? '') ?? 0)) busiest = host;
+    }
+    const wanted = states.findLast(
+      (state) => state.holder === busiest && state.requestedBy === undefined,
+    );
+    if (busiest === undefined || wanted === undefined) return;
+    if (await this.leases.request(wanted.block, this.shape.leaseTtl)) {
+      this.logger.log(`Asked host "${busiest}" to hand block ${wanted.block} over.`);
     }
   }
 

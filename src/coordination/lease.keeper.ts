@@ -94,6 +94,11 @@ export class LeaseKeeper {
     }
   }
 
+  /** Stops renewing `block`, handed to another host (no `lost$`: its shards were let go first). */
+  forget(block: number): void {
+    this.held.delete(block);
+  }
+
   /** Stops renewing (the leases then expire in Redis, or were released). */
   close(): void {
     this.closed = true;

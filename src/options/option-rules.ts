@@ -147,11 +147,12 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
   shards: {
     checks: [
       check(
-        (value) =>
+        (value, options) =>
           Array.isArray(value) &&
-          value.length > 0 &&
+          // Empty only for a host of a cluster: it runs the blocks handed to its spares.
+          (value.length > 0 || options.coordination !== undefined) &&
           value.every((id) => Number.isSafeInteger(id) && (id as number) >= 0),
-        'a non-empty array of shard ids (integers >= 0)',
+        'a non-empty array of shard ids (integers >= 0; empty only with coordination)',
       ),
       check(
         (value) => new Set(value as number[]).size === (value as number[]).length,
