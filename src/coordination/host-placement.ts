@@ -42,6 +42,8 @@ export class HostPlacement {
   private readonly closing = new AbortController();
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning = false;
+  /** Set from a failed survey until one succeeds: one log line per outage. */
+  private surveyFailing = false;
 
   constructor(
     connection: RedisConnection,
@@ -133,8 +135,13 @@ export class HostPlacement {
         if (handedToMe || orphan) await this.take(state.block, orphan);
       }
       if (this.fleet.hasSpare()) await this.askForBlock(states);
+      this.surveyFailing = false;
     } catch (error) {
-      this.logger.warn(`Could not survey the blocks (${(error as Error).message}).`);
+      if (!this.surveyFailing) {
+        this.logger.warn(`Could not survey the blocks (${(error as Error).message}).`);
+      }
+      this.surveyFailing = true;
+      return;
     } finally {
       this.scanning = false;
     }

@@ -31,6 +31,7 @@ export class LeaseKeeper {
   private renewTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private renewing = false;
+  private renewFailing = false;
   private closed = false;
 
   /** Every lease given up, as it happens (its shards must stop now). */
@@ -138,6 +139,7 @@ export class LeaseKeeper {
       const epochs = await this.store.renew(leases, this.ttl);
       // A lease given up meanwhile stays given up: only those still held count as renewed.
       this.renewedAt = sentAt;
+      this.renewFailing = false;
       const refused: HeldLease[] = [];
       for (const [index, lease] of leases.entries()) {
         const epoch = epochs[index];
@@ -150,7 +152,11 @@ export class LeaseKeeper {
       this.check();
       if (refused.length > 0) this.giveUp(refused, 'refused');
     } catch (error) {
-      this.logger.warn(`Could not renew leases (${(error as Error).message}); retrying.`);
+      // Once per outage: it retries four times a second.
+      if (!this.renewFailing) {
+        this.logger.warn(`Could not renew leases (${(error as Error).message}); retrying.`);
+      }
+      this.renewFailing = true;
       // Soon, not in a sixth of the TTL: a short Redis outage (a restart) must not cost the
       // leases, and half the TTL is all the time there is.
       if (!this.closed) setTimeout(() => void this.renew(), Math.min(250, this.ttl / 10)).unref();

@@ -133,7 +133,8 @@ export class IdentifyBroker implements OnApplicationShutdown {
             : { remaining: limits.total, resetAfter: DAY };
         },
       },
-      this.logger,
+      // Its own context: the cluster's lines (gate, leases, handovers) are not the queue's.
+      new Logger('ShardingCluster'),
     );
   }
 
