@@ -65,7 +65,12 @@ export async function launchRedis(): Promise<LaunchedRedis> {
     current.kill('SIGKILL');
     await exited;
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     socket,
     kill,
