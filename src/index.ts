@@ -94,6 +94,11 @@ export {
   type IdentifyQueueOptions,
   type IdentifyQueueProgress,
 } from './discord/identify.queue.js';
+export type {
+  CoordinationOptions,
+  CoordinationRedisClient,
+} from './coordination/coordination-options.interface.js';
+export { MissingRedisClientError } from './coordination/coordination.errors.js';
 export type { ShardSession } from './protocol/session-info.interface.js';
 export { ShardingIdentifyThrottler } from './discord/sharding-identify.throttler.js';
 export { InstanceGatewayLink } from './discord/instance-gateway.link.js';

@@ -36,12 +36,19 @@ afterEach(() => Logger.overrideLogger(new Logger()));
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Starts a broker for `shards` shards and has every shard ask for its IDENTIFY slot at time 0. */
+/**
+ * Starts a broker for `shards` shards and has every shard ask for its IDENTIFY slot at time 0
+ * (and report it sent as soon as granted).
+ */
 async function startUp(t: TestContext, shards: number, maxConcurrency: number, window: number) {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
   const broker = new IdentifyBroker();
   t.after(() => broker.close());
   broker.start({ totalShards: shards, maxConcurrency, window, api: 'http://unused', token: 'x' });
+  // Each shard's instance says at once that it sent its IDENTIFY.
+  broker.identify$.subscribe(({ shardId }) =>
+    broker.handle(LibraryEvent.IDENTIFY_SENT, { shardId }, () => shardId),
+  );
   const granted = Array.from({ length: shards }, (_, shardId) =>
     broker.handle(LibraryEvent.IDENTIFY_SLOT, { shardId }, () => shardId),
   );

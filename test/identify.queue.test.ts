@@ -22,6 +22,9 @@ async function advance(t: TestContext, ms: number): Promise<void> {
   await settle();
 }
 
+/** The shard and time of each grant, for comparing with the expected schedule. */
+const schedule = (grants: IdentifyGrant[]) => grants.map((grant) => [grant.shardId, grant.at]);
+
 /** Every grant of `queue`, as it happens. */
 function recordGrants(queue: IdentifyQueue): IdentifyGrant[] {
   const grants: IdentifyGrant[] = [];
@@ -167,5 +170,60 @@ describe('IdentifyQueue', () => {
     queue.close();
     await assert.rejects(waiting, IdentifyCancelledError);
     await assert.rejects(queue.acquire(2), IdentifyCancelledError);
+  });
+
+  it('times a window from the IDENTIFY-sent report, never earlier than from the grant', async (t) => {
+    mockClock(t);
+    const queue = new IdentifyQueue({ maxConcurrency: 1, window: 40, sentReportGrace: 100 });
+    const grants = recordGrants(queue);
+    await queue.acquire(0);
+    const second = queue.acquire(1);
+    const third = queue.acquire(2);
+    await advance(t, 30);
+    // Sent 30 ms after its grant: the next window runs from here, not from the grant.
+    queue.sent(0);
+    await advance(t, 39);
+    assert.equal(grants.length, 1, 'granted within a window of the IDENTIFY sent');
+    await advance(t, 1);
+    await second;
+    // A report at once: the window is still one from the grant.
+    queue.sent(1);
+    await advance(t, 40);
+    await third;
+    assert.deepEqual(schedule(grants), [
+      [0, 0],
+      [1, 70],
+      [2, 110],
+    ]);
+    queue.close();
+  });
+
+  it('frees a bucket whose report never comes after the window and the grace', async (t) => {
+    mockClock(t);
+    const queue = new IdentifyQueue({ maxConcurrency: 1, window: 40, sentReportGrace: 100 });
+    const grants = recordGrants(queue);
+    await queue.acquire(0);
+    const second = queue.acquire(1);
+    await advance(t, 139);
+    assert.equal(grants.length, 1, 'freed before the window and the grace ran out');
+    await advance(t, 1);
+    await second;
+    await advance(t, 5);
+    queue.sent(1);
+    // Shard 0's report comes after all, after shard 1's: an IDENTIFY went then, so the next
+    // window runs from it.
+    await advance(t, 15);
+    queue.sent(0);
+    const third = queue.acquire(2);
+    await advance(t, 39);
+    assert.equal(grants.length, 2, 'a late report did not hold the bucket');
+    await advance(t, 1);
+    await third;
+    assert.deepEqual(schedule(grants), [
+      [0, 0],
+      [1, 140],
+      [2, 200],
+    ]);
+    queue.close();
   });
 });

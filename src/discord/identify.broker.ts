@@ -1,5 +1,9 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
+import { ClusterCoordination } from '../coordination/cluster.coordination.js';
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
+import type { PlacementFleet } from '../coordination/host-placement.js';
+import { resolveCoordination } from '../coordination/coordination.defaults.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import { GatewayUnavailableError, InvalidSessionUpdateError } from './discord.errors.js';
@@ -11,6 +15,8 @@ import {
   type IdentifyGrant,
   type IdentifyQueueProgress,
 } from './identify.queue.js';
+
+const DAY = 24 * 60 * 60 * 1000;
 
 /** What the manager knows about the fleet when it starts the broker. */
 export interface IdentifyBrokerFleet {
@@ -34,6 +40,7 @@ export interface IdentifyBrokerFleet {
 const BROKERED_EVENTS: ReadonlySet<string> = new Set([
   LibraryEvent.IDENTIFY_SLOT,
   LibraryEvent.IDENTIFY_CANCEL,
+  LibraryEvent.IDENTIFY_SENT,
   LibraryEvent.SESSION_UPDATE,
   LibraryEvent.SESSION_GET,
   LibraryEvent.GATEWAY_INFO,
@@ -42,7 +49,7 @@ const BROKERED_EVENTS: ReadonlySet<string> = new Set([
 /**
  * The manager's side of Discord brokerage (the README's "Identify pacing and sessions"): one identify queue for the whole
  * fleet, the gateway session of every shard, and the fleet's `/gateway/bot` facts, answered to
- * instances over the library events `IDENTIFY_SLOT`, `IDENTIFY_CANCEL`, `SESSION_UPDATE`,
+ * instances over the library events `IDENTIFY_SLOT`, `IDENTIFY_CANCEL`, `IDENTIFY_SENT`, `SESSION_UPDATE`,
  * `SESSION_GET` and `GATEWAY_INFO`. The manager routes those events here after checking that the
  * shard belongs to the sending instance.
  */
@@ -55,9 +62,14 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private fleet: IdentifyBrokerFleet | undefined;
   private gateway: Promise<GatewayBotInfo> | undefined;
   private resumes = 0;
-  private readonly handedOut = new WeakSet<ShardSession>();
+  /** Per shard, the session last handed out for RESUME (`sessionId:sequence`), counted once. */
+  private readonly handedOut = new Map<number, string>();
   /** Ends a `/gateway/bot` call still under way when the fleet shuts down. */
   private readonly closing = new AbortController();
+  /** The cluster of hosts this manager belongs to (`coordination`), once joined. */
+  private cluster: ClusterCoordination | undefined;
+  /** The waits at the cluster's identify gate, by shard. */
+  private readonly clusterWaits = new Map<number, AbortController>();
 
   /** Every IDENTIFY slot granted to a shard, in order. */
   readonly identify$: Observable<IdentifyGrant> = this.grants.asObservable();
@@ -90,6 +102,9 @@ export class IdentifyBroker implements OnApplicationShutdown {
     this.queue = new IdentifyQueue({
       maxConcurrency,
       window: fleet.window,
+      // A bucket's window runs from the instance's report that it sent the IDENTIFY; a report
+      // that never comes holds the bucket one more window at most.
+      sentReportGrace: fleet.window,
       remaining: limits?.remaining,
       resetAfter: limits?.reset_after,
       total: limits?.total,
@@ -102,6 +117,50 @@ export class IdentifyBroker implements OnApplicationShutdown {
     });
     this.queue.grant$.subscribe((grant) => progress.record(grant));
     this.queue.grant$.subscribe(this.grants);
+  }
+
+  /**
+   * Joins the cluster of hosts that `coordination` names (after {@link start}): from then on a
+   * shard IDENTIFYs only once the cluster's gate for its bucket lets it too, and sessions are
+   * kept in Redis for every host. Loads ioredis; runs once.
+   */
+  async joinCluster(coordination: CoordinationOptions): Promise<void> {
+    if (this.cluster !== undefined || this.queue === undefined) return;
+    const progress = this.queue.progress;
+    const limits = this.fleet?.gateway?.session_start_limit;
+    // What Discord said when this host asked: the cluster's count starts from it when Redis has
+    // none (the first host to IDENTIFY, or Redis lost it); after its reset, the whole budget.
+    const resetAt = limits === undefined ? 0 : Date.now() + limits.reset_after;
+    this.cluster = await ClusterCoordination.open(
+      resolveCoordination(coordination),
+      {
+        maxConcurrency: progress.maxConcurrency,
+        window: progress.window,
+        budgetSeed: () => {
+          if (limits === undefined) return undefined;
+          const left = resetAt - Date.now();
+          return left > 0
+            ? { remaining: limits.remaining, resetAfter: left }
+            : { remaining: limits.total, resetAfter: DAY };
+        },
+      },
+      // Its own context: the cluster's lines (gate, leases, handovers) are not the queue's.
+      new Logger('ShardingCluster'),
+    );
+  }
+
+  /**
+   * Once in a cluster: resolves when this host holds the blocks of `shards` (its planned ones),
+   * and from then on places its shards by block leases (see `ClusterCoordination.place`);
+   * `signal` ends the wait. Nothing to do outside a cluster.
+   */
+  async place(
+    fleet: PlacementFleet,
+    shards: readonly number[],
+    totalShards: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.cluster?.place(fleet, shards, totalShards, signal);
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
@@ -128,12 +187,18 @@ export class IdentifyBroker implements OnApplicationShutdown {
       case LibraryEvent.IDENTIFY_SLOT:
         return this.grant(ownShard(data));
       case LibraryEvent.IDENTIFY_CANCEL:
-        this.queue?.cancel(ownShard(data));
+        this.cancelWaits([ownShard(data)]);
         return true;
+      case LibraryEvent.IDENTIFY_SENT:
+        return this.sent(ownShard(data));
       case LibraryEvent.SESSION_UPDATE:
         return this.store(ownShard(data), (data as { session?: unknown }).session);
-      case LibraryEvent.SESSION_GET:
-        return this.keptSession(ownShard(data));
+      case LibraryEvent.SESSION_GET: {
+        const shardId = ownShard(data);
+        return this.cluster === undefined
+          ? this.keptSession(shardId)
+          : this.clusterSession(shardId);
+      }
       case LibraryEvent.GATEWAY_INFO:
         return this.gatewayInfo();
       default:
@@ -151,27 +216,46 @@ export class IdentifyBroker implements OnApplicationShutdown {
 
   /** Drops the identify waits of a stopping instance: a slot granted to the dead would be burnt. */
   cancelWaits(shards: readonly number[]): void {
-    for (const shardId of shards) this.queue?.cancel(shardId);
+    for (const shardId of shards) {
+      this.queue?.cancel(shardId);
+      this.clusterWaits.get(shardId)?.abort();
+    }
   }
 
   /** Refuses every wait from now on (the fleet is shutting down). */
   close(): void {
     this.closing.abort();
     this.queue?.close();
+    for (const wait of this.clusterWaits.values()) wait.abort();
   }
 
-  /** Closes the queue and completes `identify$`. */
-  onApplicationShutdown(): void {
+  /**
+   * Closes the queue, completes `identify$` and leaves the cluster: after the manager stopped
+   * its instances (`beforeApplicationShutdown`), so that its leases are freed only once their
+   * shards no longer run here.
+   */
+  async onApplicationShutdown(): Promise<void> {
     this.close();
     this.grants.complete();
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    await cluster?.close();
   }
 
   private keptSession(shardId: number): ShardSession | null {
-    const session = this.sessionStore.get(shardId) ?? null;
-    // A client may ask twice for one connection (@discordjs/ws does: for the URL, then to
-    // decide after HELLO); a session is counted once, until the shard reports a newer one.
-    if (session !== null && !this.handedOut.has(session)) {
-      this.handedOut.add(session);
+    return this.countHandedOut(shardId, this.sessionStore.get(shardId) ?? null);
+  }
+
+  /**
+   * Counts a session handed out for RESUME. A client may ask twice for one connection
+   * (@discordjs/ws does: for the URL, then to decide after HELLO); a session is counted once,
+   * until the shard reports a newer one.
+   */
+  private countHandedOut(shardId: number, session: ShardSession | null): ShardSession | null {
+    if (session === null) return null;
+    const key = `${session.sessionId}:${session.sequence}`;
+    if (this.handedOut.get(shardId) !== key) {
+      this.handedOut.set(shardId, key);
       this.resumes++;
     }
     return session;
@@ -181,14 +265,36 @@ export class IdentifyBroker implements OnApplicationShutdown {
     if (this.queue === undefined) throw new IdentifyCancelledError(shardId);
     // A shard asks again only when its earlier wait no longer matters (its connection was
     // replaced): that wait must not take a slot as well.
-    this.queue.cancel(shardId);
+    this.cancelWaits([shardId]);
     await this.queue.acquire(shardId);
+    if (this.cluster !== undefined) {
+      const wait = new AbortController();
+      this.clusterWaits.set(shardId, wait);
+      try {
+        await this.cluster.gate.acquire(shardId, wait.signal);
+      } finally {
+        if (this.clusterWaits.get(shardId) === wait) this.clusterWaits.delete(shardId);
+      }
+    }
     return true;
+  }
+
+  private sent(shardId: number): true {
+    this.queue?.sent(shardId);
+    void this.cluster?.gate.sent(shardId);
+    return true;
+  }
+
+  /** The last session of `shardId`: the cluster's when Redis answers, else this host's. */
+  private async clusterSession(shardId: number): Promise<ShardSession | null> {
+    const local = this.sessionStore.get(shardId) ?? null;
+    return this.countHandedOut(shardId, (await this.cluster?.sessions.read(shardId)) ?? local);
   }
 
   private store(shardId: number, session: unknown): true {
     if (session === null || session === undefined) {
       this.sessionStore.delete(shardId);
+      this.cluster?.sessions.write(shardId, null);
       return true;
     }
     const candidate = session as Partial<ShardSession>;
@@ -207,6 +313,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
       sequence: candidate.sequence!,
       resumeURL: candidate.resumeURL,
     });
+    this.cluster?.sessions.write(shardId, this.sessionStore.get(shardId)!);
     return true;
   }
 

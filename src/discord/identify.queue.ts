@@ -16,6 +16,13 @@ export interface IdentifyQueueOptions {
   resetAfter?: number;
   /** The daily budget after a reset (`session_start_limit.total`). Default: `remaining`. */
   total?: number;
+  /**
+   * Time each bucket's window from the IDENTIFY actually sent, as reported with {@link
+   * IdentifyQueue.sent}, instead of from the grant: the value is how long past the window a
+   * grant whose report never comes (its instance died, its client never sent) still holds the
+   * bucket, in ms. Default: undefined (windows run from the grant; no reports expected).
+   */
+  sentReportGrace?: number;
 }
 
 /** One IDENTIFY slot granted (the items of `ShardingManager.identify$`). */
@@ -79,6 +86,8 @@ interface Bucket {
   /** Earliest time the next IDENTIFY of this bucket may go. */
   nextAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** The last shard granted whose IDENTIFY-sent report has not come (report mode only). */
+  unreported: number | undefined;
 }
 
 /**
@@ -94,6 +103,7 @@ export class IdentifyQueue {
   private remaining: number | undefined;
   private resetAt: number | undefined;
   private readonly total: number | undefined;
+  private readonly sentReportGrace: number | undefined;
   private closed = false;
   private readonly grants = new Subject<IdentifyGrant>();
   private grantedCount = 0;
@@ -106,6 +116,7 @@ export class IdentifyQueue {
     this.window = options.window ?? DISCORD_IDENTIFY_WINDOW;
     this.remaining = options.remaining;
     this.total = options.total ?? options.remaining;
+    this.sentReportGrace = options.sentReportGrace;
     this.resetAt = options.resetAfter === undefined ? undefined : Date.now() + options.resetAfter;
   }
 
@@ -169,6 +180,32 @@ export class IdentifyQueue {
     }
   }
 
+  /**
+   * `shardId` has sent its IDENTIFY (its instance says so; the call comes when the report
+   * arrived, so after the real send): its bucket's next window runs from now. Discord times the
+   * window from the IDENTIFY it receives, and a loaded instance may send long after its grant.
+   * Only moves a window later, never earlier than the grant's; ignored unless the queue was
+   * built with `sentReportGrace`.
+   */
+  sent(shardId: number): void {
+    if (this.sentReportGrace === undefined || this.closed) return;
+    const id = shardId % this.maxConcurrency;
+    const bucket = this.buckets.get(id);
+    if (bucket === undefined) return;
+    const next = Date.now() + this.window;
+    if (bucket.unreported === shardId) {
+      // The report of the latest grant replaces its fallback; `next` is past the grant's window.
+      bucket.unreported = undefined;
+      bucket.nextAt = next;
+    } else {
+      // A late report (its fallback already let another grant go): it can only push back.
+      bucket.nextAt = Math.max(bucket.nextAt, next);
+    }
+    clearTimeout(bucket.timer);
+    bucket.timer = undefined;
+    this.pump(id);
+  }
+
   /** Rejects every wait and stops the timers; later requests are refused. */
   close(): void {
     this.closed = true;
@@ -185,7 +222,7 @@ export class IdentifyQueue {
   private bucket(id: number): Bucket {
     let bucket = this.buckets.get(id);
     if (bucket === undefined) {
-      bucket = { queue: [], nextAt: 0, timer: undefined };
+      bucket = { queue: [], nextAt: 0, timer: undefined, unreported: undefined };
       this.buckets.set(id, bucket);
     }
     return bucket;
@@ -234,7 +271,10 @@ export class IdentifyQueue {
     const waiter = bucket.queue.shift()!;
     waiter.detach();
     if (this.remaining !== undefined) this.remaining--;
-    bucket.nextAt = now + this.window;
+    // Without a report (yet), the bucket is held for the window and the grace: never shorter
+    // than a window from the grant, and bounded if the report never comes.
+    bucket.nextAt = now + this.window + (this.sentReportGrace ?? 0);
+    if (this.sentReportGrace !== undefined) bucket.unreported = waiter.shardId;
     this.grantedCount++;
     waiter.resolve();
     this.grants.next({

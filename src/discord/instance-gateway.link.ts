@@ -42,6 +42,10 @@ export class InstanceGatewayLink {
    * treats any rejection before its own signal aborts as a glitch and IDENTIFYs anyway, unpaced.
    * A request that merely timed out asks again. Without `signal`, such a failure rejects at once
    * with an `AbortError` whose `cause` is the failure.
+   *
+   * Once it resolved, the caller is expected to send the IDENTIFY in the same event-loop turn
+   * (as `@discordjs/ws` does): the link then tells the manager the IDENTIFY went, on the next
+   * turn, and the manager times the bucket's next window from that report.
    */
   async waitForIdentify(shardId: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw identifyAborted(shardId, signal.reason);
@@ -49,6 +53,7 @@ export class InstanceGatewayLink {
       await this.requestSlot(shardId).catch((error: unknown) => {
         throw identifyAborted(shardId, error);
       });
+      this.reportSent(shardId);
       return;
     }
     return new Promise<void>((resolve, reject) => {
@@ -64,6 +69,7 @@ export class InstanceGatewayLink {
           if (signal.aborted) return;
           signal.removeEventListener('abort', onAbort);
           resolve();
+          this.reportSent(shardId);
         },
         (error: unknown) => {
           failed = true;
@@ -154,6 +160,15 @@ export class InstanceGatewayLink {
         if (!(error instanceof RequestTimeoutError) || signal?.aborted) throw error;
       }
     }
+  }
+
+  /**
+   * Reports the IDENTIFY of `shardId` as sent, one event-loop turn after the grant resolved: the
+   * caller's continuation (which sends it) has run by then, however long it kept the loop busy,
+   * so the report can only be late, never early.
+   */
+  private reportSent(shardId: number): void {
+    setImmediate(() => this.trySend(LibraryEvent.IDENTIFY_SENT, { shardId }));
   }
 
   private trySend(event: string, data: unknown): void {

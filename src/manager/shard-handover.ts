@@ -56,6 +56,8 @@ export interface HandoverFleet {
   ownerOf(shardId: number): number;
   /** Records the new owner of each shard, for routing. */
   route(shards: readonly number[], instance: number): void;
+  /** Forgets the owner of each shard: no instance of this manager runs it any more. */
+  unroute(shards: readonly number[]): void;
   totalShards(): number;
   /** A request to the current generation of `supervisor`, once it is ready. */
   request<T>(supervisor: InstanceSupervisor, event: string, data: unknown): Promise<T>;
@@ -125,17 +127,12 @@ export class ShardHandover {
     const shards = [...dead.shards];
     const from = Object.fromEntries(shards.map((shard) => [shard, dead.instance]));
     dead.assignShards([]);
-    spare.assignShards([...spare.shards, ...shards]);
-    this.fleet.route(shards, spare.instance);
-    return this.serialize(async () => {
-      try {
-        await this.fleet.request<RestructureReply>(
-          spare,
-          LibraryEvent.RESTRUCTURING,
-          this.payload(spare.shards, this.sessionsOf(shards)),
-        );
-      } catch (error) {
-        return this.failed(
+    return this.giveToSpare(
+      spare,
+      shards,
+      () => this.sessionsOf(shards),
+      (error) =>
+        this.failed(
           'failover',
           shards,
           from,
@@ -143,19 +140,110 @@ export class ShardHandover {
           `instance ${spare.instance}`,
           error,
           () => spare.restart('failover failed'),
+        ),
+      () => {
+        this.fleet.logger.log(
+          `Instance ${dead.instance} died: spare instance ${spare.instance} took its shard(s) ${shards.join(', ')}.`,
         );
+        this.moves.next({
+          shards,
+          from,
+          to: spare.instance,
+          outcome: 'moved',
+          kind: 'failover',
+          at: Date.now(),
+        });
+      },
+    );
+  }
+
+  /**
+   * Gives `shards` that no instance here runs (another host's, say) to a ready `spare`, with
+   * `sessions` to RESUME. If it fails, the spare is restarted: its HELLO carries the shards.
+   */
+  adopt(
+    spare: InstanceSupervisor,
+    shards: readonly number[],
+    sessions: Record<number, ShardSession | null>,
+  ): Promise<void> {
+    return this.giveToSpare(
+      spare,
+      shards,
+      () => sessions,
+      async (error) => {
+        this.fleet.logger.warn(
+          `Instance ${spare.instance} could not take shard(s) ${shards.join(', ')} ` +
+            `(${(error as Error).message}); restarting it with them.`,
+        );
+        await spare.restart('taking shards failed').catch(() => undefined);
+      },
+      () => this.fleet.logger.log(`Instance ${spare.instance} took shard(s) ${shards.join(', ')}.`),
+    );
+  }
+
+  /**
+   * Stops running `shards` at once, resumably: each instance that runs some of them releases
+   * them (RESTRUCTURING without them); one that cannot is restarted without them. Not
+   * serialized behind other handovers: this is the step that must not wait.
+   */
+  async drop(shards: readonly number[]): Promise<void> {
+    const owners = new Set<InstanceSupervisor>();
+    for (const shard of shards) {
+      try {
+        owners.add(this.fleet.supervisor(this.fleet.ownerOf(shard)));
+      } catch {
+        // Not run here.
       }
-      this.fleet.logger.log(
-        `Instance ${dead.instance} died: spare instance ${spare.instance} took its shard(s) ${shards.join(', ')}.`,
-      );
-      this.moves.next({
-        shards,
-        from,
-        to: spare.instance,
-        outcome: 'moved',
-        kind: 'failover',
-        at: Date.now(),
-      });
+    }
+    this.fleet.unroute(shards);
+    await Promise.all(
+      [...owners].map(async (owner) => {
+        const keeps = owner.shards.filter((shard) => !shards.includes(shard));
+        owner.assignShards(keeps);
+        if (owner.state !== 'ready') {
+          await owner.restart('its shards were taken away').catch(() => undefined);
+          return;
+        }
+        try {
+          const reply = await this.fleet.request<RestructureReply>(
+            owner,
+            LibraryEvent.RESTRUCTURING,
+            this.payload(keeps, {}),
+          );
+          for (const [shard, session] of Object.entries(reply?.released ?? {})) {
+            this.fleet.broker.keepSession(Number(shard), session);
+          }
+        } catch {
+          await owner.restart('its shards were taken away').catch(() => undefined);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Adds `shards` to `spare`'s set and to routing at once (its next generation would run them);
+   * its RESTRUCTURING, with the sessions to RESUME, waits its turn behind other handovers.
+   */
+  private giveToSpare(
+    spare: InstanceSupervisor,
+    shards: readonly number[],
+    sessions: () => Record<number, ShardSession | null>,
+    onFailure: (error: unknown) => Promise<void>,
+    onSuccess: () => void,
+  ): Promise<void> {
+    spare.assignShards([...spare.shards, ...shards]);
+    this.fleet.route(shards, spare.instance);
+    return this.serialize(async () => {
+      try {
+        await this.fleet.request<RestructureReply>(
+          spare,
+          LibraryEvent.RESTRUCTURING,
+          this.payload(spare.shards, sessions()),
+        );
+      } catch (error) {
+        return onFailure(error);
+      }
+      onSuccess();
     });
   }
 

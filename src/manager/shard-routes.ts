@@ -24,6 +24,11 @@ export class ShardRoutes {
     for (const shard of shards) this.owners[shard] = instance;
   }
 
+  /** Routes `shards` nowhere (they left this host). */
+  delete(shards: readonly number[]): void {
+    for (const shard of shards) this.owners[shard] = -1;
+  }
+
   /** The instance running `shard`; undefined when none does, or `shard` is not a shard id. */
   get(shard: number): number | undefined {
     // Out of range, negative and fractional indexes read undefined from a typed array.

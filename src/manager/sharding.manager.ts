@@ -13,6 +13,7 @@ import { first, merge, Subject, type Observable, type Subscription } from 'rxjs'
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
+import type { PlacementFleet } from '../coordination/host-placement.js';
 import { IdentifyBroker } from '../discord/identify.broker.js';
 import type { IdentifyGrant, IdentifyQueueProgress } from '../discord/identify.queue.js';
 import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
@@ -153,6 +154,7 @@ export class ShardingManager
       supervisor: (instance) => this.supervisor(instance),
       ownerOf: (shard) => this.instanceForShard(shard),
       route: (shards, instance) => this.routes.set(shards, instance),
+      unroute: (shards) => this.routes.delete(shards),
       totalShards: () => this.totalShardCount!,
       // A handover closes and opens gateway connections: it gets the time an instance has to
       // become ready, not a request's.
@@ -511,16 +513,34 @@ export class ShardingManager
    */
   private failOver(dead: InstanceSupervisor): void {
     if (dead.shards.length === 0 || this.supervisors[dead.instance] !== dead) return;
-    const spare = this.supervisors.find(
+    const spare = this.readySpare();
+    if (spare === undefined) return;
+    this.handover.failover(dead, spare).catch(() => undefined); // reported on restructure$
+  }
+
+  /** A ready warm spare (no shards, applies RESTRUCTURING, not being replaced), if any. */
+  private readySpare(): InstanceSupervisor | undefined {
+    return this.supervisors.find(
       (candidate) =>
-        candidate !== dead &&
         candidate.shards.length === 0 &&
         candidate.state === 'ready' &&
         candidate.restructurable &&
         this.replacing[candidate.instance] === undefined,
     );
-    if (spare === undefined) return;
-    this.handover.failover(dead, spare).catch(() => undefined); // reported on restructure$
+  }
+
+  /** What cluster placement needs of this host's fleet (with `coordination` only). */
+  private placementFleet(): PlacementFleet {
+    return {
+      hasSpare: () => this.readySpare() !== undefined,
+      adopt: async (shards, sessions) => {
+        const spare = this.readySpare();
+        if (spare === undefined) return false;
+        await this.handover.adopt(spare, shards, sessions);
+        return true;
+      },
+      drop: (shards) => this.handover.drop(shards),
+    };
   }
 
   /** Discord closed a shard with 4011: reshard under `autoReshard`, else say what to do. */
@@ -707,6 +727,16 @@ export class ShardingManager
       api: options.api,
       token: options.token,
     });
+    // Several hosts: IDENTIFY also waits for the cluster's gate, sessions go to Redis, and this
+    // host's blocks of shards are leased before they start.
+    if (options.coordination !== undefined) {
+      await this.broker.joinCluster(options.coordination);
+      await this.broker
+        .place(this.placementFleet(), plan.flat(), total, this.stopSpawning.signal)
+        .catch((error: unknown) => {
+          throw this.shuttingDown === undefined ? error : new ManagerShutDownError();
+        });
+    }
     this.supervisorContext = {
       managerId: this.id,
       socketRoot,

@@ -1,3 +1,4 @@
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 import { isLoopbackHost } from '../status-page/loopback-host.js';
 import { STATUS_PAGE_DEFAULTS } from '../status-page/status-page.constants.js';
 import type {
@@ -126,6 +127,45 @@ const STATUS_PAGE_RULES: OptionRules<StatusPageOptions> = {
   },
 };
 
+const COORDINATION_RULES: OptionRules<CoordinationOptions> = {
+  redis: {
+    required: true,
+    checks: [
+      check(
+        (value) => (typeof value === 'string' && value.length > 0) || isPlainObject(value),
+        'a Redis URL or socket path, ioredis options, or an ioredis instance',
+      ),
+    ],
+    // A URL or options may hold a password.
+    shown: kindOf,
+  },
+  cluster: {
+    required: true,
+    checks: [
+      check(
+        (value) => typeof value === 'string' && /^[\w.-]{1,64}$/.test(value),
+        "a name of 1 to 64 letters, digits, '.', '_' or '-'",
+      ),
+    ],
+  },
+  hostId: {
+    checks: [
+      check(
+        (value) => typeof value === 'string' && /^\S{1,128}$/.test(value),
+        'a name of 1 to 128 characters, no spaces',
+      ),
+    ],
+  },
+  leaseTtl: {
+    checks: [
+      check(
+        (value) => Number.isSafeInteger(value) && (value as number) >= 1_000,
+        'an integer >= 1000 (ms)',
+      ),
+    ],
+  },
+};
+
 /**
  * The rule of every option of `ShardingModule`, in the order they are checked (`shards` after
  * `totalShards`, which it is compared with). Its keys are the known options.
@@ -152,11 +192,12 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
   shards: {
     checks: [
       check(
-        (value) =>
+        (value, options) =>
           Array.isArray(value) &&
-          value.length > 0 &&
+          // Empty only for a host of a cluster: it runs the blocks handed to its spares.
+          (value.length > 0 || options.coordination !== undefined) &&
           value.every((id) => Number.isSafeInteger(id) && (id as number) >= 0),
-        'a non-empty array of shard ids (integers >= 0)',
+        'a non-empty array of shard ids (integers >= 0; empty only with coordination)',
       ),
       check(
         (value) => new Set(value as number[]).size === (value as number[]).length,
@@ -230,6 +271,10 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
   statusPage: {
     checks: [check(isPlainObject, 'an object of status page options ({ port, host?, token? })')],
     fields: STATUS_PAGE_RULES,
+  },
+  coordination: {
+    checks: [check(isPlainObject, 'an object: { redis, cluster, hostId?, leaseTtl? }')],
+    fields: COORDINATION_RULES,
   },
   onManagerLost: oneOf('exit', 'continue'),
   readyWhen: oneOf('bootstrap', 'manual'),

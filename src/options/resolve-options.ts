@@ -1,3 +1,4 @@
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 import { closestName } from '../common/closest-name.js';
 import { withoutUndefined } from '../common/without-undefined.js';
 import { versionedApiBase } from './discord-api.js';
@@ -42,6 +43,7 @@ export interface ResolvedShardingOptions {
   autoReshard: boolean;
   autoReshardInterval: number;
   statusPage: StatusPageOptions | undefined;
+  coordination: CoordinationOptions | undefined;
   onManagerLost: ManagerLostPolicy;
   readyWhen: ReadyWhen;
 }

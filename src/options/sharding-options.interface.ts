@@ -1,3 +1,4 @@
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 /**
  * What an instance does when it loses its manager: `'exit'` stops it (no orphans), `'continue'`
  * keeps it running and serving so that a manager with the same id can reconnect.
@@ -88,9 +89,9 @@ export interface ShardingModuleOptions {
   /** Discord's window of one IDENTIFY per bucket, in ms. Default 5000. */
   identifyWindow?: number;
   /**
-   * Extra spacing between two IDENTIFYs of one bucket, in ms, for the time from a grant to the
-   * IDENTIFY on the wire, which includes event-loop stalls of a busy instance at start-up: keep it
-   * above that delay, or Discord answers the early IDENTIFY with op 9. Default 100.
+   * Extra spacing between two IDENTIFYs of one bucket, in ms. A bucket's next window runs from
+   * the instance's report that it sent its IDENTIFY (not from the grant), so a busy instance's
+   * stalls are already counted: the margin covers the wire to Discord. Default 100.
    */
   identifyMargin?: number;
   /** How often instances send HEARTBEAT, in ms. Default 5000. */
@@ -145,6 +146,12 @@ export interface ShardingModuleOptions {
    * none (off).
    */
   statusPage?: StatusPageOptions;
+  /**
+   * Run one fleet across several hosts, coordinated through Redis: IDENTIFY paced by gates all
+   * hosts share, one daily session budget, sessions any host can RESUME. Needs the optional peer
+   * `ioredis`, loaded only when this is set. Default: none (this host runs alone).
+   */
+  coordination?: CoordinationOptions;
   /** Instance side: what to do when the manager is lost. Default `'exit'`. */
   onManagerLost?: ManagerLostPolicy;
   /** Instance side: when the instance reports ready. Default `'bootstrap'`. */

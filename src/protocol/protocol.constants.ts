@@ -27,6 +27,11 @@ export const LibraryEvent = {
   IDENTIFY_SLOT: 'IDENTIFY_SLOT',
   /** Instance → manager: the shard no longer waits for its slot. */
   IDENTIFY_CANCEL: 'IDENTIFY_CANCEL',
+  /**
+   * Instance → manager: the shard has sent the IDENTIFY it was granted. The manager times the
+   * bucket's next window from this report, as Discord times it from the IDENTIFY it receives.
+   */
+  IDENTIFY_SENT: 'IDENTIFY_SENT',
   /** Instance → manager: a shard's gateway session changed (or ended: `session: null`). */
   SESSION_UPDATE: 'SESSION_UPDATE',
   /**

@@ -17,7 +17,9 @@
 // - status-page: the manager's CPU with its status page open (one client streaming /events)
 //   against closed, same fleet, same run (status-page-section.ts);
 // - scale: the manager with 1,000 simulated instance links: CPU and allocations per heartbeat,
-//   routing at 1k and 10k shards, broadcastRequest to every instance (scale-section.ts).
+//   routing at 1k and 10k shards, broadcastRequest to every instance (scale-section.ts);
+// - multi-host: the cost of coordination through Redis per step (identify gate, lease renewal)
+//   against a bare Redis round trip (multi-host-section.ts).
 //
 // Every process the bench starts, and every process those start, is killed at the end of each
 // section and of the run, whatever way it ends (bench-processes.ts).
@@ -27,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { killAll, killChildrenOnExit, runningDescendants } from './bench-processes.js';
 import { runDiscordSection } from './discord-section.js';
 import { runFailoverSection } from './failover-section.js';
+import { runMultiHostSection } from './multi-host-section.js';
 import { FLEET_PARTS, runFleetSection, type FleetPart } from './fleet-section.js';
 import { describeMachine, runIpcSection } from './ipc-section.js';
 import { runRollSection } from './roll-section.js';
@@ -51,6 +54,11 @@ const SECTION_RUNNERS = {
   },
   'status-page': { heading: 'Status page', key: 'statusPage', run: runStatusPageSection },
   scale: { heading: 'Scale', key: 'scale', run: runScaleSection },
+  'multi-host': {
+    heading: 'Several hosts: coordination through Redis',
+    key: 'multiHost',
+    run: runMultiHostSection,
+  },
 } as const;
 const SECTIONS: readonly Section[] = ['ipc', ...(Object.keys(SECTION_RUNNERS) as Section[])];
 type Section = 'ipc' | keyof typeof SECTION_RUNNERS;

@@ -1,0 +1,301 @@
+// Several hosts running one fleet through Redis: host managers, each a separate process with its
+// own shards, against one gateway emulator with max_concurrency 1. The cluster's gate paces
+// every IDENTIFY of every host (none refused with op 9, one per window, the daily budget counted
+// once for all), and a host's shards RESUME on another host from the sessions kept in Redis.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { GatewayEmulator } from '../src/testing/index.js';
+import { cleanUp, defer } from './support/cleanup.js';
+import { forkFixture, killAndWait, nextMessage } from './support/processes.js';
+import { startRedis } from './support/redis-server.js';
+import { startSocketProxy } from './support/socket-proxy.js';
+
+afterEach(cleanUp);
+
+const TOKEN = 'emulator-token';
+const WINDOW = 300;
+const BUDGET = 1_000;
+const HOSTS = [
+  [0, 1],
+  [2, 3],
+  [4, 5],
+];
+
+/** Starts the emulator for a fleet of `shards` shards, closed after the test. */
+async function startEmulator(shards: number): Promise<GatewayEmulator> {
+  const emulator = await GatewayEmulator.start({
+    token: TOKEN,
+    shards,
+    maxConcurrency: 1,
+    identifyWindow: WINDOW,
+    heartbeatInterval: 1_000,
+    sessionStartLimit: { total: BUDGET },
+  });
+  defer(() => emulator.close());
+  return emulator;
+}
+
+/** Forks a host manager that runs `shards` in cluster `cluster` at `socket`. */
+function startHost(
+  emulator: GatewayEmulator,
+  socket: string,
+  cluster: string,
+  hostId: string,
+  shards: number[],
+  extra: Record<string, string> = {},
+): ChildProcess {
+  return forkFixture('host-manager.fixture', {
+    ...extra,
+    HOST_SHARDS: JSON.stringify(shards),
+    HOST_ID: hostId,
+    CLUSTER: cluster,
+    REDIS_SOCKET: socket,
+    IDENTIFY_WINDOW: String(WINDOW),
+    EMULATOR_API: emulator.apiBase,
+    DISCORD_TOKEN: TOKEN,
+  });
+}
+
+/** A client of the test's Redis, closed after the test. */
+function redisClient(socket: string): Redis {
+  const client = new Redis({ path: socket });
+  defer(() => client.disconnect());
+  return client;
+}
+
+/**
+ * Waits until Redis holds `count` sessions of `cluster`: they reach it a turn after they reach
+ * their manager, in another process, so there is nothing to await but Redis itself.
+ */
+async function sessionsInRedis(client: Redis, cluster: string, count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await client.hlen(`nestjs-sharding:{${cluster}}:sessions`)) < count) {
+    assert.ok(Date.now() < deadline, 'the sessions never reached Redis');
+    await delay(20);
+  }
+}
+
+describe('several hosts, one cluster', () => {
+  it('paces IDENTIFY across hosts: no op 9, one per window per bucket, one shared budget', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(6);
+    const hosts = HOSTS.map((shards, index) =>
+      startHost(emulator, redis.socket, 'identify-test', `host-${index}`, shards),
+    );
+    const ready = await Promise.all(hosts.map((host) => nextMessage(host, 'ready')));
+    assert.deepEqual(
+      ready.map((message) => message.shards),
+      HOSTS,
+    );
+
+    assert.equal(emulator.counters.invalidSessions, 0, 'an IDENTIFY was refused with op 9');
+    const times = emulator.identifies.map((identify) => identify.at).toSorted((a, b) => a - b);
+    assert.equal(times.length, 6, 'one IDENTIFY per shard');
+    for (let i = 1; i < times.length; i++) {
+      assert.ok(times[i]! - times[i - 1]! >= WINDOW, `IDENTIFYs ${i - 1} and ${i} in one window`);
+    }
+
+    // The budget, seeded from /gateway/bot by the first host to ask, counted down once per
+    // IDENTIFY of any host.
+    const client = redisClient(redis.socket);
+    assert.equal(await client.get('nestjs-sharding:{identify-test}:budget'), String(BUDGET - 6));
+    const sessions = await client.hkeys('nestjs-sharding:{identify-test}:sessions');
+    assert.deepEqual(sessions.map(Number).toSorted(), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it("RESUMEs a dead host's shards on another host, from the sessions in Redis", async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(2);
+    // A short lease: the second host holds the blocks once the first one's leases ran out.
+    const extra = { LEASE_TTL: '3000' };
+    const first = startHost(emulator, redis.socket, 'resume-test', 'host-a', [0, 1], extra);
+    const { pids } = await nextMessage<{ type: string; pids: number[] }>(first, 'ready');
+    await sessionsInRedis(redisClient(redis.socket), 'resume-test', 2);
+
+    // The host dies at once, its instance too: no close frame, so Discord keeps the sessions.
+    first.kill('SIGSTOP');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await killAndWait(first);
+
+    const second = startHost(emulator, redis.socket, 'resume-test', 'host-b', [0, 1], extra);
+    await nextMessage(second, 'ready');
+    assert.equal(emulator.counters.identified, 2, 'the second host IDENTIFYed');
+    assert.equal(emulator.counters.resumed, 2);
+  });
+
+  it("takes a SIGKILLed host's shards over on another host after its lease, by RESUME", async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    // Two spares on the survivor: one per block it takes over (max_concurrency 1: a shard each).
+    const extra = { SPARES: '2', LEASE_TTL: '3000' };
+    const doomed = startHost(emulator, redis.socket, 'failover-test', 'host-a', [0, 1], extra);
+    const { pids } = await nextMessage<{ type: string; pids: number[] }>(doomed, 'ready');
+    const survivor = startHost(emulator, redis.socket, 'failover-test', 'host-b', [2, 3], extra);
+    await nextMessage(survivor, 'ready');
+    const client = redisClient(redis.socket);
+    await sessionsInRedis(client, 'failover-test', 4);
+    const identified = emulator.counters.identified;
+
+    // Back online: RESUMEd, or READY after an IDENTIFY (which the assertions below refuse).
+    const back = new Map<number, string>();
+    const bothBack = new Promise<void>((resolve) => {
+      const seen = (shardId: number | undefined, how: string) => {
+        if (shardId !== 0 && shardId !== 1) return;
+        back.set(shardId, how);
+        if (back.size === 2) resolve();
+      };
+      emulator.on('resume', (record) => {
+        if (record.accepted) seen(record.shardId, 'resumed');
+      });
+      emulator.on('ready', (record) => seen(record.shardId, 'identified'));
+    });
+    // The whole host dies at once: no close frame, so Discord keeps its sessions.
+    doomed.kill('SIGSTOP');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await killAndWait(doomed);
+    await bothBack;
+    assert.deepEqual(Object.fromEntries(back), { 0: 'resumed', 1: 'resumed' });
+    assert.equal(emulator.counters.identified, identified, 'a shard IDENTIFYed again');
+    assert.equal(emulator.counters.invalidSessions, 0);
+  });
+
+  it('keeps every shard running through a Redis restart, and takes the leases again', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    const extra = { LEASE_TTL: '6000' };
+    const hosts = [
+      startHost(emulator, redis.socket, 'restart-test', 'host-a', [0, 1], extra),
+      startHost(emulator, redis.socket, 'restart-test', 'host-b', [2, 3], extra),
+    ];
+    await Promise.all(hosts.map((host) => nextMessage(host, 'ready')));
+    const before = emulator.counters;
+    const client = redisClient(redis.socket);
+    const holders = async () =>
+      Promise.all(
+        [0, 1, 2, 3].map((block) =>
+          client.hget(`nestjs-sharding:{restart-test}:lease:${block}`, 'host'),
+        ),
+      );
+    assert.deepEqual(await holders(), ['host-a', 'host-a', 'host-b', 'host-b']);
+
+    // Redis forgets everything; the hosts hold on to their shards and write their leases again.
+    await redis.kill();
+    await redis.restart();
+    emulator.startEventStream({ interval: 20 });
+    const deadline = Date.now() + 20_000;
+    while (
+      (await holders().catch(() => [])).join() !== 'host-a,host-a,host-b,host-b' ||
+      (await client.hlen('nestjs-sharding:{restart-test}:sessions').catch(() => 0)) < 4
+    ) {
+      assert.ok(Date.now() < deadline, 'the leases or sessions never came back');
+      await delay(50);
+    }
+    emulator.stopEventStream();
+    const after = emulator.counters;
+    assert.equal(after.identified, before.identified, 'a shard IDENTIFYed again');
+    assert.equal(after.resumed, before.resumed, 'a shard was stopped and RESUMEd');
+  });
+
+  it('a host cut off from Redis stops its shards before another host RESUMEs them', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const proxy = await startSocketProxy(redis.socket);
+    const emulator = await startEmulator(4);
+    const ttl = { LEASE_TTL: '3000' };
+    const cutOff = startHost(emulator, proxy.path, 'partition-test', 'host-a', [0, 1], ttl);
+    await nextMessage(cutOff, 'ready');
+    const survivor = startHost(emulator, redis.socket, 'partition-test', 'host-b', [2, 3], {
+      ...ttl,
+      SPARES: '2',
+    });
+    await nextMessage(survivor, 'ready');
+    const client = redisClient(redis.socket);
+    await sessionsInRedis(client, 'partition-test', 4);
+    const before = emulator.counters;
+
+    const order: string[] = [];
+    emulator.on('close', (record) => {
+      if (record.shardId === 0 || record.shardId === 1) order.push(`closed ${record.shardId}`);
+    });
+    const resumed = new Set<number>();
+    const bothResumed = new Promise<void>((resolve) => {
+      emulator.on('resume', (record) => {
+        if (!record.accepted || record.shardId === undefined) return;
+        order.push(`resumed ${record.shardId}`);
+        resumed.add(record.shardId);
+        if (resumed.has(0) && resumed.has(1)) resolve();
+      });
+    });
+    proxy.cut();
+    await bothResumed;
+    const after = emulator.counters;
+    assert.equal(after.takeovers, before.takeovers, 'a RESUME took a session still live elsewhere');
+    assert.equal(after.identified, before.identified, 'a shard IDENTIFYed again');
+    for (const shard of [0, 1]) {
+      assert.ok(
+        order.indexOf(`closed ${shard}`) !== -1 &&
+          order.indexOf(`closed ${shard}`) < order.indexOf(`resumed ${shard}`),
+        `shard ${shard}: ${order.join(', ')}`,
+      );
+    }
+  });
+
+  it('hands blocks over to a host that joins, by RESUME, the giver letting go first', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    const ttl = { LEASE_TTL: '3000' };
+    // One shard per instance: an instance that lets its shard go runs nothing, so every RESUME
+    // after the join is the joiner's.
+    const first = startHost(emulator, redis.socket, 'join-test', 'host-a', [0, 1, 2, 3], {
+      ...ttl,
+      SHARDS_PER_INSTANCE: '1',
+    });
+    await nextMessage(first, 'ready');
+    await sessionsInRedis(redisClient(redis.socket), 'join-test', 4);
+    const before = emulator.counters;
+    emulator.startEventStream({ interval: 20 });
+
+    const resumed: number[] = [];
+    emulator.on('resume', (record) => {
+      if (record.accepted && record.shardId !== undefined) resumed.push(record.shardId);
+    });
+    // It runs no shards of its own: only what its spares are handed, up to its share (2 of 4).
+    const joiner = startHost(emulator, redis.socket, 'join-test', 'host-b', [], {
+      ...ttl,
+      SPARES: '2',
+    });
+    await nextMessage(joiner, 'ready');
+    // Another process's doing: nothing to await but Redis and the emulator's records.
+    const client = redisClient(redis.socket);
+    const moved = async () => {
+      const holders = await Promise.all(
+        [0, 1, 2, 3].map((block) =>
+          client.hget(`nestjs-sharding:{join-test}:lease:${block}`, 'host'),
+        ),
+      );
+      return [0, 1, 2, 3].filter((block) => holders[block] === 'host-b');
+    };
+    const deadline = Date.now() + 30_000;
+    let taken: number[] = [];
+    while ((taken = await moved()).length < 2 || !taken.every((shard) => resumed.includes(shard))) {
+      assert.ok(
+        Date.now() < deadline,
+        `host-b holds ${taken.join(', ')}; RESUMEd: ${resumed.join(', ')}`,
+      );
+      await delay(50);
+    }
+    emulator.stopEventStream();
+    const after = emulator.counters;
+    assert.equal(after.identified, before.identified, 'a shard IDENTIFYed again');
+    assert.equal(after.takeovers, before.takeovers, 'a RESUME took a session still live');
+    assert.equal(after.invalidSessions, 0);
+  });
+});
