@@ -17,7 +17,7 @@ export type {
 export { SHARDING_ROLE, type ShardingRole } from './common/sharding-role.js';
 export { SHARDING_DEFAULTS } from './options/sharding.defaults.js';
 export { InvalidShardingOptionError } from './options/invalid-option.error.js';
-export { isShardingInstance, MissingManagerError } from './options/sharding-role.js';
+export { isShardingInstance, MissingManagerError } from './runtime/process-role.js';
 
 export {
   ShardingManager,
@@ -62,7 +62,7 @@ export type {
 } from './status-page/status-page-view.interface.js';
 export { IllegalTransitionError } from './manager/illegal-transition.error.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
-export { ShardStatusBoard, type ShardStatusUpdate } from './instance/shard-status.board.js';
+export { ShardStatusBoard, type ShardStatusUpdate } from './ipc/shard-status.board.js';
 export { NoHelloError, NoInstanceContextError } from './instance/instance.errors.js';
 export {
   InvalidRestructureError,
@@ -87,13 +87,12 @@ export {
 } from './discord/discord.errors.js';
 export { DISCORD_IDENTIFY_WINDOW } from './common/discord.constants.js';
 export {
-  IdentifyBudgetExhaustedError,
-  IdentifyCancelledError,
   IdentifyQueue,
   type IdentifyGrant,
   type IdentifyQueueOptions,
   type IdentifyQueueProgress,
 } from './discord/identify.queue.js';
+export { IdentifyBudgetExhaustedError, IdentifyCancelledError } from './errors/identify.errors.js';
 export type {
   CoordinationOptions,
   CoordinationRedisClient,

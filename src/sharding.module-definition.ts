@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { ShardingRole } from './common/sharding-role.js';
 import type { ShardingModuleOptions } from './options/sharding-options.interface.js';
-import { detectRole } from './options/sharding-role.js';
+import { detectRole } from './runtime/process-role.js';
 import { ROLE_EXPORTS, roleProviders } from './sharding.providers.js';
 
 /** Extra options of `forRoot`/`forRootAsync` that shape the module itself. */

@@ -6,7 +6,7 @@ import { DispatchRegistry } from './dispatch/dispatch.registry.js';
 import { RESOLVED_SHARDING_OPTIONS } from './options/options.constants.js';
 import { resolveShardingOptions } from './options/resolve-options.js';
 import type { ShardingModuleOptions } from './options/sharding-options.interface.js';
-import { detectRole } from './options/sharding-role.js';
+import { detectRole } from './runtime/process-role.js';
 import {
   SHARDING_MODULE_OPTIONS,
   ShardingConfigurableModule,

@@ -1,7 +1,7 @@
 // Instance log lines name their instance: a fleet's instances usually share one log stream.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { instanceLogContext } from '../src/instance/instance-log-context.js';
+import { instanceLogContext } from '../src/runtime/instance-log-context.js';
 import { SHARDING_ENV } from '../src/sharding.constants.js';
 
 const saved = { ...process.env };

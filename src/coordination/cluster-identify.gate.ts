@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { IdentifyCancelledError } from '../discord/identify.queue.js';
+import { IdentifyCancelledError } from '../errors/identify.errors.js';
 import type { RedisConnection } from './redis.connection.js';
 
 /** The daily IDENTIFY budget a host knows, to seed the shared count when Redis has none. */

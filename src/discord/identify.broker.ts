@@ -9,12 +9,8 @@ import type { ShardSession } from '../protocol/session-info.interface.js';
 import { GatewayUnavailableError, InvalidSessionUpdateError } from './discord.errors.js';
 import { fetchGatewayBot, type GatewayBotInfo } from './gateway-bot.fetcher.js';
 import { IdentifyProgressReporter } from './identify-progress.reporter.js';
-import {
-  IdentifyCancelledError,
-  IdentifyQueue,
-  type IdentifyGrant,
-  type IdentifyQueueProgress,
-} from './identify.queue.js';
+import { IdentifyQueue, type IdentifyGrant, type IdentifyQueueProgress } from './identify.queue.js';
+import { IdentifyCancelledError } from '../errors/identify.errors.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 

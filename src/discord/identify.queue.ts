@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import { DISCORD_IDENTIFY_WINDOW } from '../common/discord.constants.js';
-import { ShardingError } from '../errors/sharding.error.js';
+import { IdentifyBudgetExhaustedError, IdentifyCancelledError } from '../errors/identify.errors.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -47,30 +47,6 @@ export interface IdentifyQueueProgress {
   maxConcurrency: number;
   /** The window of one IDENTIFY per bucket, in ms (margin included). */
   window: number;
-}
-
-/** The daily IDENTIFY budget is used up and when it resets is unknown. */
-export class IdentifyBudgetExhaustedError extends ShardingError {
-  constructor(resetAt: number | undefined) {
-    super(
-      'ERR_SHARDING_IDENTIFY_BUDGET',
-      `Discord's daily IDENTIFY budget (session_start_limit) is used up` +
-        (resetAt === undefined
-          ? ' and when it resets is unknown. Nothing more is granted;'
-          : `; it resets at ${new Date(resetAt).toISOString()}. Nothing more is granted until then;`) +
-        ' check for a crash loop.',
-    );
-  }
-}
-
-/** A wait for an IDENTIFY slot was cancelled. */
-export class IdentifyCancelledError extends ShardingError {
-  constructor(shardId: number) {
-    super(
-      'ERR_SHARDING_IDENTIFY_CANCELLED',
-      `The wait to IDENTIFY shard ${shardId} was cancelled.`,
-    );
-  }
 }
 
 interface Waiter {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ShardingInstance } from '../instance/sharding.instance.js';
-import type { ShardStatusUpdate } from '../instance/shard-status.board.js';
+import type { ShardStatusUpdate } from '../ipc/shard-status.board.js';
 import { RequestTimeoutError } from '../ipc/ipc.errors.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';

@@ -1,4 +1,4 @@
-import type { ShardStatusBoard } from '../instance/shard-status.board.js';
+import type { ShardStatusBoard } from '../ipc/shard-status.board.js';
 
 /** The events of an `@discordjs/ws` `WebSocketManager` that tell a shard's state, by their names. */
 interface ShardEvents {

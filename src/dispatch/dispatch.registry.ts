@@ -8,7 +8,7 @@ import {
   invalidEventMessage,
   invalidRoleMessage,
 } from './dispatch.messages.js';
-import { instanceLogContext } from '../instance/instance-log-context.js';
+import { instanceLogContext } from '../runtime/instance-log-context.js';
 import { ON_DISPATCH_ROLES, type OnDispatchRole } from './on-dispatch.decorator.js';
 
 /** Options of one registration. */

@@ -9,7 +9,7 @@ import type {
 } from '../protocol/ipc-packet.types.js';
 import { IpcOpCode } from '../protocol/op-code.enum.js';
 import { IPC_MESSAGE_EVENT, MANAGER_SENDER } from '../protocol/protocol.constants.js';
-import { ShardStatusBoard } from '../instance/shard-status.board.js';
+import { ShardStatusBoard } from './shard-status.board.js';
 import { nextHeartbeatDelay } from './heartbeat-schedule.js';
 import { HeartbeatWatchdog } from './heartbeat-watchdog.js';
 import { InstanceStatsCollector } from './instance-stats.collector.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
-import { IdentifyCancelledError } from '../discord/identify.queue.js';
+import { IdentifyCancelledError } from '../errors/identify.errors.js';
 import type { InstanceHeartbeat, IpcClient } from '../ipc/ipc.client.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';

@@ -1,11 +1,11 @@
 import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
-import { isLoopbackHost } from '../status-page/loopback-host.js';
-import { STATUS_PAGE_DEFAULTS } from '../status-page/status-page.constants.js';
+import { isLoopbackHost } from '../common/loopback-host.js';
 import type {
   RestartOptions,
   ShardingModuleOptions,
   StatusPageOptions,
 } from './sharding-options.interface.js';
+import { DEFAULT_STATUS_PAGE_HOST } from './options.constants.js';
 
 /**
  * One check of an option's value. `siblings` are the options of the same level with their
@@ -114,7 +114,7 @@ const STATUS_PAGE_RULES: OptionRules<StatusPageOptions> = {
     checks: [
       check(
         (value, page) =>
-          value !== undefined || isLoopbackHost((page.host as string) ?? STATUS_PAGE_DEFAULTS.host),
+          value !== undefined || isLoopbackHost((page.host as string) ?? DEFAULT_STATUS_PAGE_HOST),
         (page) =>
           `set when statusPage.host is not a loopback address (it is '${String(page.host)}')`,
       ),

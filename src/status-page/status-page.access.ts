@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isLoopbackHost } from './loopback-host.js';
+import { isLoopbackHost } from '../common/loopback-host.js';
 import { STATUS_PAGE_DEFAULTS } from './status-page.constants.js';
 
 /** Why a request was refused: the HTTP status and a short plain-text reason. */

@@ -1,9 +1,11 @@
+import { DEFAULT_STATUS_PAGE_HOST } from '../options/options.constants.js';
+
 /**
  * The fixed settings of the status page. Frozen: read it, do not change it.
  */
 export const STATUS_PAGE_DEFAULTS = Object.freeze({
   /** Where the page listens unless `statusPage.host` says otherwise: this machine only. */
-  host: '127.0.0.1',
+  host: DEFAULT_STATUS_PAGE_HOST,
   /** Heartbeat round trips kept per instance for its chart (at 5 s heartbeats: 10 minutes). */
   roundTripSamples: 120,
   /** Restarts and failures kept for the page, newest first. */

@@ -1,4 +1,4 @@
-import { readInstanceLaunch } from '../options/sharding-role.js';
+import { readInstanceLaunch } from './process-role.js';
 
 /**
  * The logger context of a class in a sharding instance: its name and the instance index
