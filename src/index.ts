@@ -62,7 +62,7 @@ export type {
 } from './status-page/status-page-view.interface.js';
 export { IllegalTransitionError } from './manager/illegal-transition.error.js';
 export { ShardingInstance, type ClosableApplication } from './instance/sharding.instance.js';
-export { ShardStatusBoard, type ShardStatusUpdate } from './ipc/shard-status.board.js';
+export type { ShardStatusUpdate } from './ipc/shard-status.board.js';
 export { NoHelloError, NoInstanceContextError } from './instance/instance.errors.js';
 export {
   InvalidRestructureError,
@@ -122,6 +122,7 @@ export {
 } from './discord/discordjs-shard.errors.js';
 export { fetchGatewayBot, type GatewayBotInfo } from './discord/gateway-bot.fetcher.js';
 export { ShardingError } from './errors/sharding.error.js';
+export { MissingPeerDependencyError } from './errors/missing-peer.error.js';
 export { SHARDING_ERROR_CODES, type ShardingErrorCode } from './errors/error-codes.js';
 export { InvalidDispatchHandlerError, NoHandlerError } from './dispatch/dispatch.errors.js';
 

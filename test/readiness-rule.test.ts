@@ -29,7 +29,7 @@ describe('the readiness rule', () => {
     assert.equal(meetsReadiness([], { minReadyRatio: 0 }), false, 'no fleet is not ready');
   });
 
-  it('can also need every reported shard ready, or be a function', () => {
+  it('can also need every shard reported ready, or be a function', () => {
     const fleet = [
       instance('ready', [
         { id: 0, state: 'ready' },
@@ -38,6 +38,15 @@ describe('the readiness rule', () => {
     ];
     assert.equal(meetsReadiness(fleet, {}), true);
     assert.equal(meetsReadiness(fleet, { requireShardsReady: true }), false);
+    // A shard never reported does not count as ready.
+    const unreported = { ...instance('ready', [{ id: 0, state: 'ready' }]), shards: [0, 1] };
+    assert.equal(meetsReadiness([unreported], { requireShardsReady: true }), false);
+    assert.equal(
+      meetsReadiness([instance('ready', [{ id: 0, state: 'ready' }])], {
+        requireShardsReady: true,
+      }),
+      true,
+    );
     assert.equal(
       meetsReadiness(fleet, (status) => status.length === 1),
       true,

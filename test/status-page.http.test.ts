@@ -192,7 +192,12 @@ describe('a fleet with its status page', () => {
     const cookie = String(login.headers['set-cookie']);
     assert.match(cookie, /HttpOnly/);
     assert.match(cookie, /SameSite=Strict/);
+    // The cookie keeps a read key, never the token: another service on the same host name
+    // receives cookies of every port, and must not learn what runs actions.
+    assert.ok(!cookie.includes(TOKEN), 'the cookie does not carry the token');
     const withCookie = { cookie: cookie.split(';')[0]! };
+    const otherPort = { cookie: withCookie.cookie.replace(/^(\w+?)_\d+=/, '$1_1=') };
+    assert.equal((await send(page('status.json'), { headers: otherPort })).status, 401);
     const html = await send(page(''), { headers: withCookie });
     assert.equal(html.status, 200);
     assert.match(String(html.headers['content-security-policy']), /default-src 'none'/);

@@ -25,7 +25,9 @@ export type ReadinessRule = ReadinessRuleOptions | ((status: InstanceStatus[]) =
 function instanceReady(status: InstanceStatus, requireShardsReady: boolean): boolean {
   if (status.state !== 'ready') return false;
   if (!requireShardsReady) return true;
-  return (status.lastHeartbeat?.shards ?? []).every((shard) => shard.state === 'ready');
+  // Every shard of the instance must be reported ready: one never reported does not count.
+  const reports = new Map((status.lastHeartbeat?.shards ?? []).map((shard) => [shard.id, shard]));
+  return status.shards.every((id) => reports.get(id)?.state === 'ready');
 }
 
 /** Throws {@link InvalidReadinessRuleError} unless `rule` is a function or valid options. */

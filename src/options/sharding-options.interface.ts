@@ -32,7 +32,7 @@ export interface RestartOptions {
  * `/status.json` and as server-sent events, plus restart actions that need `token`.
  */
 export interface StatusPageOptions {
-  /** The TCP port (0: any free port; see `StatusPageServer.address`). Required. */
+  /** The TCP port (0: any free port; `StatusPageServer.url` says which). Required. */
   port: number;
   /**
    * The address to listen on. Default `'127.0.0.1'` (this machine only). Any other address needs

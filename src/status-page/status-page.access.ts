@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isLoopbackHost } from '../common/loopback-host.js';
 import { STATUS_PAGE_DEFAULTS } from './status-page.constants.js';
@@ -24,27 +24,40 @@ export function bearerToken(request: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-/** The token kept in the page's cookie. */
-export function cookieToken(request: IncomingMessage): string | undefined {
+/**
+ * The value the page's cookie keeps: a key derived from the token that lets a browser read the
+ * page, never the token itself. Cookies are not kept apart by port, so another service on the same
+ * host name receives it; it cannot run an action with it (actions need the token in a header).
+ */
+export function readKey(token: string): string {
+  return createHmac('sha256', token).update('nestjs-sharding status page: read').digest('hex');
+}
+
+/** The name of the page's cookie on `port` (one per port, as pages on two ports differ). */
+export function cookieName(port: number): string {
+  return `${STATUS_PAGE_DEFAULTS.cookie}_${port}`;
+}
+
+/** The read key kept in the page's cookie on `port`. */
+export function cookieReadKey(request: IncomingMessage, port: number): string | undefined {
+  const wanted = cookieName(port);
   for (const pair of (request.headers.cookie ?? '').split(';')) {
     const [name, ...value] = pair.trim().split('=');
-    if (name === STATUS_PAGE_DEFAULTS.cookie) {
-      try {
-        return decodeURIComponent(value.join('='));
-      } catch {
-        return undefined;
-      }
-    }
+    if (name === wanted) return value.join('=');
   }
   return undefined;
 }
 
-/** The `Set-Cookie` value that keeps `token` for the page's own requests only. */
-export function tokenCookie(token: string): string {
-  return (
-    `${STATUS_PAGE_DEFAULTS.cookie}=${encodeURIComponent(token)}; ` +
-    'HttpOnly; SameSite=Strict; Path=/'
-  );
+/** The `Set-Cookie` value that keeps the read key of `token` for the page's own requests. */
+export function readKeyCookie(token: string, port: number): string {
+  return `${cookieName(port)}=${readKey(token)}; HttpOnly; SameSite=Strict; Path=/`;
+}
+
+/** Whether a request may read the page: the token as a Bearer header, or the cookie's read key. */
+export function mayRead(request: IncomingMessage, token: string, port: number): boolean {
+  const bearer = bearerToken(request);
+  if (bearer !== undefined) return tokenMatches(bearer, token);
+  return tokenMatches(cookieReadKey(request, port), readKey(token));
 }
 
 /**
@@ -74,9 +87,20 @@ export function crossSiteRefusal(request: IncomingMessage): AccessRefusal | unde
   if (site !== undefined && site !== 'same-origin') {
     return { status: 403, reason: `Refused: a ${String(site)} request cannot run an action.` };
   }
+  // Compared by host and port only: behind a proxy that terminates TLS the page's own origin is
+  // https while the request reaching the manager is plain http.
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `http://${request.headers.host ?? ''}`) {
+  if (origin !== undefined && originHost(origin) !== (request.headers.host ?? '').toLowerCase()) {
     return { status: 403, reason: 'Refused: the request comes from another origin.' };
   }
   return undefined;
+}
+
+/** The `host[:port]` of an `Origin` header; `null` for one that is not a URL (`null`, say). */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host.toLowerCase();
+  } catch {
+    return null;
+  }
 }

@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { once } from 'node:events';
@@ -19,10 +20,10 @@ import { RESOLVED_SHARDING_OPTIONS } from '../options/options.constants.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
 import {
   bearerToken,
-  cookieToken,
   crossSiteRefusal,
   hostRefusal,
-  tokenCookie,
+  mayRead,
+  readKeyCookie,
   tokenMatches,
   type AccessRefusal,
 } from './status-page.access.js';
@@ -59,10 +60,16 @@ const RESTART_PATH = /^\/actions\/restart\/(\d{1,6})$/;
  * shutdown; a listening failure fails the start-up with {@link StatusPageListenError}.
  */
 @Injectable()
-export class StatusPageServer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StatusPageServer
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('StatusPage');
   private server: Server | undefined;
   private events: StatusPageEvents | undefined;
+  /** The rolling restart the page started, while it runs. */
+  private rolling: Promise<unknown> | undefined;
+  /** Set once the application shuts down: actions are refused from then on. */
+  private stopping = false;
 
   constructor(
     private readonly manager: ShardingManager,
@@ -104,6 +111,11 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
     server.on('error', (error) => this.logger.error(`Status page: ${error.message}`));
     this.server = server;
     this.logger.log(`Status page at ${this.url}`);
+  }
+
+  /** Refuses actions from now on: the fleet is stopping. */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 
   /** Ends the event streams and stops listening. */
@@ -151,10 +163,10 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
         url.searchParams.delete('token');
         return this.send(response, 303, '', {
           location: url.pathname + url.search,
-          'set-cookie': tokenCookie(token),
+          'set-cookie': readKeyCookie(token, this.port),
         });
       }
-      if (!tokenMatches(bearerToken(request) ?? cookieToken(request), token)) {
+      if (!mayRead(request, token, this.port)) {
         return this.refuse(response, {
           status: 401,
           reason: 'A token is needed: open the page once with ?token=…',
@@ -217,6 +229,9 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
     }
     const crossSite = crossSiteRefusal(request);
     if (crossSite !== undefined) return this.refuse(response, crossSite);
+    if (this.stopping) {
+      return this.refuse(response, { status: 503, reason: 'The fleet is shutting down.' });
+    }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (!(declared <= STATUS_PAGE_DEFAULTS.maxBodyBytes)) return this.tooLarge(request, response);
     let received = 0;
@@ -233,10 +248,13 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
       if (route === 'restart' && !this.manager.instances.includes(instance)) {
         return this.refuse(response, { status: 404, reason: `No instance ${instance}.` });
       }
+      if (route === 'rolling-restart' && this.rolling !== undefined) {
+        return this.refuse(response, { status: 409, reason: 'A rolling restart is under way.' });
+      }
       const label = route === 'restart' ? `restart of instance ${instance}` : 'rolling restart';
       this.logger.log(`Status page: ${label} requested.`);
       const running =
-        route === 'restart' ? this.manager.restart(instance) : this.manager.rollingRestart();
+        route === 'restart' ? this.manager.restart(instance) : this.startRollingRestart();
       running.catch((error: Error) =>
         this.logger.warn(`Status page: the ${label} failed: ${error.message}`),
       );
@@ -245,6 +263,21 @@ export class StatusPageServer implements OnApplicationBootstrap, OnApplicationSh
         'content-type': 'application/json; charset=utf-8',
       });
     });
+  }
+
+  /** One rolling restart at a time from the page: another POST meanwhile gets 409. */
+  private startRollingRestart(): Promise<unknown> {
+    const rolling = this.manager.rollingRestart().finally(() => {
+      if (this.rolling === rolling) this.rolling = undefined;
+    });
+    this.rolling = rolling;
+    return rolling;
+  }
+
+  /** The port the page listens on (the chosen one with `port: 0`). */
+  private get port(): number {
+    const address = this.server?.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
   }
 
   private tooLarge(request: IncomingMessage, response: ServerResponse): void {

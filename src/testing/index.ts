@@ -35,4 +35,4 @@ export {
   type EmulatorIdentifyThrottlerOptions,
 } from './emulator-identify.throttler.js';
 export { EMULATOR_BOT_USER, EMULATOR_MEMBER_USER } from './emulator.payloads.js';
-export { MissingPeerDependencyError } from './missing-peer.error.js';
+export { MissingPeerDependencyError } from '../errors/missing-peer.error.js';

@@ -1,4 +1,4 @@
-import { ShardingError } from '../errors/sharding.error.js';
+import { ShardingError } from './sharding.error.js';
 
 /** An optional peer dependency that this entry point needs is not installed. */
 export class MissingPeerDependencyError extends ShardingError {
