@@ -243,6 +243,58 @@ describe('discord.js instances against the gateway emulator', () => {
     await everyEventDelivered(emulator, events, seen);
   });
 
+  it('RESUMEs the shards of a @discordjs/ws instance restarted by the manager: no IDENTIFY, no event lost', async () => {
+    const { emulator, manager, seen, events, identifiesBefore } = await startStreamingWsFleet();
+    const oldSessions = emulator.sessions
+      .filter((session) => session.current && [0, 1].includes(session.shardId))
+      .map((session) => session.sessionId);
+    // Watched from before the restart: RESUMED can be read in the same turn as CONNECTED.
+    const reconnected = (shardId: number) =>
+      firstValueFrom(
+        seen.pipe(
+          filter(
+            (event) => event.shardId === shardId && (event.t === 'RESUMED' || event.t === 'READY'),
+          ),
+        ),
+      );
+    const both = Promise.all([reconnected(0), reconnected(1)]);
+
+    await manager.restart(0);
+    assert.deepEqual(
+      (await both).map((event) => event.t),
+      ['RESUMED', 'RESUMED'],
+    );
+    // A few events on the new generation, then stop the stream.
+    await firstValueFrom(
+      seen.pipe(filter((event) => event.instance === 0 && event.t === 'MESSAGE_CREATE')),
+    );
+    emulator.stopEventStream();
+
+    assert.equal(manager.status()[0]!.generation, 2);
+    assert.equal(emulator.identifies.length, identifiesBefore, 'the restarted instance IDENTIFYed');
+    assert.equal(emulator.counters.invalidSessions, 0, 'op 9 was sent');
+    assert.deepEqual(
+      emulator.resumes.map((resume) => [resume.shardId, resume.accepted]).toSorted(),
+      [
+        [0, true],
+        [1, true],
+      ],
+    );
+    // The old generation let its sessions go resumably, before the new one took them.
+    assert.deepEqual(
+      oldSessions.map((sessionId) => {
+        const close = emulator.closes.find((record) => record.sessionId === sessionId);
+        return [close?.code, close?.by];
+      }),
+      [
+        [4200, 'client'],
+        [4200, 'client'],
+      ],
+    );
+    assert.deepEqual(emulator.takeovers, []);
+    await everyEventDelivered(emulator, events, seen);
+  });
+
   it('hands a shard over between @discordjs/ws instances with no IDENTIFY and no event lost', async () => {
     const { emulator, manager, seen, events, identifiesBefore, moves } =
       await startStreamingWsFleet();
