@@ -5,6 +5,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,7 @@ import {
 } from '../src/index.js';
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
+import { processMark } from './support/process-mark.js';
 import { fixturePath } from './support/processes.js';
 import { waitUntil } from './support/wait.js';
 
@@ -33,6 +35,15 @@ const TOKEN = 'emulator-token';
 const WINDOW = 250;
 
 const eventKey = (shardId: number, seq: number) => `${shardId}:${seq}`;
+
+/** The environment of process `pid`, NUL-separated as in `/proc/<pid>/environ` (Linux only). */
+const envOf = (pid: number): string => {
+  try {
+    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`;
+  } catch {
+    return '';
+  }
+};
 
 interface SeenEvent {
   instance: number;
@@ -556,6 +567,155 @@ describe('discord.js instances against the gateway emulator', () => {
       guilds.map((result) => result.status),
       ['fulfilled', 'fulfilled', 'fulfilled'],
     );
+  });
+
+  it('keeps the old fleet serving when a new instance dies before the switch, and leaves none of the new fleet behind', async () => {
+    const mark = processMark();
+    const { emulator, manager, seen } = await startBotFleet({}, 'ws-bot.fixture', {
+      env: mark.env() as Record<string, string>,
+    });
+    await manager.whenReady(60_000);
+    await waitUntil(
+      () => manager.sessions().size === 4,
+      10_000,
+      'sessions never reached the manager',
+    );
+    const before = manager.status();
+    const oldPids = before.map((status) => status.pid!).toSorted();
+    assert.deepEqual(mark.pids().toSorted(), oldPids);
+    const identifiesBefore = emulator.identifies.length;
+
+    // New instance 2 (only the new fleet has one) dies once a shard the old fleet also runs
+    // has IDENTIFYed in the new fleet, so that the new fleet has sessions of its own by then.
+    const instance2 = () =>
+      mark.pids().find((pid) => envOf(pid).includes('\0SHARDING_INSTANCE=2\0'));
+    void emulator
+      .waitFor(
+        'identify',
+        (record) => record.accepted && record.totalShards === 6 && record.shardId < 4,
+      )
+      .then(() => {
+        const pid = instance2();
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      });
+    await assert.rejects(manager.reshard(6), (error: unknown) => {
+      assert.ok(error instanceof ReshardError, String(error));
+      assert.match(error.message, /new instance 2 failed/);
+      return true;
+    });
+
+    assert.ok(
+      emulator.identifies.some((record) => record.totalShards === 6 && record.shardId < 4),
+      'the new fleet never IDENTIFYed a shard of the old',
+    );
+    assert.deepEqual(mark.pids().toSorted(), oldPids, 'a process of the new fleet is left');
+    assert.equal(manager.totalShards, 4);
+    const after = manager.status();
+    assert.deepEqual(
+      after.map(({ pid, state, shards, generation }) => ({ pid, state, shards, generation })),
+      before.map(({ pid, shards, generation }) => ({ pid, state: 'ready', shards, generation })),
+    );
+    assert.deepEqual(await manager.request(0, 'instance-shards'), [0, 1]);
+    assert.deepEqual(await manager.request(1, 'instance-shards'), [2, 3]);
+    assert.equal(manager.instanceForShard(3), 1);
+    // The old fleet keeps its sessions: a restart still RESUMEs them, whatever the new fleet did.
+    const spent = emulator.identifies.length - identifiesBefore;
+    const reconnected = (shardId: number) =>
+      firstValueFrom(
+        seen.pipe(
+          filter(
+            (event) => event.shardId === shardId && (event.t === 'RESUMED' || event.t === 'READY'),
+          ),
+        ),
+      );
+    const both = Promise.all([reconnected(0), reconnected(1), reconnected(2), reconnected(3)]);
+    await Promise.all([manager.restart(0), manager.restart(1)]);
+    assert.deepEqual(
+      (await both).map((event) => event.t),
+      ['RESUMED', 'RESUMED', 'RESUMED', 'RESUMED'],
+    );
+    assert.equal(emulator.identifies.length - identifiesBefore, spent, 'a shard IDENTIFYed again');
+  });
+
+  it('completes a reshard when an old instance dies while the new fleet waits to IDENTIFY its shards', async () => {
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture');
+    await manager.whenReady(60_000);
+    const oldPid = manager.status()[1]!.pid!;
+    // When the new fleet IDENTIFYs one of shards 2 and 3, the other waits for its slot (one
+    // bucket): the old instance running both dies then. Its stop must not cancel the new
+    // fleet's wait for the same shard.
+    void emulator
+      .waitFor(
+        'identify',
+        (record) => record.accepted && record.totalShards === 6 && [2, 3].includes(record.shardId),
+        60_000,
+      )
+      .then(() => process.kill(oldPid, 'SIGKILL'));
+    await manager.reshard(6);
+
+    assert.equal(manager.totalShards, 6);
+    assert.deepEqual(
+      manager.status().map((status) => status.state),
+      ['ready', 'ready', 'ready'],
+    );
+    const renewed = emulator.identifies.filter(
+      (identify) => identify.accepted && identify.totalShards === 6,
+    );
+    assert.deepEqual(renewed.map((identify) => identify.shardId).toSorted(), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('reshards 8 → 12 with events flowing: the new fleet READY before the old is retired, no event lost', async () => {
+    // 10 instances booting on a small machine: a heartbeat span and an identify margin that
+    // its load cannot exceed (the manager times the window from its grant, and this process,
+    // which grants, also runs the emulator that stamps the IDENTIFYs).
+    const { emulator, manager, seen, events } = await startBotFleet(
+      { shards: 8 },
+      'ws-bot.fixture',
+      {
+        heartbeatInterval: 1_000,
+        identifyMargin: 200,
+      },
+    );
+    await manager.whenReady(60_000);
+    const old = emulator.sessions.map((session) => session.sessionId);
+    assert.equal(old.length, 8);
+    const budgetBefore = emulator.sessionStartRemaining;
+    emulator.startEventStream({ interval: 10 });
+    await firstValueFrom(seen.pipe(filter((event) => event.t === 'MESSAGE_CREATE')));
+
+    await manager.reshard(12);
+    // Events on the new fleet's last shard, then stop the stream.
+    await firstValueFrom(
+      seen.pipe(filter((event) => event.shardId === 11 && event.t === 'MESSAGE_CREATE')),
+    );
+    emulator.stopEventStream();
+
+    assert.equal(manager.totalShards, 12);
+    assert.deepEqual(
+      manager.status().map((status) => [status.state, status.shards]),
+      [0, 1, 2, 3, 4, 5].map((instance) => ['ready', [2 * instance, 2 * instance + 1]]),
+    );
+    const renewed = emulator.identifies.filter(
+      (identify) => identify.accepted && identify.totalShards === 12,
+    );
+    assert.deepEqual(
+      renewed.map((identify) => identify.shardId).toSorted((a, b) => a - b),
+      Array.from({ length: 12 }, (_, shardId) => shardId),
+    );
+    // Blue/green: every new shard was READY before any old session closed; the old ones ended
+    // (1000: nothing will resume them), none was taken over.
+    const lastReady = Math.max(...renewed.map((identify) => identify.at));
+    for (const sessionId of old) {
+      const closed = emulator.closes.find((close) => close.sessionId === sessionId);
+      assert.ok(closed !== undefined && closed.at > lastReady, `session ${sessionId} closed early`);
+      assert.deepEqual([closed.code, closed.by], [1000, 'client']);
+    }
+    assert.deepEqual(emulator.takeovers, []);
+    assert.equal(emulator.counters.invalidSessions, 0, 'op 9 was sent');
+    assert.equal(emulator.identifies.length, 20, 'an IDENTIFY was refused or repeated');
+    // The session budget: 12 more IDENTIFYs, as the reshard's budget check counted them.
+    assert.equal(budgetBefore - emulator.sessionStartRemaining, 12);
+    await everyEventDelivered(emulator, events, seen);
   });
 
   it('reshards by itself when Discord recommends more shards (autoReshard)', async () => {
