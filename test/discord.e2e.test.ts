@@ -72,6 +72,24 @@ async function everyEventDelivered(
   assert.deepEqual(missing(), []);
 }
 
+/**
+ * The next READY or RESUMED seen of each of `shards`, in their order: whether each came back
+ * with a new session or its old one. Call it before acting.
+ */
+function reconnections(seen: Subject<SeenEvent>, shards: number[]): Promise<SeenEvent[]> {
+  return Promise.all(
+    shards.map((shardId) =>
+      firstValueFrom(
+        seen.pipe(
+          filter(
+            (event) => event.shardId === shardId && (event.t === 'RESUMED' || event.t === 'READY'),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 /** Resolves once every instance of the fleet before a reshard has stopped, replaced. */
 function resharded(manager: ShardingManager, instances: number): Promise<unknown> {
   const replaced = (instance: number) =>
@@ -260,15 +278,7 @@ describe('discord.js instances against the gateway emulator', () => {
       .filter((session) => session.current && [0, 1].includes(session.shardId))
       .map((session) => session.sessionId);
     // Watched from before the restart: RESUMED can be read in the same turn as CONNECTED.
-    const reconnected = (shardId: number) =>
-      firstValueFrom(
-        seen.pipe(
-          filter(
-            (event) => event.shardId === shardId && (event.t === 'RESUMED' || event.t === 'READY'),
-          ),
-        ),
-      );
-    const both = Promise.all([reconnected(0), reconnected(1)]);
+    const both = reconnections(seen, [0, 1]);
 
     await manager.restart(0);
     assert.deepEqual(
@@ -620,15 +630,7 @@ describe('discord.js instances against the gateway emulator', () => {
     assert.equal(manager.instanceForShard(3), 1);
     // The old fleet keeps its sessions: a restart still RESUMEs them, whatever the new fleet did.
     const spent = emulator.identifies.length - identifiesBefore;
-    const reconnected = (shardId: number) =>
-      firstValueFrom(
-        seen.pipe(
-          filter(
-            (event) => event.shardId === shardId && (event.t === 'RESUMED' || event.t === 'READY'),
-          ),
-        ),
-      );
-    const both = Promise.all([reconnected(0), reconnected(1), reconnected(2), reconnected(3)]);
+    const both = reconnections(seen, [0, 1, 2, 3]);
     await Promise.all([manager.restart(0), manager.restart(1)]);
     assert.deepEqual(
       (await both).map((event) => event.t),
@@ -638,7 +640,10 @@ describe('discord.js instances against the gateway emulator', () => {
   });
 
   it('completes a reshard when an old instance dies while the new fleet waits to IDENTIFY its shards', async () => {
-    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture');
+    // A new instance whose shard never IDENTIFYs fails the reshard after readyTimeout.
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture', {
+      readyTimeout: 20_000,
+    });
     await manager.whenReady(60_000);
     const oldPid = manager.status()[1]!.pid!;
     // When the new fleet IDENTIFYs one of shards 2 and 3, the other waits for its slot (one
