@@ -87,4 +87,19 @@ describe('HeartbeatWatchdog', () => {
     await silence;
     assert.deepEqual(events, ['silence']);
   });
+
+  it('gives a stalled process the extra span only once per silence', async () => {
+    const { sender, watchdog, events, silence } = await watchedPair();
+    watchdog.start();
+    // Stalled through the span, then (half a span into the extra one) through that one too:
+    // the other side had two spans. It is reported then, not given a third one (in which this
+    // beat would come).
+    stall(3 * SPAN);
+    setTimeout(() => {
+      stall(3 * SPAN);
+      setTimeout(() => sender.write('late beat'), SPAN / 2);
+    }, SPAN / 2);
+    await silence;
+    assert.deepEqual(events, ['silence']);
+  });
 });
