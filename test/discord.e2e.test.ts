@@ -163,7 +163,9 @@ async function startBotFleet(
         shardsPerInstance: 2,
         identifyWindow: WINDOW,
         identifyMargin: 50,
-        heartbeatInterval: 200,
+        // A 3 s silence span: this process (the manager and the emulator) and its instances
+        // share a loaded machine; a stall of the manager must not end a link by accident.
+        heartbeatInterval: 1_000,
         killGrace: 1_000,
         restart: { initialDelay: 50, maxDelay: 200 },
         ...managerOptions,
@@ -670,14 +672,13 @@ describe('discord.js instances against the gateway emulator', () => {
   });
 
   it('reshards 8 → 12 with events flowing: the new fleet READY before the old is retired, no event lost', async () => {
-    // 10 instances booting on a small machine: a heartbeat span and an identify margin that
-    // its load cannot exceed (the manager times the window from its grant, and this process,
-    // which grants, also runs the emulator that stamps the IDENTIFYs).
+    // 10 instances booting on a small machine: an identify margin that its load cannot exceed
+    // (the manager times the window from its grant, and this process, which grants, also runs
+    // the emulator that stamps the IDENTIFYs).
     const { emulator, manager, seen, events } = await startBotFleet(
       { shards: 8 },
       'ws-bot.fixture',
       {
-        heartbeatInterval: 1_000,
         identifyMargin: 200,
       },
     );
