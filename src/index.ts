@@ -71,6 +71,7 @@ export {
   type RestructureApplier,
   type RestructurePlan,
 } from './instance/instance-restructure.js';
+export type { InstanceShutdown, ShutdownStep } from './instance/instance-shutdown.js';
 
 export {
   OnDispatch,

@@ -5,6 +5,7 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,7 @@ import {
 } from '../src/index.js';
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
+import { processMark } from './support/process-mark.js';
 import { fixturePath } from './support/processes.js';
 import { waitUntil } from './support/wait.js';
 
@@ -31,8 +33,22 @@ afterEach(cleanUp);
 
 const TOKEN = 'emulator-token';
 const WINDOW = 250;
+/**
+ * The fleet's identify margin: what a loaded machine may add between a grant and the IDENTIFY
+ * reaching the emulator (which stamps it when this process, busy with the manager too, reads it).
+ */
+const MARGIN = 150;
 
 const eventKey = (shardId: number, seq: number) => `${shardId}:${seq}`;
+
+/** The environment of process `pid`, NUL-separated as in `/proc/<pid>/environ` (Linux only). */
+const envOf = (pid: number): string => {
+  try {
+    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`;
+  } catch {
+    return '';
+  }
+};
 
 interface SeenEvent {
   instance: number;
@@ -59,6 +75,24 @@ async function everyEventDelivered(
     await firstValueFrom(seen.pipe(filter(() => missing().length === 0)));
   }
   assert.deepEqual(missing(), []);
+}
+
+/**
+ * The next READY or RESUMED seen of each of `shards`, in their order: whether each came back
+ * with a new session or its old one. Call it before acting.
+ */
+function reconnections(seen: Subject<SeenEvent>, shards: number[]): Promise<SeenEvent[]> {
+  return Promise.all(
+    shards.map((shardId) =>
+      firstValueFrom(
+        seen.pipe(
+          filter(
+            (event) => event.shardId === shardId && (event.t === 'RESUMED' || event.t === 'READY'),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 /** Resolves once every instance of the fleet before a reshard has stopped, replaced. */
@@ -133,8 +167,10 @@ async function startBotFleet(
         api: `${emulator.apiBase}/v10`,
         shardsPerInstance: 2,
         identifyWindow: WINDOW,
-        identifyMargin: 50,
-        heartbeatInterval: 200,
+        identifyMargin: MARGIN,
+        // A 3 s silence span: this process (the manager and the emulator) and its instances
+        // share a loaded machine; a stall of the manager must not end a link by accident.
+        heartbeatInterval: 1_000,
         killGrace: 1_000,
         restart: { initialDelay: 50, maxDelay: 200 },
         ...managerOptions,
@@ -240,6 +276,50 @@ describe('discord.js instances against the gateway emulator', () => {
       .map((resume) => resume.shardId);
     assert.deepEqual(resumed.toSorted(), [0, 1]);
 
+    await everyEventDelivered(emulator, events, seen);
+  });
+
+  it('RESUMEs the shards of a @discordjs/ws instance restarted by the manager: no IDENTIFY, no event lost', async () => {
+    const { emulator, manager, seen, events, identifiesBefore } = await startStreamingWsFleet();
+    const oldSessions = emulator.sessions
+      .filter((session) => session.current && [0, 1].includes(session.shardId))
+      .map((session) => session.sessionId);
+    // Watched from before the restart: RESUMED can be read in the same turn as CONNECTED.
+    const both = reconnections(seen, [0, 1]);
+
+    await manager.restart(0);
+    assert.deepEqual(
+      (await both).map((event) => event.t),
+      ['RESUMED', 'RESUMED'],
+    );
+    // A few events on the new generation, then stop the stream.
+    await firstValueFrom(
+      seen.pipe(filter((event) => event.instance === 0 && event.t === 'MESSAGE_CREATE')),
+    );
+    emulator.stopEventStream();
+
+    assert.equal(manager.status()[0]!.generation, 2);
+    assert.equal(emulator.identifies.length, identifiesBefore, 'the restarted instance IDENTIFYed');
+    assert.equal(emulator.counters.invalidSessions, 0, 'op 9 was sent');
+    assert.deepEqual(
+      emulator.resumes.map((resume) => [resume.shardId, resume.accepted]).toSorted(),
+      [
+        [0, true],
+        [1, true],
+      ],
+    );
+    // The old generation let its sessions go resumably, before the new one took them.
+    assert.deepEqual(
+      oldSessions.map((sessionId) => {
+        const close = emulator.closes.find((record) => record.sessionId === sessionId);
+        return [close?.code, close?.by];
+      }),
+      [
+        [4200, 'client'],
+        [4200, 'client'],
+      ],
+    );
+    assert.deepEqual(emulator.takeovers, []);
     await everyEventDelivered(emulator, events, seen);
   });
 
@@ -506,6 +586,149 @@ describe('discord.js instances against the gateway emulator', () => {
     );
   });
 
+  it('keeps the old fleet serving when a new instance dies before the switch, and leaves none of the new fleet behind', async () => {
+    const mark = processMark();
+    const { emulator, manager, seen } = await startBotFleet({}, 'ws-bot.fixture', {
+      env: mark.env() as Record<string, string>,
+    });
+    await manager.whenReady(60_000);
+    await waitUntil(
+      () => manager.sessions().size === 4,
+      10_000,
+      'sessions never reached the manager',
+    );
+    const before = manager.status();
+    const oldPids = before.map((status) => status.pid!).toSorted();
+    assert.deepEqual(mark.pids().toSorted(), oldPids);
+    const identifiesBefore = emulator.identifies.length;
+
+    // New instance 2 (only the new fleet has one) dies once a shard the old fleet also runs
+    // has IDENTIFYed in the new fleet, so that the new fleet has sessions of its own by then.
+    const instance2 = () =>
+      mark.pids().find((pid) => envOf(pid).includes('\0SHARDING_INSTANCE=2\0'));
+    void emulator
+      .waitFor(
+        'identify',
+        (record) => record.accepted && record.totalShards === 6 && record.shardId < 4,
+      )
+      .then(() => {
+        const pid = instance2();
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      });
+    await assert.rejects(manager.reshard(6), (error: unknown) => {
+      assert.ok(error instanceof ReshardError, String(error));
+      assert.match(error.message, /new instance 2 failed/);
+      return true;
+    });
+
+    assert.ok(
+      emulator.identifies.some((record) => record.totalShards === 6 && record.shardId < 4),
+      'the new fleet never IDENTIFYed a shard of the old',
+    );
+    assert.deepEqual(mark.pids().toSorted(), oldPids, 'a process of the new fleet is left');
+    assert.equal(manager.totalShards, 4);
+    const after = manager.status();
+    assert.deepEqual(
+      after.map(({ pid, state, shards, generation }) => ({ pid, state, shards, generation })),
+      before.map(({ pid, shards, generation }) => ({ pid, state: 'ready', shards, generation })),
+    );
+    assert.deepEqual(await manager.request(0, 'instance-shards'), [0, 1]);
+    assert.deepEqual(await manager.request(1, 'instance-shards'), [2, 3]);
+    assert.equal(manager.instanceForShard(3), 1);
+    // The old fleet keeps its sessions: a restart still RESUMEs them, whatever the new fleet did.
+    const spent = emulator.identifies.length - identifiesBefore;
+    const both = reconnections(seen, [0, 1, 2, 3]);
+    await Promise.all([manager.restart(0), manager.restart(1)]);
+    assert.deepEqual(
+      (await both).map((event) => event.t),
+      ['RESUMED', 'RESUMED', 'RESUMED', 'RESUMED'],
+    );
+    assert.equal(emulator.identifies.length - identifiesBefore, spent, 'a shard IDENTIFYed again');
+  });
+
+  it('completes a reshard when an old instance dies while the new fleet waits to IDENTIFY its shards', async () => {
+    // A new instance whose shard never IDENTIFYs fails the reshard after readyTimeout.
+    const { emulator, manager } = await startBotFleet({}, 'ws-bot.fixture', {
+      readyTimeout: 20_000,
+    });
+    await manager.whenReady(60_000);
+    const oldPid = manager.status()[1]!.pid!;
+    // When the new fleet IDENTIFYs one of shards 2 and 3, the other waits for its slot (one
+    // bucket): the old instance running both dies then. Its stop must not cancel the new
+    // fleet's wait for the same shard.
+    void emulator
+      .waitFor(
+        'identify',
+        (record) => record.accepted && record.totalShards === 6 && [2, 3].includes(record.shardId),
+        60_000,
+      )
+      .then(() => process.kill(oldPid, 'SIGKILL'));
+    await manager.reshard(6);
+
+    assert.equal(manager.totalShards, 6);
+    assert.deepEqual(
+      manager.status().map((status) => status.state),
+      ['ready', 'ready', 'ready'],
+    );
+    const renewed = emulator.identifies.filter(
+      (identify) => identify.accepted && identify.totalShards === 6,
+    );
+    assert.deepEqual(renewed.map((identify) => identify.shardId).toSorted(), [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('reshards 8 → 12 with events flowing: the new fleet READY before the old is retired, no event lost', async () => {
+    // 10 instances booting on a small machine: an identify margin that its load cannot exceed
+    // (the manager times the window from its grant, and this process, which grants, also runs
+    // the emulator that stamps the IDENTIFYs).
+    const { emulator, manager, seen, events } = await startBotFleet(
+      { shards: 8 },
+      'ws-bot.fixture',
+      {
+        identifyMargin: 200,
+      },
+    );
+    await manager.whenReady(60_000);
+    const old = emulator.sessions.map((session) => session.sessionId);
+    assert.equal(old.length, 8);
+    const budgetBefore = emulator.sessionStartRemaining;
+    emulator.startEventStream({ interval: 10 });
+    await firstValueFrom(seen.pipe(filter((event) => event.t === 'MESSAGE_CREATE')));
+
+    await manager.reshard(12);
+    // Events on the new fleet's last shard, then stop the stream.
+    await firstValueFrom(
+      seen.pipe(filter((event) => event.shardId === 11 && event.t === 'MESSAGE_CREATE')),
+    );
+    emulator.stopEventStream();
+
+    assert.equal(manager.totalShards, 12);
+    assert.deepEqual(
+      manager.status().map((status) => [status.state, status.shards]),
+      [0, 1, 2, 3, 4, 5].map((instance) => ['ready', [2 * instance, 2 * instance + 1]]),
+    );
+    const renewed = emulator.identifies.filter(
+      (identify) => identify.accepted && identify.totalShards === 12,
+    );
+    assert.deepEqual(
+      renewed.map((identify) => identify.shardId).toSorted((a, b) => a - b),
+      Array.from({ length: 12 }, (_, shardId) => shardId),
+    );
+    // Blue/green: every new shard was READY before any old session closed; the old ones ended
+    // (1000: nothing will resume them), none was taken over.
+    const lastReady = Math.max(...renewed.map((identify) => identify.at));
+    for (const sessionId of old) {
+      const closed = emulator.closes.find((close) => close.sessionId === sessionId);
+      assert.ok(closed !== undefined && closed.at > lastReady, `session ${sessionId} closed early`);
+      assert.deepEqual([closed.code, closed.by], [1000, 'client']);
+    }
+    assert.deepEqual(emulator.takeovers, []);
+    assert.equal(emulator.counters.invalidSessions, 0, 'op 9 was sent');
+    assert.equal(emulator.identifies.length, 20, 'an IDENTIFY was refused or repeated');
+    // The session budget: 12 more IDENTIFYs, as the reshard's budget check counted them.
+    assert.equal(budgetBefore - emulator.sessionStartRemaining, 12);
+    await everyEventDelivered(emulator, events, seen);
+  });
+
   it('reshards by itself when Discord recommends more shards (autoReshard)', async () => {
     const { emulator, manager } = await startBotFleet({}, 'discord-bot.fixture', {
       autoReshard: true,
@@ -650,7 +873,7 @@ describe('discord.js instances against the gateway emulator', () => {
       granted: 4,
       waiting: 0,
       maxConcurrency: 1,
-      window: WINDOW + 50,
+      window: WINDOW + MARGIN,
     });
     // Sessions are reported once per event-loop turn after READY: wait until all four are in.
     await waitUntil(

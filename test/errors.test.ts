@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { RemoteHandlerError, SHARDING_ERROR_CODES, ShardingError } from '../src/index.js';
+import {
+  RemoteHandlerError,
+  ReshardError,
+  SHARDING_ERROR_CODES,
+  ShardingError,
+} from '../src/index.js';
 
 describe('error codes', () => {
   it('are all documented in the README errors table', async () => {
@@ -37,5 +42,14 @@ describe('error codes', () => {
     });
     assert.equal(plain.code, 'ERR_SHARDING_REMOTE_HANDLER');
     assert.equal(plain.remoteCode, undefined);
+  });
+
+  it("read as one sentence when they take another error's message as their reason", () => {
+    const error = new ReshardError('Instance 1 was not ready within 20000 ms (it is identified).');
+    assert.equal(
+      error.message,
+      'Resharding did not happen: Instance 1 was not ready within 20000 ms (it is identified). ' +
+        'The running fleet is unchanged.',
+    );
   });
 });

@@ -773,6 +773,42 @@ describe('GatewayEmulator with @discordjs/ws 2.x', () => {
     assert.deepEqual(emulator.unknownRoutes, []);
   });
 
+  it('counts the identify window from the IDENTIFY that reached it, not from its grant', async () => {
+    // A loaded machine can hold a granted IDENTIFY back for longer than the window: the next
+    // grant of the bucket must wait for it to arrive, or its IDENTIFY lands inside the window.
+    const window = 100;
+    const emulator = await startEmulator({ identifyWindow: window, shards: 2 });
+    const throttler = emulator.identifyThrottler();
+    const [first, second] = await Promise.all([
+      RawClient.connect(emulator),
+      RawClient.connect(emulator),
+    ]);
+    await Promise.all([first.next(), second.next()]);
+    const order: string[] = [];
+    emulator.on('identify', (record) => order.push(`identify ${record.shardId}`));
+
+    await throttler.waitForIdentify(0);
+    const secondGranted = throttler.waitForIdentify(1).then(() => {
+      order.push('grant 1');
+      second.identify(emulator, { shard: [1, 2] });
+    });
+    // Shard 0's IDENTIFY is held back for three windows, as a busy event loop would.
+    await new Promise((resolve) => setTimeout(resolve, 3 * window));
+    first.identify(emulator, { shard: [0, 2] });
+    await within(secondGranted, 'the second grant');
+    assert.equal((await second.next()).t, 'READY');
+
+    assert.deepEqual(order, ['identify 0', 'grant 1', 'identify 1']);
+    assert.deepEqual(
+      emulator.identifies.map((record) => [record.shardId, record.accepted]),
+      [
+        [0, true],
+        [1, true],
+      ],
+    );
+    assertPaced(emulator.identifies, window);
+  });
+
   it('resumes over zlib-stream compression after a disconnect and gets the missed events', async () => {
     const emulator = await startEmulator({ identifyWindow: 0 });
     const manager = webSocketManager(emulator, {

@@ -93,6 +93,26 @@ describe('InstanceSupervisor (fake handles, links and timers)', () => {
     });
   });
 
+  it('tells the instance in DESTROYING whether a new generation takes its shards over', async (t) => {
+    const fleet = await readyFleet(t);
+    const restarted = fleet.supervisor.restart();
+    await run(t);
+    fleet.handles[0]!.exit({ code: 0, signal: null });
+    await run(t);
+    fleet.links[1]!.identify();
+    await run(t);
+    await restarted;
+    const stopped = fleet.supervisor.stop();
+    await run(t);
+    fleet.handles[1]!.exit({ code: 0, signal: null });
+    await run(t);
+    await stopped;
+    assert.deepEqual(
+      [fleet.links[0]!.requestData, fleet.links[1]!.requestData],
+      [[{ reason: 'manual restart', replaced: true }], [{ reason: 'shutdown', replaced: false }]],
+    );
+  });
+
   it('makes one replacement for concurrent restart() calls', async (t) => {
     const fleet = await readyFleet(t);
     const first = fleet.supervisor.restart();

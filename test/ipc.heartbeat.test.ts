@@ -19,8 +19,12 @@ afterEach(cleanUp);
 
 describe('heartbeats', () => {
   it('flow from the instance with stats and round trips, and are acknowledged', async () => {
-    // Many missed beats allowed: a busy machine must not end the link in this test.
-    const { child, client } = await startLink({ heartbeatInterval: 50, missedHeartbeats: 40 });
+    // Many missed beats allowed on both sides (the instance watches the manager's acks with its
+    // own count): a busy machine must not end the link in this test.
+    const { child, client } = await startLink(
+      { heartbeatInterval: 50, missedHeartbeats: 40 },
+      { FIXTURE_MISSED_HEARTBEATS: '40' },
+    );
     const ack = nextMessage<{ type: string; seq: number; roundTrip: number }>(child, 'ack');
 
     const heartbeats = await firstValueFrom(client.heartbeat$.pipe(take(3), toArray()));

@@ -2,6 +2,7 @@ import type { SessionInfo, WebSocketManager } from '@discordjs/ws';
 import { NoInstanceContextError } from '../instance/instance.errors.js';
 import type { ShardingInstance } from '../instance/sharding.instance.js';
 import type { InstanceContext } from '../ipc/ipc.server.js';
+import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import type { GatewayBotInfo } from './gateway-bot.fetcher.js';
 import { InstanceGatewayLink } from './instance-gateway.link.js';
@@ -36,8 +37,12 @@ export interface ShardingWebSocketOptions {
    * application of RESTRUCTURING (a new shard set from the manager, when shards are handed over
    * between instances), and the report of a shard closed with 4011 (sharding required) to the
    * manager, and each shard's gateway state, ping and guild count with the instance's heartbeats
-   * (`status()[i].lastHeartbeat.shards` in the manager). Call it once, right after creating the
-   * manager; returns it.
+   * (`status()[i].lastHeartbeat.shards` in the manager). It also keeps the sessions resumable
+   * when the manager restarts the instance: the shards are closed with 4200 (not 1000, which ends
+   * a Discord session) after their sessions reached the manager, so the next generation RESUMEs
+   * them; a `destroy()` of your own afterwards finds nothing open. On a shutdown of the fleet (or
+   * a reshard retiring the instance) nothing will resume them, and your `destroy()` ends them.
+   * Call it once, right after creating the manager; returns it.
    */
   attach: (manager: WebSocketManager) => WebSocketManager;
 }
@@ -47,6 +52,9 @@ export interface ShardingWebSocketOptions {
  * sessions resumable (the code `@discordjs/ws` itself uses when it closes to RESUME).
  */
 const HANDOVER_CLOSE_CODE = 4200;
+
+/** How long the sessions' report to the manager may take on a restart, in ms. */
+const SESSION_REPORT_TIMEOUT = 2_000;
 
 /** Discord's close code for a bot that needs more shards. */
 const SHARDING_REQUIRED_CLOSE_CODE = 4011;
@@ -135,6 +143,25 @@ export function shardingWebSocketOptions(
         manager.options.shardCount = plan.totalShards;
         if (plan.shards.length > 0) await manager.connect();
         return released;
+      });
+      instance.onShutdown(async ({ replaced }) => {
+        if (!replaced) return;
+        // The next generation RESUMEs: close resumably, with the sessions (their last sequence)
+        // in the manager first. @discordjs/ws reports each closed session as ended: it is not.
+        handingOver = true;
+        await manager.destroy({ code: HANDOVER_CLOSE_CODE, reason: 'Instance restarting' });
+        await Promise.all(
+          [...local].map(
+            ([shardId, session]) =>
+              instance
+                .request(
+                  LibraryEvent.SESSION_UPDATE,
+                  { shardId, session },
+                  { timeout: SESSION_REPORT_TIMEOUT },
+                )
+                .catch(() => undefined), // the manager keeps the copy it had
+          ),
+        );
       });
       return manager;
     },

@@ -12,6 +12,7 @@ import type { LinkLossReason } from '../ipc/ipc.errors.js';
 import { NoHelloError } from './instance.errors.js';
 import type { ShardStatusUpdate } from '../ipc/shard-status.board.js';
 import { instanceLogContext } from '../runtime/instance-log-context.js';
+import { readShutdown, type ShutdownStep } from './instance-shutdown.js';
 import { IpcServer, type InstanceContext } from '../ipc/ipc.server.js';
 import type { RelayOptions, RequestOptions } from '../ipc/packet-channel.js';
 import type { ResolvedShardingOptions } from '../options/resolve-options.js';
@@ -53,6 +54,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   /** RESTRUCTURINGs run one after the other. */
   private restructuring: Promise<unknown> = Promise.resolve();
   private readonly restructures = new Subject<InstanceRestructure>();
+  private readonly shutdownSteps = new Set<ShutdownStep>();
 
   /** Emits the reason each time the manager is lost. */
   readonly managerLost$: Observable<LinkLossReason>;
@@ -84,6 +86,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
             : Promise.resolve();
           void Promise.resolve(cleanUp)
             .catch(() => undefined) // the registry has logged it
+            .then(() => this.runShutdownSteps(data))
             .then(() => this.exit());
           return true;
         }
@@ -201,6 +204,18 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /**
+   * Registers a step of the shutdown the manager asks for (DESTROYING): steps run, in
+   * registration order, after the `@OnDispatch('DESTROYING')` handlers and before the
+   * application closes (the manager's `killGrace` bounds them all). A failing step is logged and
+   * the next one runs. Not run when the instance stops for another reason (its manager lost, the
+   * application closed by other code). Returns a function that removes the step.
+   */
+  onShutdown(step: ShutdownStep): () => void {
+    this.shutdownSteps.add(step);
+    return () => this.shutdownSteps.delete(step);
+  }
+
+  /**
    * Reports ready when the application has bootstrapped (`readyWhen: 'bootstrap'`), and always
    * when the instance has no shards (a new generation started to take over a running one's
    * shards: there is nothing else to wait for).
@@ -240,6 +255,20 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     });
     this.restructuring = run.catch(() => undefined);
     return run;
+  }
+
+  private async runShutdownSteps(data: unknown): Promise<void> {
+    const shutdown = readShutdown(data);
+    for (const step of this.shutdownSteps) {
+      try {
+        await step(shutdown);
+      } catch (error) {
+        this.logger.error(
+          `A shutdown step failed: ${(error as Error).message}`,
+          (error as Error).stack,
+        );
+      }
+    }
   }
 
   private async exit(): Promise<void> {

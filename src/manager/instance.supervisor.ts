@@ -447,7 +447,11 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     const { link, handle } = generation;
     const destroying = mode === 'graceful' && link.state === 'identified';
     if (destroying) {
-      link.request(LibraryEvent.DESTROYING, { reason: cause }, { timeout: grace }).catch(() => {
+      // `replaced`: a new generation takes the shards over, so the instance may keep their
+      // gateway sessions resumable (the @discordjs/ws adapter closes them with 4200 then).
+      const replaced = generation.ending?.by !== 'stop';
+      const data = { reason: cause, replaced };
+      link.request(LibraryEvent.DESTROYING, data, { timeout: grace }).catch(() => {
         // The exit (or the next stage) is what counts.
       });
     }

@@ -65,7 +65,8 @@ export class ReshardError extends ShardingError {
   constructor(reason: string, options?: ErrorOptions) {
     super(
       'ERR_SHARDING_RESHARD_REFUSED',
-      `Resharding did not happen: ${reason}. The running fleet is unchanged.`,
+      // A reason taken from another error ends with its own full stop.
+      `Resharding did not happen: ${reason.replace(/\.$/, '')}. The running fleet is unchanged.`,
       options,
     );
   }

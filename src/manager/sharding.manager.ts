@@ -805,12 +805,25 @@ export class ShardingManager
     supervisor.status$.subscribe((change) => {
       // A dying instance's shards stop waiting for IDENTIFY slots: a slot granted to the dead
       // would be burnt.
-      if (change.to === 'stopping') this.broker.cancelWaits(supervisor.shards);
+      if (change.to === 'stopping') this.broker.cancelWaits(this.shardsOnlyIn(supervisor));
       if (change.to === 'gave-up') this.failOver(supervisor);
       if (change.to === 'ready') this.reportReady(supervisor, change.generation);
       this.statuses.next(change);
     });
     return supervisor;
+  }
+
+  /**
+   * The shards of `supervisor` that no other running instance has: waits are kept by shard, and
+   * a reshard's new fleet (or a graceful restart's new generation) waits for the same shards.
+   */
+  private shardsOnlyIn(supervisor: InstanceSupervisor): number[] {
+    const others = [...this.supervisors, ...this.successors].filter(
+      (other) => other !== supervisor && !['stopping', 'exited', 'gave-up'].includes(other.state),
+    );
+    return supervisor.shards.filter(
+      (shard) => !others.some((other) => other.shards.includes(shard)),
+    );
   }
 
   /** Logs an instance's readiness, and the whole fleet's the first time every instance is ready. */

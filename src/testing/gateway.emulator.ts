@@ -353,6 +353,7 @@ export class GatewayEmulator extends EventEmitter<GatewayEmulatorEvents> {
     return new EmulatorIdentifyThrottler({
       identifyWindow: this.options.identifyWindow,
       maxConcurrency: this.options.maxConcurrency,
+      emulator: this,
       ...(margin !== undefined && { margin }),
     });
   }

@@ -32,6 +32,7 @@ export {
 } from './gateway-emulator.constants.js';
 export {
   EmulatorIdentifyThrottler,
+  type EmulatorIdentifySource,
   type EmulatorIdentifyThrottlerOptions,
 } from './emulator-identify.throttler.js';
 export { EMULATOR_BOT_USER, EMULATOR_MEMBER_USER } from './emulator.payloads.js';

@@ -58,6 +58,8 @@ export class FakeHandle implements InstanceHandle {
 export class FakeLink implements SupervisedLink {
   state: IpcClientState = 'idle';
   readonly requests: string[] = [];
+  /** The data of each request, in order. */
+  readonly requestData: unknown[] = [];
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
   private readonly losses = new Subject<{ reason: LinkLossReason }>();
   readonly heartbeat$ = this.heartbeats.asObservable();
@@ -100,8 +102,9 @@ export class FakeLink implements SupervisedLink {
     this.losses.next({ reason });
   }
 
-  request<T>(event: string): Promise<T> {
+  request<T>(event: string, data?: unknown): Promise<T> {
     this.requests.push(event);
+    this.requestData.push(data);
     return new Promise<T>(() => {
       // A fake instance never answers: its exit is what counts.
     });
