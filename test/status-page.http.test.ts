@@ -101,6 +101,11 @@ const instanceIn =
         instance.instance === 1 && state(instance.state) && instance.generation >= generation,
     );
 
+/** Whether an instance's last heartbeat reported its two shards ready. */
+const reportedReady = (instance: InstanceStatus | undefined) =>
+  instance?.lastHeartbeat?.shards?.length === 2 &&
+  instance.lastHeartbeat.shards.every((shard) => shard.state === 'ready');
+
 /** Instance 1 in an update event. */
 const victimIn = (event: { data: string }) =>
   (JSON.parse(event.data) as StatusPageSnapshot).instances.find(
@@ -151,9 +156,6 @@ describe('a fleet with its status page', () => {
       10_000,
     );
     // The victim's own shards are reported ready before it dies (its first beat may have none).
-    const reportedReady = (status: InstanceStatus | undefined) =>
-      status?.lastHeartbeat?.shards?.length === 2 &&
-      status.lastHeartbeat.shards.every((shard) => shard.state === 'ready');
     if (!reportedReady(manager.status()[1])) {
       await firstValueFrom(
         manager.heartbeat$.pipe(
