@@ -49,6 +49,15 @@ it('shows the fleet live in Chromium: an instance killed leaves ready with its s
     .locator('#shards [data-shard][data-state="ready"] .ping', { hasText: /^\d+ ms$/ })
     .nth(7)
     .waitFor({ timeout: 20_000 });
+  // Guilds from READY (2 per shard in the emulator), and a dispatch rate.
+  await page
+    .locator('#shards .guilds', { hasText: /^2 guilds$/ })
+    .nth(7)
+    .waitFor();
+  await page
+    .locator('#shards .rate', { hasText: /^\d+(\.\d)? ev\/s$/ })
+    .nth(7)
+    .waitFor();
   assert.equal(await page.locator('#reported').isHidden(), true);
   // A few heartbeats draw the round-trip charts.
   await charts.nth(3).waitFor();
