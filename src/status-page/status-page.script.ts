@@ -28,7 +28,10 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     return value === undefined || value === null ? '\u2013' : value + (unit || '');
   }
   function mib(bytes) {
-    return bytes === undefined ? '\u2013' : (bytes / 1048576).toFixed(bytes < 104857600 ? 1 : 0) + ' MiB';
+    if (bytes === undefined) return '\u2013';
+    // Decided on the rounded figure: 99.97 MiB is "100 MiB", not "100.0 MiB".
+    var value = bytes / 1048576;
+    return value.toFixed(value < 99.95 ? 1 : 0) + ' MiB';
   }
   // Milliseconds with the digits that matter: 0.42 ms, 5.7 ms, 138 ms.
   function ms(value) {
