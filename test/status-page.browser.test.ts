@@ -1,86 +1,39 @@
 // The status page in a real headless Chromium (Debian's `chromium`, driven by playwright-core):
 // it loads with no console error and no request beyond its own origin, shows every instance and
-// shard, and follows an instance killed with SIGKILL out of `ready` and back without a reload.
+// every shard as a real @discordjs/ws bot reports it against the gateway emulator (state, ping),
+// and follows an instance killed with SIGKILL out of `ready` and back without a reload, its
+// shards with it.
 import assert from 'node:assert/strict';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, it, type TestContext } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import { afterEach, it } from 'node:test';
 import { filter, firstValueFrom, timeout } from 'rxjs';
-import { cleanUp, defer } from './support/cleanup.js';
-import { startPagedFleet } from './support/status-page.js';
+import { chromiumOrSkip, openBrowser } from './support/chromium.js';
+import { cleanUp } from './support/cleanup.js';
+import { startPagedBotFleet, startPagedFleet } from './support/status-page.js';
 
 afterEach(cleanUp);
 
+/** The little of the page's DOM a function run in the page reads (the build has no DOM types). */
+interface PageDocument {
+  querySelector(selector: string): {
+    getAttribute(name: string): string | null;
+    querySelector(selector: string): { textContent: string | null } | null;
+  } | null;
+}
+
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 
-/** Chromium from PATH (`chromium`, or `chromium-browser` on some systems). */
-function findChromium(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    for (const name of ['chromium', 'chromium-browser']) {
-      const candidate = join(dir, name);
-      try {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
-/** A headless Chromium page that records console errors, page errors and outside requests. */
-async function openBrowser(
-  executablePath: string,
-  origin: string,
-): Promise<{ page: Page; problems: string[] }> {
-  const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    // Root in a container has no user namespaces for Chromium's sandbox.
-    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-  });
-  defer(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') {
-      problems.push(`console ${message.type()}: ${message.text()}`);
-    }
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('request', (request) => {
-    const target = request.url();
-    if (!target.startsWith('data:') && new URL(target).origin !== origin) {
-      problems.push(`request outside the page's origin: ${target}`);
-    }
-  });
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
-  return { page, problems };
-}
-
-/** Chromium, or a visible skip of the test when it is not installed. */
-function chromiumOrSkip(t: TestContext): string | undefined {
-  const executablePath = findChromium();
-  if (executablePath === undefined) {
-    console.log('SKIPPED: the status page browser tests need Chromium (not installed: chromium)');
-    t.skip('Chromium not installed: chromium');
-  }
-  return executablePath;
-}
-
-it('shows the fleet live in Chromium: an instance killed leaves ready and comes back', async (t) => {
+it('shows the fleet live in Chromium: an instance killed leaves ready with its shards, and comes back', async (t) => {
   const executablePath = chromiumOrSkip(t);
   if (executablePath === undefined) return;
   // Enough shards to fill the grid; a backoff above the page's update interval keeps the
   // instance out of ready long enough to be seen leaving.
-  const { manager, url } = await startPagedFleet(
-    { port: 0 },
-    { totalShards: 8, shardsPerInstance: 2, restart: { initialDelay: 1_500, maxDelay: 3_000 } },
-  );
+  const { manager, url } = await startPagedBotFleet(8, {
+    shardsPerInstance: 2,
+    restart: { initialDelay: 1_500, maxDelay: 3_000 },
+  });
   const { page, problems } = await openBrowser(executablePath, new URL(url).origin);
   await page.goto(url);
   const rows = page.locator('#instance-rows tr');
@@ -91,20 +44,57 @@ it('shows the fleet live in Chromium: an instance killed leaves ready and comes 
   assert.equal(await rows.count(), 4);
   await tiles.nth(7).waitFor();
   assert.equal(await tiles.count(), 8);
+  // Every shard as its instance reports it: READY from the gateway, then a ping once it beat.
+  await page
+    .locator('#shards [data-shard][data-state="ready"] .ping', { hasText: /^\d+ ms$/ })
+    .nth(7)
+    .waitFor({ timeout: 20_000 });
+  // Guilds from READY (2 per shard in the emulator), and a dispatch rate.
+  await page
+    .locator('#shards .guilds', { hasText: /^2 guilds$/ })
+    .nth(7)
+    .waitFor();
+  await page
+    .locator('#shards .rate', { hasText: /^\d+(\.\d)? ev\/s$/ })
+    .nth(7)
+    .waitFor();
+  assert.equal(await page.locator('#reported').isHidden(), true);
   // A few heartbeats draw the round-trip charts.
   await charts.nth(3).waitFor();
   assert.equal(await page.locator('#live-text').textContent(), 'live');
 
   const victim = manager.status()[1]!;
   process.kill(victim.pid!, 'SIGKILL');
-  await page
-    .locator('#instance-rows tr[data-instance="1"]:not([data-state="ready"])')
-    .waitFor({ timeout: 20_000 });
+  // Read in one go, from one render: while the instance waits for its restart, its shards are
+  // down with it (the dead generation's last reports said `ready`).
+  const whileDown = await page.waitForFunction(
+    (shards) => {
+      const doc = (globalThis as unknown as { document: PageDocument }).document;
+      const row = doc.querySelector('#instance-rows tr[data-instance="1"]');
+      if (row?.getAttribute('data-state') !== 'restarting') return false;
+      return shards.map((id) => {
+        const tile = doc.querySelector(`#shards [data-shard="${id}"]`);
+        return [id, tile?.getAttribute('data-state'), tile?.querySelector('.ping')?.textContent];
+      });
+    },
+    victim.shards,
+    { timeout: 20_000 },
+  );
+  assert.deepEqual(
+    await whileDown.jsonValue(),
+    victim.shards.map((id) => [id, 'restarting', '\u2013']),
+  );
   await page
     .locator('#instance-rows tr[data-instance="1"][data-state="ready"] .generation', {
       hasText: /^2$/,
     })
     .waitFor({ timeout: 30_000 });
+  // Its shards come back ready (RESUMEd) with a ping from the new generation.
+  for (const id of victim.shards) {
+    await page
+      .locator(`#shards [data-shard="${id}"][data-state="ready"] .ping`, { hasText: /^\d+ ms$/ })
+      .waitFor({ timeout: 20_000 });
+  }
   await page.locator('#failure-rows tr').first().waitFor();
   assert.match((await page.locator('#failure-rows').textContent()) ?? '', /signal SIGKILL/);
   // The new generation's first beats redraw its chart before the picture is taken.

@@ -101,13 +101,25 @@ const instanceIn =
         instance.instance === 1 && state(instance.state) && instance.generation >= generation,
     );
 
+/** Whether an instance's last heartbeat reported its two shards ready. */
+const reportedReady = (instance: InstanceStatus | undefined) =>
+  instance?.lastHeartbeat?.shards?.length === 2 &&
+  instance.lastHeartbeat.shards.every((shard) => shard.state === 'ready');
+
+/** Instance 1 in an update event. */
+const victimIn = (event: { data: string }) =>
+  (JSON.parse(event.data) as StatusPageSnapshot).instances.find(
+    (instance) => instance.instance === 1,
+  )!;
+
 describe('a fleet with its status page', () => {
   it('serves /status.json and streams the fleet: an instance killed leaves ready and comes back', async () => {
     // A restart within one update interval would show only as a new generation: a backoff above
     // it keeps the instance out of ready long enough to be seen leaving.
+    // Instances report their shards (ready, ping 5 ms) with each heartbeat.
     const { manager, url } = await startPagedFleet(
       { port: 0 },
-      { restart: { initialDelay: 1_500, maxDelay: 3_000 } },
+      { restart: { initialDelay: 1_500, maxDelay: 3_000 }, env: { FIXTURE_REPORT_SHARDS: '1' } },
     );
     const json = await send(new URL('status.json', url).href);
     assert.equal(json.status, 200);
@@ -131,15 +143,27 @@ describe('a fleet with its status page', () => {
     const stream = await EventStreamReader.open(url);
     assert.equal(stream.status, 200);
     await stream.next((event) => event.event === 'snapshot', 10_000);
-    // Heartbeats (every 500 ms here) bring round trips and memory.
+    // Heartbeats (every 500 ms here) bring round trips, memory and the shards' reports.
     await stream.next(
       (event) =>
         event.event === 'update' &&
         (JSON.parse(event.data) as StatusPageSnapshot).instances.some(
-          (instance) => instance.roundTrips.length > 0 && instance.rss !== undefined,
+          (instance) =>
+            instance.roundTrips.length > 0 &&
+            instance.rss !== undefined &&
+            instance.shards.every((shard) => shard.state === 'ready' && shard.ping === 5),
         ),
       10_000,
     );
+    // The victim's own shards are reported ready before it dies (its first beat may have none).
+    if (!reportedReady(manager.status()[1])) {
+      await firstValueFrom(
+        manager.heartbeat$.pipe(
+          filter(() => reportedReady(manager.status()[1])),
+          timeout(10_000),
+        ),
+      );
+    }
 
     const victim = manager.status()[1]!;
     process.kill(victim.pid!, 'SIGKILL');
@@ -147,12 +171,32 @@ describe('a fleet with its status page', () => {
       instanceIn((state) => state !== 'ready', 1),
       20_000,
     );
+    // Its shards leave `ready` with it: the dead generation's last reports are not shown.
+    const down = victimIn(left.event);
+    assert.deepEqual(
+      down.shards.map((shard) => [shard.id, shard.state, shard.ping]),
+      victim.shards.map((id) => [id, undefined, undefined]),
+      `instance 1 ${down.state}`,
+    );
     const back = await stream.next(
       instanceIn((state) => state === 'ready', 2),
       30_000,
       left.index,
     );
     assert.ok(back.index > left.index);
+    // The new generation's heartbeats bring its shards back.
+    await stream.next(
+      (event) =>
+        event.event === 'update' &&
+        (JSON.parse(event.data) as StatusPageSnapshot).instances.some(
+          (instance) =>
+            instance.instance === 1 &&
+            instance.generation === 2 &&
+            instance.shards.every((shard) => shard.state === 'ready'),
+        ),
+      10_000,
+      back.index,
+    );
     const failures = stream.updates().flatMap((update) => update.failures);
     assert.ok(
       failures.some((failure) => failure.instance === 1 && failure.signal === 'SIGKILL'),

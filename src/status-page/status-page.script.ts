@@ -28,7 +28,20 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     return value === undefined || value === null ? '\u2013' : value + (unit || '');
   }
   function mib(bytes) {
-    return bytes === undefined ? '\u2013' : (bytes / 1048576).toFixed(bytes < 104857600 ? 1 : 0) + ' MiB';
+    if (bytes === undefined) return '\u2013';
+    // Decided on the rounded figure: 99.97 MiB is "100 MiB", not "100.0 MiB".
+    var value = bytes / 1048576;
+    return value.toFixed(value < 99.95 ? 1 : 0) + ' MiB';
+  }
+  // Milliseconds with the digits that matter: 0.42 ms, 5.7 ms, 138 ms.
+  function ms(value) {
+    if (value === undefined || value === null) return '\u2013';
+    if (Number.isInteger(value)) return value + ' ms';
+    return value.toFixed(value < 1 ? 2 : value < 100 ? 1 : 0) + ' ms';
+  }
+  function rate(perSecond) {
+    if (perSecond === undefined) return '';
+    return (perSecond >= 10 || Number.isInteger(perSecond) ? Math.round(perSecond) : perSecond.toFixed(1)) + ' ev/s';
   }
   function age(at) {
     if (!at) return '\u2013';
@@ -90,7 +103,9 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     var body = $('instance-rows');
     var rows = list.map(function (i) {
       var rtt = i.roundTrips.length ? i.roundTrips[i.roundTrips.length - 1][1] : undefined;
-      var exit = i.lastExit ? i.lastExit.reason + ' \u00b7 ' + i.lastExit.cause : '\u2013';
+      // The cause is the exit itself when nothing was noticed before it: said once.
+      var exit = !i.lastExit ? '\u2013' : i.lastExit.cause === i.lastExit.reason ? i.lastExit.reason :
+        i.lastExit.reason + ' \u00b7 ' + i.lastExit.cause;
       var button = model.actions ? h('button', { type: 'button', text: 'Restart',
         'data-restart': i.instance, 'aria-label': 'Restart instance ' + i.instance }) : undefined;
       var tr = h('tr', { 'data-instance': i.instance, 'data-state': i.state }, [
@@ -102,8 +117,8 @@ export const STATUS_PAGE_SCRIPT = String.raw`
         h('td', { text: shardRange(i.shards) }),
         h('td', { cls: 'num', text: mib(i.rss) }),
         h('td', { cls: 'num', text: mib(i.heapUsed) }),
-        h('td', { cls: 'num', text: dash(i.eventLoopLag, ' ms') }),
-        h('td', { cls: 'num', text: rtt === undefined ? '\u2013' : rtt.toFixed(1) + ' ms' }),
+        h('td', { cls: 'num', text: ms(i.eventLoopLag) }),
+        h('td', { cls: 'num', text: ms(rtt) }),
         h('td', {}, [chart(i.roundTrips)]),
         h('td', { cls: 'num', text: i.restarts }),
         h('td', { cls: 'wrap', text: exit }),
@@ -129,11 +144,14 @@ export const STATUS_PAGE_SCRIPT = String.raw`
         var cls = s.state !== undefined ? shardClass(s.state) : instanceClass(i.state);
         var label = 'shard ' + s.id + ', instance ' + i.instance + ', ' +
           (s.state !== undefined ? s.state : 'not reported (instance ' + i.state + ')') +
-          ', ping ' + dash(s.ping, ' ms') + ', guilds ' + dash(s.guilds) + ', events/s ' + dash(s.eventsPerSecond);
+          ', ping ' + ms(s.ping) + ', guilds ' + dash(s.guilds) + ', events/s ' + dash(s.eventsPerSecond);
         tiles.push(h('div', { cls: 'shard ' + cls, title: label, 'aria-label': label, role: 'listitem',
           'data-shard': s.id, 'data-state': state === undefined ? '' : state }, [
           h('span', { cls: 'id', text: '#' + s.id }),
-          h('span', { cls: 'ping', text: dash(s.ping, ' ms') }),
+          h('span', { cls: 'state', text: state === undefined ? 'not reported' : state }),
+          h('span', { cls: 'ping', text: ms(s.ping) }),
+          h('span', { cls: 'rate', text: rate(s.eventsPerSecond) }),
+          h('span', { cls: 'guilds', text: dash(s.guilds) + (s.guilds === 1 ? ' guild' : ' guilds') }),
         ]));
       });
     });

@@ -28,7 +28,16 @@ interface InstanceTrack {
   since?: number;
   previousBeatAt?: number;
   eventsPerSecond: Map<number, number>;
+  /**
+   * Whether the last heartbeat's shard reports are from a generation that is gone: set when the
+   * instance leaves `identified`/`ready`, cleared by the next heartbeat (only the current
+   * generation beats).
+   */
+  reportsStale: boolean;
 }
+
+/** Instance states in which its last heartbeat's shard reports are its current generation's. */
+const REPORTING_STATES = new Set<InstanceStatusChange['to']>(['identified', 'ready']);
 
 /**
  * What the status page shows, kept from the manager's streams (heartbeats, state changes,
@@ -122,6 +131,7 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
         roundTrips: new SampleRing(STATUS_PAGE_DEFAULTS.roundTripSamples),
         added: 0,
         eventsPerSecond: new Map(),
+        reportsStale: false,
       };
       this.tracks.set(instance, track);
     }
@@ -143,6 +153,7 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
     // A report counts the dispatches since the previous heartbeat; the first has no previous one.
     const seconds = (at - (track.previousBeatAt ?? at - this.options.heartbeatInterval)) / 1000;
     track.previousBeatAt = at;
+    track.reportsStale = false;
     for (const shard of beat.shards ?? []) {
       if (shard.events !== undefined && seconds > 0) {
         track.eventsPerSecond.set(shard.id, Math.round((shard.events / seconds) * 10) / 10);
@@ -154,6 +165,9 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
   private onStatus(change: InstanceStatusChange): void {
     const track = this.track(change.instance);
     track.since = change.at;
+    // A dead generation's last word is not its shards' state: until the next generation beats,
+    // they follow the instance (a SIGKILLed instance's shards must not stay `ready`).
+    if (!REPORTING_STATES.has(change.to)) track.reportsStale = true;
     if (change.to !== 'ready') {
       // Rates of a generation that stopped say nothing about the next one.
       track.previousBeatAt = undefined;
@@ -196,7 +210,9 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
   private instanceView(status: InstanceStatus, newSamples: number | undefined): StatusPageInstance {
     const track = this.tracks.get(status.instance);
     const beat = status.lastHeartbeat;
-    const reports = new Map((beat?.shards ?? []).map((report) => [report.id, report]));
+    const reports = new Map(
+      track?.reportsStale === true ? [] : (beat?.shards ?? []).map((report) => [report.id, report]),
+    );
     const shards = status.shards.map((id): StatusPageShard => {
       const report = reports.get(id);
       return {

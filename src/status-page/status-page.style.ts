@@ -57,11 +57,15 @@ tbody tr:last-child td { border-bottom: 0; }
 .s-ready { background: var(--ok-bg); color: var(--ok); }
 .s-warn { background: var(--warn-bg); color: var(--warn); }
 .s-bad { background: var(--bad-bg); color: var(--bad); }
-.grid { display: grid; gap: 4px; grid-template-columns: repeat(auto-fill, minmax(58px, 1fr)); }
+.grid { display: grid; gap: 4px; grid-template-columns: repeat(auto-fill, minmax(104px, 1fr)); }
 .shard { border-radius: 4px; padding: 3px 6px; background: var(--idle-bg); color: var(--idle);
-  border-left: 3px solid var(--idle); font-variant-numeric: tabular-nums; }
-.shard .id { font-weight: 600; display: block; }
-.shard .ping { font-size: 11px; }
+  border-left: 3px solid var(--idle); font-variant-numeric: tabular-nums; font-size: 11px;
+  display: grid; grid-template-columns: auto auto; justify-content: space-between;
+  gap: 0 6px; min-width: 0; }
+.shard span { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.shard .id { font-weight: 600; font-size: 13px; }
+.shard .state, .shard .rate { text-align: right; }
+.shard .guilds { grid-column: 1 / -1; }
 .shard.s-ready { border-left-color: var(--ok); background: var(--ok-bg); color: var(--ok); }
 .shard.s-warn { border-left-color: var(--warn); background: var(--warn-bg); color: var(--warn); }
 .shard.s-bad { border-left-color: var(--bad); background: var(--bad-bg); color: var(--bad); }

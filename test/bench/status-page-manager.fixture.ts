@@ -1,7 +1,7 @@
 // The manager of the status-page section: a Nest application with ShardingModule and its status
-// page on a free loopback port, running a fleet of the test app (test/fixtures/sharding-app). It
-// reports its instances' pids, then the page's address (as `listening`), and runs until the
-// runner goes away.
+// page on a free loopback port, running a fleet of the test app (test/fixtures/sharding-app) whose
+// instances report their shards with each heartbeat. It reports its instances' pids, then the
+// page's address (as `listening`), and runs until the runner goes away.
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -24,6 +24,8 @@ const shards = envInteger('BENCH_STATUS_PAGE_SHARDS', 32);
       heartbeatInterval: 1_000,
       helloTimeout: 60_000,
       statusPage: { port: 0 },
+      // Every heartbeat carries its instance's shard reports, as a gateway client's would.
+      env: { FIXTURE_REPORT_SHARDS: '1' },
     }),
   ],
 })

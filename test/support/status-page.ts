@@ -6,8 +6,10 @@ import {
   type StatusPageSnapshot,
   type StatusPageUpdate,
 } from '../../src/index.js';
+import { GatewayEmulator, type GatewayEmulatorOptions } from '../../src/testing/index.js';
 import { defer } from './cleanup.js';
 import { startFleetApp } from './fleet.js';
+import { fixturePath } from './processes.js';
 
 /** A fleet of the usual test shape with its status page (default: a free loopback port). */
 export async function startPagedFleet(
@@ -17,6 +19,48 @@ export async function startPagedFleet(
   const { app, manager } = await startFleetApp({ statusPage, ...options });
   const page = app.get(StatusPageServer);
   return { manager, page, url: page.url! };
+}
+
+/**
+ * {@link startPagedFleet} whose instances run a real `@discordjs/ws` bot (the ws-bot fixture)
+ * against a gateway emulator of `totalShards` shards: shards report their gateway state, ping,
+ * guilds and events with every heartbeat. The emulator is closed after the test.
+ */
+export async function startPagedBotFleet(
+  totalShards: number,
+  options: ShardingModuleOptions = {},
+  emulatorOptions: GatewayEmulatorOptions = {},
+): Promise<{
+  manager: ShardingManager;
+  url: string;
+  page: StatusPageServer;
+  emulator: GatewayEmulator;
+}> {
+  const identifyWindow = emulatorOptions.identifyWindow ?? 100;
+  const emulator = await GatewayEmulator.start({
+    shards: totalShards,
+    maxConcurrency: 4,
+    // Gateway heartbeats (and so pings) several times a second.
+    heartbeatInterval: 300,
+    guildsPerShard: 2,
+    ...emulatorOptions,
+    identifyWindow,
+  });
+  defer(() => emulator.close());
+  const paged = await startPagedFleet(
+    { port: 0 },
+    {
+      file: fixturePath('ws-bot.fixture'),
+      totalShards,
+      token: emulator.token,
+      api: `${emulator.apiBase}/v10`,
+      maxConcurrency: emulatorOptions.maxConcurrency ?? 4,
+      identifyWindow,
+      env: { EMULATOR_API: emulator.apiBase, DISCORD_TOKEN: emulator.token },
+      ...options,
+    },
+  );
+  return { ...paged, emulator };
 }
 
 /** An HTTP answer, body read. */
