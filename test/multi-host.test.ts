@@ -247,6 +247,88 @@ describe('several hosts, one cluster', () => {
     }
   });
 
+  it('a paused host: its instances close their shards resumably before another host RESUMEs them, and once resumed it is fenced', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    // Heartbeats as slow as the lease is short: an instance that only noticed its manager's
+    // silence by missing heartbeats would keep its connections past the lease.
+    const extra = { LEASE_TTL: '3000', HEARTBEAT_INTERVAL: '2000' };
+    const paused = startHost(emulator, redis.socket, 'pause-test', 'host-a', [0, 1], extra);
+    await nextMessage(paused, 'ready');
+    const survivor = startHost(emulator, redis.socket, 'pause-test', 'host-b', [2, 3], {
+      ...extra,
+      SPARES: '2',
+    });
+    await nextMessage(survivor, 'ready');
+    await sessionsInRedis(redisClient(redis.socket), 'pause-test', 4);
+    const before = emulator.counters;
+
+    const order: string[] = [];
+    emulator.on('close', (record) => {
+      if (record.shardId === 0 || record.shardId === 1) {
+        order.push(`closed ${record.shardId} (${record.code})`);
+      }
+    });
+    emulator.on('identify', (record) => {
+      if (record.shardId === 0 || record.shardId === 1) order.push(`identified ${record.shardId}`);
+    });
+    const resumed = new Set<number>();
+    const bothResumed = new Promise<void>((resolve) => {
+      emulator.on('resume', (record) => {
+        if (record.shardId !== 0 && record.shardId !== 1) return;
+        order.push(`${record.accepted ? 'resumed' : 'refused'} ${record.shardId}`);
+        if (record.accepted) resumed.add(record.shardId);
+        if (resumed.size === 2) resolve();
+      });
+    });
+    // Only the manager stops: its instances run on, connected to the gateway.
+    paused.kill('SIGSTOP');
+    await bothResumed;
+    const taken = emulator.counters;
+    assert.equal(
+      taken.takeovers,
+      before.takeovers,
+      `a RESUME took a live session: ${order.join(', ')}`,
+    );
+    assert.equal(
+      taken.identified,
+      before.identified,
+      `a shard IDENTIFYed again: ${order.join(', ')}`,
+    );
+    for (const shard of [0, 1]) {
+      const closed = order.findIndex((entry) => entry.startsWith(`closed ${shard} `));
+      assert.ok(closed !== -1 && closed < order.indexOf(`resumed ${shard}`), order.join(', '));
+      assert.ok(!order[closed]!.includes('(1000)'), `shard ${shard} closed with 1000`);
+    }
+
+    // Woken up, the host gives the blocks up (its leases ran out) and runs neither shard again.
+    const afterTakeover = order.length;
+    paused.kill('SIGCONT');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const reply = nextMessage<{
+        type: string;
+        instances: Array<{ state: string; shards: number[] }>;
+      }>(paused, 'status');
+      paused.send({ type: 'status' });
+      const { instances } = await reply;
+      const settled =
+        instances.every((instance) => instance.state === 'ready') &&
+        instances.every((instance) => !instance.shards.some((shard) => shard < 2));
+      if (settled) break;
+      assert.ok(Date.now() < deadline, `host-a never settled: ${JSON.stringify(instances)}`);
+      await delay(100);
+    }
+    const client = redisClient(redis.socket);
+    const holders = await Promise.all(
+      [0, 1].map((block) => client.hget(`nestjs-sharding:{pause-test}:lease:${block}`, 'host')),
+    );
+    assert.deepEqual(holders, ['host-b', 'host-b']);
+    assert.deepEqual(order.slice(afterTakeover), [], 'host-a ran shard 0 or 1 again');
+    assert.equal(emulator.counters.takeovers, before.takeovers);
+  });
+
   it('hands blocks over to a host that joins, by RESUME, the giver letting go first', async (t) => {
     const redis = await startRedis(t);
     if (redis === undefined) return;
