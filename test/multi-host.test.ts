@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import type { ClusterHost } from '../src/index.js';
 import { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { forkFixture, killAndWait, nextMessage } from './support/processes.js';
@@ -327,6 +328,69 @@ describe('several hosts, one cluster', () => {
     assert.deepEqual(holders, ['host-b', 'host-b']);
     assert.deepEqual(order.slice(afterTakeover), [], 'host-a ran shard 0 or 1 again');
     assert.equal(emulator.counters.takeovers, before.takeovers);
+  });
+
+  it('shows the hosts and their blocks: hosts(), hosts$, status() and the status page', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(4);
+    const ttl = { LEASE_TTL: '3000' };
+    type Hosts = { type: string; hosts: ClusterHost[] };
+    const layout = (hosts: ClusterHost[]) =>
+      Object.fromEntries(hosts.map((host) => [host.hostId, host.blocks.join()]));
+    const watcher = startHost(emulator, redis.socket, 'hosts-test', 'host-a', [0, 1], {
+      ...ttl,
+      SPARES: '2',
+      STATUS_PAGE: '1',
+    });
+    const both = nextMessage<Hosts>(
+      watcher,
+      'hosts',
+      ({ hosts }) => layout(hosts)['host-b'] === '2,3',
+    );
+    const { statusUrl } = await nextMessage<{ type: string; statusUrl: string }>(watcher, 'ready');
+    const doomed = startHost(emulator, redis.socket, 'hosts-test', 'host-b', [2, 3], ttl);
+    const { pids } = await nextMessage<{ type: string; pids: number[] }>(doomed, 'ready');
+    const { hosts } = await both;
+    assert.deepEqual(hosts, [
+      { hostId: 'host-a', self: true, blocks: [0, 1], shards: [0, 1], requested: [] },
+      { hostId: 'host-b', self: false, blocks: [2, 3], shards: [2, 3], requested: [] },
+    ]);
+
+    const statusReply = nextMessage<{
+      type: string;
+      instances: Array<{ hostId?: string }>;
+      hosts: ClusterHost[];
+    }>(watcher, 'status');
+    watcher.send({ type: 'status' });
+    const status = await statusReply;
+    assert.deepEqual(status.hosts, hosts);
+    assert.ok(status.instances.length > 0);
+    assert.ok(status.instances.every((instance) => instance.hostId === 'host-a'));
+    const page = (await (await fetch(new URL('/status.json', statusUrl))).json()) as {
+      hostId?: string;
+      hosts?: ClusterHost[];
+    };
+    assert.equal(page.hostId, 'host-a');
+    assert.deepEqual(page.hosts, hosts);
+
+    // host-b dies: once its leases ran out, host-a's spares run its blocks, and the view says so.
+    const alone = nextMessage<Hosts>(
+      watcher,
+      'hosts',
+      ({ hosts }) => hosts.length === 1 && layout(hosts)['host-a'] === '0,1,2,3',
+    );
+    doomed.kill('SIGSTOP');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await killAndWait(doomed);
+    await alone;
+    const after = (await (await fetch(new URL('/status.json', statusUrl))).json()) as {
+      hosts?: ClusterHost[];
+    };
+    assert.deepEqual(
+      after.hosts?.map((host) => host.hostId),
+      ['host-a'],
+    );
   });
 
   it('hands blocks over to a host that joins, by RESUME, the giver letting go first', async (t) => {

@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { ResolvedCoordinationOptions } from './coordination-options.interface.js';
 import { ClusterIdentifyGate, type BudgetSeed } from './cluster-identify.gate.js';
+import type { ClusterHostsView } from './cluster-hosts.view.js';
 import { ClusterSessionStore } from './cluster-session.store.js';
 import { HostPlacement, type PlacementFleet } from './host-placement.js';
 import { RedisConnection } from './redis.connection.js';
@@ -33,13 +34,18 @@ export class ClusterCoordination {
     readonly sessions: ClusterSessionStore,
     private readonly pacing: ClusterPacing,
     private readonly logger: Logger,
+    private readonly view: ClusterHostsView | undefined,
   ) {}
 
-  /** Connects (loading ioredis) and builds the shared gate and session store. */
+  /**
+   * Connects (loading ioredis) and builds the shared gate and session store. `view`, when
+   * given, is kept up to date with the cluster's hosts and their blocks.
+   */
   static async open(
     options: ResolvedCoordinationOptions,
     pacing: ClusterPacing,
     logger: Logger,
+    view?: ClusterHostsView,
   ): Promise<ClusterCoordination> {
     const connection = await RedisConnection.open(options, logger);
     const gate = new ClusterIdentifyGate(
@@ -58,7 +64,8 @@ export class ClusterCoordination {
     );
     const sessions = new ClusterSessionStore(connection, logger);
     logger.log(`Joined cluster "${options.cluster}" as host "${options.hostId}".`);
-    return new ClusterCoordination(options, connection, gate, sessions, pacing, logger);
+    view?.join(options.hostId);
+    return new ClusterCoordination(options, connection, gate, sessions, pacing, logger, view);
   }
 
   /**
@@ -85,6 +92,7 @@ export class ClusterCoordination {
       },
       fleet,
       this.logger,
+      this.view,
     );
     await this.placement.claim(shards, signal);
     this.placement.start();

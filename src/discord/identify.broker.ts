@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { ClusterCoordination } from '../coordination/cluster.coordination.js';
+import { ClusterHostsView } from '../coordination/cluster-hosts.view.js';
 import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 import type { PlacementFleet } from '../coordination/host-placement.js';
 import { resolveCoordination } from '../coordination/coordination.defaults.js';
@@ -64,6 +65,8 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private readonly closing = new AbortController();
   /** The cluster of hosts this manager belongs to (`coordination`), once joined. */
   private cluster: ClusterCoordination | undefined;
+  /** The cluster's hosts and their blocks, once joined (empty without `coordination`). */
+  readonly clusterHosts = new ClusterHostsView();
   /** The waits at the cluster's identify gate, by shard. */
   private readonly clusterWaits = new Map<number, AbortController>();
 
@@ -142,6 +145,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
       },
       // Its own context: the cluster's lines (gate, leases, handovers) are not the queue's.
       new Logger('ShardingCluster'),
+      this.clusterHosts,
     );
   }
 
@@ -236,6 +240,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
     const cluster = this.cluster;
     this.cluster = undefined;
     await cluster?.close();
+    this.clusterHosts.close();
   }
 
   private keptSession(shardId: number): ShardSession | null {

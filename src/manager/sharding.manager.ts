@@ -13,6 +13,7 @@ import { first, merge, Subject, type Observable, type Subscription } from 'rxjs'
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
+import type { ClusterHost } from '../coordination/cluster-hosts.view.js';
 import type { PlacementFleet } from '../coordination/host-placement.js';
 import { IdentifyBroker } from '../discord/identify.broker.js';
 import type { IdentifyGrant, IdentifyQueueProgress } from '../discord/identify.queue.js';
@@ -140,6 +141,12 @@ export class ShardingManager
   readonly identify$: Observable<IdentifyGrant>;
   /** Every handover of shards between instances ({@link moveShards}), as it ends. */
   readonly restructure$: Observable<ShardMove>;
+  /**
+   * With `coordination`: the cluster's hosts and their blocks each time they change (a host
+   * joins or leaves, a block moves), as this host's surveys of the leases find them. Never
+   * emits without `coordination`.
+   */
+  readonly hosts$: Observable<ClusterHost[]>;
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
@@ -150,6 +157,7 @@ export class ShardingManager
   ) {
     this.id = snowflakes.generate(MANAGER_SHARD_ID);
     this.identify$ = broker.identify$;
+    this.hosts$ = broker.clusterHosts.hosts$;
     this.handover = new ShardHandover({
       supervisor: (instance) => this.supervisor(instance),
       ownerOf: (shard) => this.instanceForShard(shard),
@@ -240,7 +248,18 @@ export class ShardingManager
 
   /** A snapshot of every instance. */
   status(): InstanceStatus[] {
-    return this.supervisors.map((supervisor) => supervisor.status());
+    const hostId = this.broker.clusterHosts.hostId;
+    if (hostId === undefined) return this.supervisors.map((supervisor) => supervisor.status());
+    return this.supervisors.map((supervisor) => ({ ...supervisor.status(), hostId }));
+  }
+
+  /**
+   * With `coordination`: the cluster's hosts (this one included) and the blocks and shards each
+   * holds, as of this host's latest survey of the leases (every third of the lease TTL). Empty
+   * without `coordination`.
+   */
+  hosts(): ClusterHost[] {
+    return this.broker.clusterHosts.current();
   }
 
   /**
