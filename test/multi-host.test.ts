@@ -60,6 +60,11 @@ function startHost(
   });
 }
 
+/** Each host's blocks, joined: `{ 'host-a': '0,1' }`. */
+function layout(hosts: ClusterHost[]): Record<string, string> {
+  return Object.fromEntries(hosts.map((host) => [host.hostId, host.blocks.join()]));
+}
+
 /** A client of the test's Redis, closed after the test. */
 function redisClient(socket: string): Redis {
   const client = new Redis({ path: socket });
@@ -336,8 +341,6 @@ describe('several hosts, one cluster', () => {
     const emulator = await startEmulator(4);
     const ttl = { LEASE_TTL: '3000' };
     type Hosts = { type: string; hosts: ClusterHost[] };
-    const layout = (hosts: ClusterHost[]) =>
-      Object.fromEntries(hosts.map((host) => [host.hostId, host.blocks.join()]));
     const watcher = startHost(emulator, redis.socket, 'hosts-test', 'host-a', [0, 1], {
       ...ttl,
       SPARES: '2',
@@ -378,7 +381,7 @@ describe('several hosts, one cluster', () => {
     const alone = nextMessage<Hosts>(
       watcher,
       'hosts',
-      ({ hosts }) => hosts.length === 1 && layout(hosts)['host-a'] === '0,1,2,3',
+      ({ hosts: list }) => list.length === 1 && layout(list)['host-a'] === '0,1,2,3',
     );
     doomed.kill('SIGSTOP');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
@@ -391,6 +394,68 @@ describe('several hosts, one cluster', () => {
       after.hosts?.map((host) => host.hostId),
       ['host-a'],
     );
+  });
+
+  it('addresses instances on every host: request by shard or guild, broadcast, and settles at once when the host is gone or fenced', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(6);
+    const ttl = { LEASE_TTL: '3000' };
+    const asker = startHost(emulator, redis.socket, 'messaging-test', 'host-a', [0, 1], {
+      ...ttl,
+      SPARES: '2',
+    });
+    await nextMessage(asker, 'ready');
+    const others = [
+      startHost(emulator, redis.socket, 'messaging-test', 'host-b', [2, 3], ttl),
+      startHost(emulator, redis.socket, 'messaging-test', 'host-c', [4, 5], ttl),
+    ];
+    const [b] = await Promise.all(
+      others.map((host) => nextMessage<{ type: string; pids: number[] }>(host, 'ready')),
+    );
+    type Asked = { type: string; value?: unknown; error?: { name: string; code?: string } };
+    const ask = async (command: Record<string, unknown>) => {
+      const reply = nextMessage<Asked>(asker, 'asked');
+      asker.send({ type: 'ask', timeout: 60_000, ...command });
+      return reply;
+    };
+
+    // A request goes to the instance that runs the shard, on its host.
+    assert.deepEqual((await ask({ shard: 3 })).value, [2, 3]);
+    assert.deepEqual((await ask({ shard: 4 })).value, [4, 5]);
+    assert.deepEqual((await ask({ shard: 1 })).value, [0, 1]);
+    // Guild 1 << 22 is on shard 1 of 6: host-a's.
+    assert.deepEqual((await ask({ guild: String(1n << 22n) })).value, {
+      hostId: 'host-a',
+      shard: 1,
+      epoch: 1,
+    });
+    // A broadcast reaches every instance of every host (spares answer too, with no shards).
+    const all = (await ask({})).value as Array<{ hostId: string; status: string; value: number[] }>;
+    assert.ok(
+      all.every((result) => result.status === 'fulfilled'),
+      JSON.stringify(all),
+    );
+    assert.deepEqual(
+      all.flatMap((result) => result.value.map((shard) => `${result.hostId}:${shard}`)).toSorted(),
+      ['host-a:0', 'host-a:1', 'host-b:2', 'host-b:3', 'host-c:4', 'host-c:5'],
+    );
+
+    // host-b dies: its lease still names it, but nobody listens: settled at once, not timed out.
+    others[0]!.kill('SIGSTOP');
+    for (const pid of b!.pids) process.kill(pid, 'SIGKILL');
+    await killAndWait(others[0]!);
+    assert.equal((await ask({ shard: 2 })).error?.code, 'ERR_SHARDING_CLUSTER_TARGET_GONE');
+
+    // host-c is paused: the request waits in its inbox; once its leases ran out, it is gone from
+    // the cluster's view and the request settles at once (well before its 60 s timeout).
+    const paused = others[1]!;
+    paused.kill('SIGSTOP');
+    const waiting = ask({ shard: 5 });
+    const outcome = await waiting;
+    assert.equal(outcome.error?.code, 'ERR_SHARDING_CLUSTER_TARGET_GONE', JSON.stringify(outcome));
+    // Its instances have let their shards go and exited; it goes too, before it could restart them.
+    await killAndWait(paused);
   });
 
   it('hands blocks over to a host that joins, by RESUME, the giver letting go first', async (t) => {

@@ -3,6 +3,8 @@ import type { ResolvedCoordinationOptions } from './coordination-options.interfa
 import { ClusterIdentifyGate, type BudgetSeed } from './cluster-identify.gate.js';
 import type { ClusterHostsView } from './cluster-hosts.view.js';
 import { ClusterSessionStore } from './cluster-session.store.js';
+import { ClusterMessenger, type LocalMessaging } from './cluster.messenger.js';
+import { NoClusterError } from './coordination.errors.js';
 import { HostPlacement, type PlacementFleet } from './host-placement.js';
 import { RedisConnection } from './redis.connection.js';
 
@@ -26,6 +28,8 @@ const MAX_RETRY_DELAY = 1_000;
  */
 export class ClusterCoordination {
   private placement: HostPlacement | undefined;
+  /** Requests to and from the other hosts, once placed with a `local` fleet. */
+  messenger: ClusterMessenger | undefined;
 
   private constructor(
     readonly options: ResolvedCoordinationOptions,
@@ -72,13 +76,15 @@ export class ClusterCoordination {
    * Places this host's shards by block leases: resolves once it holds the blocks of `shards`
    * (its planned ones), then keeps them, stops those it loses (`fleet.drop`), and takes over
    * with its spares the blocks of hosts that are gone (`fleet.adopt`). `signal` ends the wait
-   * for blocks held by others. Runs once.
+   * for blocks held by others. With `local`, it also answers other hosts' requests with this
+   * host's instances and can address theirs ({@link messenger}). Runs once.
    */
   async place(
     fleet: PlacementFleet,
     shards: readonly number[],
     totalShards: number,
     signal: AbortSignal,
+    local?: LocalMessaging,
   ): Promise<void> {
     if (this.placement !== undefined) return;
     this.placement = new HostPlacement(
@@ -96,10 +102,20 @@ export class ClusterCoordination {
     );
     await this.placement.claim(shards, signal);
     this.placement.start();
+    if (local !== undefined && this.view !== undefined) {
+      this.messenger = await ClusterMessenger.open(
+        this.connection,
+        this.placement,
+        this.view,
+        local,
+        this.logger,
+      );
+    }
   }
 
   /** Leaves the cluster: stops the gate and closes the connection if this host opened it. */
   async close(): Promise<void> {
+    this.messenger?.close(new NoClusterError());
     await this.placement?.close();
     this.gate.close();
     await this.connection.close();

@@ -108,6 +108,16 @@ export class HostPlacement {
     return this.keeper.leases();
   }
 
+  /** The epoch at which this host holds the block of `shardId` now, or undefined. */
+  epochOfShard(shardId: number): number | undefined {
+    return this.keeper.epochOf(this.blockOf(shardId));
+  }
+
+  /** Who holds the block of `shardId` in Redis now, at which epoch (undefined: nobody). */
+  holderOfShard(shardId: number): Promise<{ host: string; epoch: number } | undefined> {
+    return this.leases.holder(this.blockOf(shardId));
+  }
+
   /** Stops placement and frees this host's leases at once (a graceful stop). */
   async close(): Promise<void> {
     clearInterval(this.scanTimer);

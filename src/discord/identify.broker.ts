@@ -4,6 +4,7 @@ import { ClusterCoordination } from '../coordination/cluster.coordination.js';
 import { ClusterHostsView } from '../coordination/cluster-hosts.view.js';
 import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 import type { PlacementFleet } from '../coordination/host-placement.js';
+import type { ClusterMessenger, LocalMessaging } from '../coordination/cluster.messenger.js';
 import { resolveCoordination } from '../coordination/coordination.defaults.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
@@ -159,8 +160,14 @@ export class IdentifyBroker implements OnApplicationShutdown {
     shards: readonly number[],
     totalShards: number,
     signal: AbortSignal,
+    local?: LocalMessaging,
   ): Promise<void> {
-    await this.cluster?.place(fleet, shards, totalShards, signal);
+    await this.cluster?.place(fleet, shards, totalShards, signal, local);
+  }
+
+  /** Requests to the other hosts of the cluster, once placed (undefined outside a cluster). */
+  get messenger(): ClusterMessenger | undefined {
+    return this.cluster?.messenger;
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
