@@ -8,17 +8,22 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { ClusterHost } from '../src/index.js';
-import { GatewayEmulator } from '../src/testing/index.js';
+import type { GatewayEmulator } from '../src/testing/index.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { forkFixture, killAndWait, nextMessage } from './support/processes.js';
+import {
+  HOST_FLEET_BUDGET,
+  HOST_FLEET_WINDOW,
+  hostFixtureEnv,
+  startHostFleetEmulator,
+} from './support/host-fleet.js';
 import { startRedis } from './support/redis-server.js';
 import { startSocketProxy } from './support/socket-proxy.js';
 
 afterEach(cleanUp);
 
-const TOKEN = 'emulator-token';
-const WINDOW = 300;
-const BUDGET = 1_000;
+const WINDOW = HOST_FLEET_WINDOW;
+const BUDGET = HOST_FLEET_BUDGET;
 const HOSTS = [
   [0, 1],
   [2, 3],
@@ -27,37 +32,14 @@ const HOSTS = [
 
 /** Starts the emulator for a fleet of `shards` shards, closed after the test. */
 async function startEmulator(shards: number): Promise<GatewayEmulator> {
-  const emulator = await GatewayEmulator.start({
-    token: TOKEN,
-    shards,
-    maxConcurrency: 1,
-    identifyWindow: WINDOW,
-    heartbeatInterval: 1_000,
-    sessionStartLimit: { total: BUDGET },
-  });
+  const emulator = await startHostFleetEmulator(shards);
   defer(() => emulator.close());
   return emulator;
 }
 
-/** Forks a host manager that runs `shards` in cluster `cluster` at `socket`. */
-function startHost(
-  emulator: GatewayEmulator,
-  socket: string,
-  cluster: string,
-  hostId: string,
-  shards: number[],
-  extra: Record<string, string> = {},
-): ChildProcess {
-  return forkFixture('host-manager.fixture', {
-    ...extra,
-    HOST_SHARDS: JSON.stringify(shards),
-    HOST_ID: hostId,
-    CLUSTER: cluster,
-    REDIS_SOCKET: socket,
-    IDENTIFY_WINDOW: String(WINDOW),
-    EMULATOR_API: emulator.apiBase,
-    DISCORD_TOKEN: TOKEN,
-  });
+/** Forks a host manager (arguments: {@link hostFixtureEnv}'s). */
+function startHost(...args: Parameters<typeof hostFixtureEnv>): ChildProcess {
+  return forkFixture('host-manager.fixture', hostFixtureEnv(...args));
 }
 
 /** Each host's blocks, joined: `{ 'host-a': '0,1' }`. */

@@ -7,12 +7,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { GatewayEmulator } from '../../src/testing/index.js';
+import { hostFixtureEnv, startHostFleetEmulator } from '../support/host-fleet.js';
 import { nextMessage } from '../support/processes.js';
 import { forkBenchChild } from './bench-processes.js';
-
-const TOKEN = 'bench-token';
-const WINDOW = 300;
 
 /** One failover: the lease TTL, how long the dead host's shards took to come back, and how. */
 export interface HostFailoverResult {
@@ -31,30 +28,19 @@ export async function measureHostFailover(
   socket: string,
   leaseTtl: number,
 ): Promise<HostFailoverResult> {
-  const emulator = await GatewayEmulator.start({
-    token: TOKEN,
-    shards: 4,
-    maxConcurrency: 1,
-    identifyWindow: WINDOW,
-    heartbeatInterval: 1_000,
-    sessionStartLimit: { total: 1_000 },
-  });
+  const emulator = await startHostFleetEmulator(4);
   const client = new Redis({ path: socket });
   const hosts: ChildProcess[] = [];
   try {
     const cluster = `failover-${leaseTtl}`;
     const host = (hostId: string, shards: number[], spares: number) => {
-      const child = forkBenchChild('../fixtures/host-manager.fixture', {
-        HOST_SHARDS: JSON.stringify(shards),
-        HOST_ID: hostId,
-        CLUSTER: cluster,
-        REDIS_SOCKET: socket,
-        IDENTIFY_WINDOW: String(WINDOW),
-        EMULATOR_API: emulator.apiBase,
-        DISCORD_TOKEN: TOKEN,
-        LEASE_TTL: String(leaseTtl),
-        SPARES: String(spares),
-      });
+      const child = forkBenchChild(
+        '../fixtures/host-manager.fixture',
+        hostFixtureEnv(emulator, socket, cluster, hostId, shards, {
+          LEASE_TTL: String(leaseTtl),
+          SPARES: String(spares),
+        }),
+      );
       hosts.push(child);
       return child;
     };
