@@ -317,6 +317,53 @@ describe('several hosts, one cluster', () => {
     assert.equal(emulator.counters.takeovers, before.takeovers);
   });
 
+  it('a host paused for less than its lease: its instances let go, then RESUME when it is back', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const emulator = await startEmulator(2);
+    // Alone, with spares: whether it still holds its leases on waking or has to take them again,
+    // its shards come back on this host.
+    // Heartbeats every 1 s (capped at a sixth of the TTL): the instances let go after 2 s without
+    // an acknowledgement, before they would count the manager lost (3 s).
+    const host = startHost(emulator, redis.socket, 'stall-test', 'host-a', [0, 1], {
+      LEASE_TTL: '6000',
+      HEARTBEAT_INTERVAL: '2000',
+      SPARES: '1',
+    });
+    await nextMessage(host, 'ready');
+    await sessionsInRedis(redisClient(redis.socket), 'stall-test', 2);
+    const before = emulator.counters;
+    const order: string[] = [];
+    const closed = new Set<number>();
+    const bothClosed = new Promise<void>((resolve) => {
+      emulator.on('close', (record) => {
+        if (record.shardId === undefined) return;
+        order.push(`closed ${record.shardId} (${record.code})`);
+        closed.add(record.shardId);
+        if (closed.size === 2) resolve();
+      });
+    });
+    const resumed = new Set<number>();
+    const bothResumed = new Promise<void>((resolve) => {
+      emulator.on('resume', (record) => {
+        if (!record.accepted || record.shardId === undefined) return;
+        order.push(`resumed ${record.shardId}`);
+        resumed.add(record.shardId);
+        if (resumed.size === 2) resolve();
+      });
+    });
+
+    host.kill('SIGSTOP');
+    // Its instances let the shards go by themselves, the manager still stopped.
+    await bothClosed;
+    host.kill('SIGCONT');
+    await bothResumed;
+    const after = emulator.counters;
+    assert.equal(after.identified, before.identified, `a shard IDENTIFYed: ${order.join(', ')}`);
+    assert.equal(after.takeovers, before.takeovers, order.join(', '));
+    assert.ok(!order.some((entry) => entry.endsWith('(1000)')), order.join(', '));
+  });
+
   it('shows the hosts and their blocks: hosts(), hosts$, status() and the status page', async (t) => {
     const redis = await startRedis(t);
     if (redis === undefined) return;
