@@ -47,6 +47,19 @@ function layout(hosts: ClusterHost[]): Record<string, string> {
   return Object.fromEntries(hosts.map((host) => [host.hostId, host.blocks.join()]));
 }
 
+/** Resolves once each of `shards` was RESUMEd, recording each RESUME accepted in `order`. */
+function allResumed(emulator: GatewayEmulator, shards: number[], order: string[]): Promise<void> {
+  const left = new Set(shards);
+  return new Promise((resolve) => {
+    emulator.on('resume', (record) => {
+      if (!record.accepted || record.shardId === undefined) return;
+      order.push(`resumed ${record.shardId}`);
+      left.delete(record.shardId);
+      if (left.size === 0) resolve();
+    });
+  });
+}
+
 /** A client of the test's Redis, closed after the test. */
 function redisClient(socket: string): Redis {
   const client = new Redis({ path: socket });
@@ -212,15 +225,7 @@ describe('several hosts, one cluster', () => {
     emulator.on('close', (record) => {
       if (record.shardId === 0 || record.shardId === 1) order.push(`closed ${record.shardId}`);
     });
-    const resumed = new Set<number>();
-    const bothResumed = new Promise<void>((resolve) => {
-      emulator.on('resume', (record) => {
-        if (!record.accepted || record.shardId === undefined) return;
-        order.push(`resumed ${record.shardId}`);
-        resumed.add(record.shardId);
-        if (resumed.has(0) && resumed.has(1)) resolve();
-      });
-    });
+    const bothResumed = allResumed(emulator, [0, 1], order);
     proxy.cut();
     await bothResumed;
     const after = emulator.counters;
@@ -343,15 +348,7 @@ describe('several hosts, one cluster', () => {
         if (closed.size === 2) resolve();
       });
     });
-    const resumed = new Set<number>();
-    const bothResumed = new Promise<void>((resolve) => {
-      emulator.on('resume', (record) => {
-        if (!record.accepted || record.shardId === undefined) return;
-        order.push(`resumed ${record.shardId}`);
-        resumed.add(record.shardId);
-        if (resumed.size === 2) resolve();
-      });
-    });
+    const bothResumed = allResumed(emulator, [0, 1], order);
 
     host.kill('SIGSTOP');
     // Its instances let the shards go by themselves, the manager still stopped.
