@@ -54,6 +54,7 @@ export { StatusPageServer } from './status-page/status-page.server.js';
 export { StatusPageListenError } from './status-page/status-page.errors.js';
 export type {
   StatusPageFailure,
+  StatusPageHost,
   StatusPageIdentify,
   StatusPageInstance,
   StatusPageShard,
@@ -98,7 +99,18 @@ export type {
   CoordinationOptions,
   CoordinationRedisClient,
 } from './coordination/coordination-options.interface.js';
-export { MissingRedisClientError } from './coordination/coordination.errors.js';
+export {
+  ClusterTargetGoneError,
+  MissingRedisClientError,
+  NoClusterError,
+} from './coordination/coordination.errors.js';
+export type {
+  ClusterCallOptions,
+  ClusterLocation,
+  ClusterTarget,
+} from './coordination/cluster-call.types.js';
+export type { ClusterInstanceResult } from './coordination/cluster.messenger.js';
+export type { ClusterHost } from './coordination/cluster-hosts.view.js';
 export type { ShardSession } from './protocol/session-info.interface.js';
 export { ShardingIdentifyThrottler } from './discord/sharding-identify.throttler.js';
 export { InstanceGatewayLink } from './discord/instance-gateway.link.js';

@@ -33,6 +33,7 @@ describe('decodePacket', () => {
       { op: IpcOpCode.DISPATCH, t: 'EVENT', d: { event_id: '1', from: 3, to: [1, 2] } },
       { op: IpcOpCode.IDENTIFY, d: { id: '1', event_id: '2', pid: 10, shards: [0] } },
       { op: IpcOpCode.HELLO, d: hello },
+      { op: IpcOpCode.HELLO, d: { ...hello, lease_ttl: 3000 } },
       {
         op: IpcOpCode.ERROR,
         d: { event_id: '1', error: { name: 'Error', message: 'x', code: 'E' } },
@@ -73,6 +74,7 @@ describe('decodePacket', () => {
       [{ op: 7, d: { seq: 1, ts: Infinity } }, 'BAD_FIELD', 'd.ts'],
       [{ op: 2, d: { ...hello, shards: [0, 'one'] } }, 'BAD_FIELD', 'd.shards'],
       [{ op: 2, d: { ...hello, id: 5 } }, 'BAD_FIELD', 'd.id'],
+      [{ op: 2, d: { ...hello, lease_ttl: '3000' } }, 'BAD_FIELD', 'd.lease_ttl'],
       [{ op: 0, t: 'E', d: { event_id: '1', from: 'someone' } }, 'BAD_FIELD', 'd.from'],
       [{ op: 0, t: 'E', d: { event_id: '1', from: 0, to: 'some' } }, 'BAD_FIELD', 'd.to'],
       [{ op: 0, t: 'E', d: { event_id: '1', from: 0, reply: 'yes' } }, 'BAD_FIELD', 'd.reply'],

@@ -11,6 +11,7 @@ import {
   InvalidShardingOptionError,
   ShardingModule,
   StatusPageListenError,
+  type ClusterHost,
   type InstanceHeartbeat,
   type InstanceStatus,
   type ShardingManager,
@@ -336,6 +337,8 @@ describe('a fleet with its status page', () => {
 
 it('the page state reports shards from heartbeats: events per second in proportion', () => {
   const heartbeats = new Subject<InstanceHeartbeat>();
+  const hostChanges = new Subject<ClusterHost[]>();
+  let hosts: ClusterHost[] = [];
   let status: InstanceStatus = {
     instance: 0,
     state: 'ready',
@@ -350,6 +353,8 @@ it('the page state reports shards from heartbeats: events per second in proporti
     status$: new Subject(),
     restart$: new Subject(),
     identify$: new Subject(),
+    hosts$: hostChanges,
+    hosts: () => hosts,
     status: () => [status],
     identifyProgress: () => ({ granted: 1, waiting: 5, maxConcurrency: 2, window: 5_000 }),
   };
@@ -390,4 +395,10 @@ it('the page state reports shards from heartbeats: events per second in proporti
   // Updates carry only what changed.
   assert.equal(state.takeUpdate()!.instances.length, 1);
   assert.equal(state.takeUpdate(), undefined);
+  // Hosts only with coordination: none at first, then the cluster's when they change.
+  assert.equal('hosts' in state.snapshot(), false);
+  hosts = [{ hostId: 'a', self: true, blocks: [0], shards: [0, 1], requested: [] }];
+  hostChanges.next(hosts);
+  assert.deepEqual(state.takeUpdate()!.hosts, hosts);
+  assert.equal(state.snapshot().hostId, 'a');
 });

@@ -1,7 +1,10 @@
 import type { Logger } from '@nestjs/common';
 import type { ResolvedCoordinationOptions } from './coordination-options.interface.js';
 import { ClusterIdentifyGate, type BudgetSeed } from './cluster-identify.gate.js';
+import type { ClusterHostsView } from './cluster-hosts.view.js';
 import { ClusterSessionStore } from './cluster-session.store.js';
+import { ClusterMessenger, type LocalMessaging } from './cluster.messenger.js';
+import { NoClusterError } from './coordination.errors.js';
 import { HostPlacement, type PlacementFleet } from './host-placement.js';
 import { RedisConnection } from './redis.connection.js';
 
@@ -25,6 +28,8 @@ const MAX_RETRY_DELAY = 1_000;
  */
 export class ClusterCoordination {
   private placement: HostPlacement | undefined;
+  /** Requests to and from the other hosts, once placed with a `local` fleet. */
+  messenger: ClusterMessenger | undefined;
 
   private constructor(
     readonly options: ResolvedCoordinationOptions,
@@ -33,13 +38,18 @@ export class ClusterCoordination {
     readonly sessions: ClusterSessionStore,
     private readonly pacing: ClusterPacing,
     private readonly logger: Logger,
+    private readonly view: ClusterHostsView | undefined,
   ) {}
 
-  /** Connects (loading ioredis) and builds the shared gate and session store. */
+  /**
+   * Connects (loading ioredis) and builds the shared gate and session store. `view`, when
+   * given, is kept up to date with the cluster's hosts and their blocks.
+   */
   static async open(
     options: ResolvedCoordinationOptions,
     pacing: ClusterPacing,
     logger: Logger,
+    view?: ClusterHostsView,
   ): Promise<ClusterCoordination> {
     const connection = await RedisConnection.open(options, logger);
     const gate = new ClusterIdentifyGate(
@@ -58,20 +68,23 @@ export class ClusterCoordination {
     );
     const sessions = new ClusterSessionStore(connection, logger);
     logger.log(`Joined cluster "${options.cluster}" as host "${options.hostId}".`);
-    return new ClusterCoordination(options, connection, gate, sessions, pacing, logger);
+    view?.join(options.hostId);
+    return new ClusterCoordination(options, connection, gate, sessions, pacing, logger, view);
   }
 
   /**
    * Places this host's shards by block leases: resolves once it holds the blocks of `shards`
    * (its planned ones), then keeps them, stops those it loses (`fleet.drop`), and takes over
    * with its spares the blocks of hosts that are gone (`fleet.adopt`). `signal` ends the wait
-   * for blocks held by others. Runs once.
+   * for blocks held by others. With `local`, it also answers other hosts' requests with this
+   * host's instances and can address theirs ({@link messenger}). Runs once.
    */
   async place(
     fleet: PlacementFleet,
     shards: readonly number[],
     totalShards: number,
     signal: AbortSignal,
+    local?: LocalMessaging,
   ): Promise<void> {
     if (this.placement !== undefined) return;
     this.placement = new HostPlacement(
@@ -85,13 +98,24 @@ export class ClusterCoordination {
       },
       fleet,
       this.logger,
+      this.view,
     );
     await this.placement.claim(shards, signal);
     this.placement.start();
+    if (local !== undefined && this.view !== undefined) {
+      this.messenger = await ClusterMessenger.open(
+        this.connection,
+        this.placement,
+        this.view,
+        local,
+        this.logger,
+      );
+    }
   }
 
   /** Leaves the cluster: stops the gate and closes the connection if this host opened it. */
   async close(): Promise<void> {
+    this.messenger?.close(new NoClusterError());
     await this.placement?.close();
     this.gate.close();
     await this.connection.close();

@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import { BlockLeaseStore, type BlockState, type HeldLease } from './block-lease.store.js';
+import type { ClusterHostsView } from './cluster-hosts.view.js';
 import type { ClusterSessionStore } from './cluster-session.store.js';
 import { LeaseKeeper } from './lease.keeper.js';
 import type { RedisConnection } from './redis.connection.js';
@@ -51,6 +52,7 @@ export class HostPlacement {
     private readonly shape: PlacementShape,
     private readonly fleet: PlacementFleet,
     private readonly logger: Logger,
+    private readonly view?: ClusterHostsView,
   ) {
     this.leases = new BlockLeaseStore(connection, shape.hostId);
     this.keeper = new LeaseKeeper(this.leases, shape.leaseTtl, logger);
@@ -94,11 +96,26 @@ export class HostPlacement {
   start(): void {
     this.scanTimer = setInterval(() => void this.survey(), this.shape.leaseTtl / 3);
     this.scanTimer.unref();
+    // The operator's view at once, not a third of the TTL later; it acts on nothing.
+    this.leases
+      .survey(this.blockCount())
+      .then((states) => this.view?.update(states, this.shape))
+      .catch(() => undefined);
   }
 
   /** The leases this host holds. */
   held(): HeldLease[] {
     return this.keeper.leases();
+  }
+
+  /** The epoch at which this host holds the block of `shardId` now, or undefined. */
+  epochOfShard(shardId: number): number | undefined {
+    return this.keeper.epochOf(this.blockOf(shardId));
+  }
+
+  /** Who holds the block of `shardId` in Redis now, at which epoch (undefined: nobody). */
+  holderOfShard(shardId: number): Promise<{ host: string; epoch: number } | undefined> {
+    return this.leases.holder(this.blockOf(shardId));
   }
 
   /** Stops placement and frees this host's leases at once (a graceful stop). */
@@ -115,9 +132,8 @@ export class HostPlacement {
     this.scanning = true;
     const me = this.shape.hostId;
     try {
-      const states = await this.leases.survey(
-        Math.ceil(this.shape.totalShards / this.shape.blockSize),
-      );
+      const states = await this.leases.survey(this.blockCount());
+      this.view?.update(states, this.shape);
       const handedOff = new Set<number>();
       for (const state of states) {
         if (state.holder !== me || state.requestedBy === undefined || state.requestedBy === me) {
@@ -199,6 +215,10 @@ export class HostPlacement {
     if (await this.leases.request(wanted.block, this.shape.leaseTtl)) {
       this.logger.log(`Asked host "${busiest}" to hand block ${wanted.block} over.`);
     }
+  }
+
+  private blockCount(): number {
+    return Math.ceil(this.shape.totalShards / this.shape.blockSize);
   }
 
   private blockOf(shardId: number): number {

@@ -1,8 +1,10 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { ClusterCoordination } from '../coordination/cluster.coordination.js';
+import { ClusterHostsView } from '../coordination/cluster-hosts.view.js';
 import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
 import type { PlacementFleet } from '../coordination/host-placement.js';
+import type { ClusterMessenger, LocalMessaging } from '../coordination/cluster.messenger.js';
 import { resolveCoordination } from '../coordination/coordination.defaults.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
@@ -64,6 +66,8 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private readonly closing = new AbortController();
   /** The cluster of hosts this manager belongs to (`coordination`), once joined. */
   private cluster: ClusterCoordination | undefined;
+  /** The cluster's hosts and their blocks, once joined (empty without `coordination`). */
+  readonly clusterHosts = new ClusterHostsView();
   /** The waits at the cluster's identify gate, by shard. */
   private readonly clusterWaits = new Map<number, AbortController>();
 
@@ -142,6 +146,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
       },
       // Its own context: the cluster's lines (gate, leases, handovers) are not the queue's.
       new Logger('ShardingCluster'),
+      this.clusterHosts,
     );
   }
 
@@ -155,8 +160,14 @@ export class IdentifyBroker implements OnApplicationShutdown {
     shards: readonly number[],
     totalShards: number,
     signal: AbortSignal,
+    local?: LocalMessaging,
   ): Promise<void> {
-    await this.cluster?.place(fleet, shards, totalShards, signal);
+    await this.cluster?.place(fleet, shards, totalShards, signal, local);
+  }
+
+  /** Requests to the other hosts of the cluster, once placed (undefined outside a cluster). */
+  get messenger(): ClusterMessenger | undefined {
+    return this.cluster?.messenger;
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
@@ -236,6 +247,7 @@ export class IdentifyBroker implements OnApplicationShutdown {
     const cluster = this.cluster;
     this.cluster = undefined;
     await cluster?.close();
+    this.clusterHosts.close();
   }
 
   private keptSession(shardId: number): ShardSession | null {

@@ -59,6 +59,11 @@ export const SHARDING_ERROR_CODES = {
   ERR_SHARDING_INVALID_READINESS_RULE: 'a readiness rule of ShardingHealthIndicator is malformed',
   // Testing
   ERR_SHARDING_MISSING_PEER: 'an optional peer dependency a feature needs is not installed',
+  // Several hosts
+  ERR_SHARDING_NO_CLUSTER:
+    'a cluster-wide call was made on a manager that is not in a cluster (yet)',
+  ERR_SHARDING_CLUSTER_TARGET_GONE:
+    'no live host holds the target of a cluster-wide request, or its host lost the lease meanwhile',
   // Snowflakes
   ERR_SHARDING_INVALID_SNOWFLAKE: 'a snowflake field or id is out of range or malformed',
 } as const;

@@ -10,6 +10,7 @@ import { Subject, type Observable } from 'rxjs';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import type { LinkLossReason } from '../ipc/ipc.errors.js';
 import { NoHelloError } from './instance.errors.js';
+import { ManagerLeaseWatch } from './manager-lease.watch.js';
 import type { ShardStatusUpdate } from '../ipc/shard-status.board.js';
 import { instanceLogContext } from '../runtime/instance-log-context.js';
 import { readShutdown, type ShutdownStep } from './instance-shutdown.js';
@@ -55,6 +56,10 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
   private restructuring: Promise<unknown> = Promise.resolve();
   private readonly restructures = new Subject<InstanceRestructure>();
   private readonly shutdownSteps = new Set<ShutdownStep>();
+  /** With `coordination`: whether the manager's leases may have run out. */
+  private readonly leaseWatch: ManagerLeaseWatch;
+  /** Set while this instance's shards are closed for want of its manager (coordination). */
+  private suspended = false;
 
   /** Emits the reason each time the manager is lost. */
   readonly managerLost$: Observable<LinkLossReason>;
@@ -96,12 +101,30 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     });
     // The server only reports the loss; this instance owns the decision, and the process exit.
     this.server.managerLost$.subscribe((reason) => {
-      if (options.onManagerLost === 'continue') {
-        this.logger.warn(`Lost the manager (${reason}); running on autonomously, as configured.`);
-        return;
-      }
-      this.logger.warn(`Lost the manager (${reason}); exiting, as configured.`);
-      void this.exit();
+      // With coordination another host may take these shards soon: they close resumably first,
+      // whatever becomes of the process.
+      void this.suspendShards(`lost the manager (${reason})`).then(() => {
+        if (options.onManagerLost === 'continue') {
+          this.logger.warn(`Lost the manager (${reason}); running on autonomously, as configured.`);
+          return;
+        }
+        this.logger.warn(`Lost the manager (${reason}); exiting, as configured.`);
+        void this.exit();
+      });
+    });
+    this.leaseWatch = new ManagerLeaseWatch(this.server, {
+      lapse: () => void this.suspendShards('no word from the manager within its lease bound'),
+      // Its shards are closed but the manager still counts them as running here: a new
+      // generation of this instance, started by the manager, runs them again if it still
+      // holds them (a manager that lost them has restructured this instance already).
+      back: () => {
+        if (!this.suspended) return;
+        this.logger.warn('The manager is back; exiting so that it restarts this instance.');
+        void this.exit();
+      },
+    });
+    void this.server.whenIdentified().then((context) => {
+      if (context.leaseTtl !== undefined) this.leaseWatch.start(context.leaseTtl);
     });
     this.managerLost$ = this.server.managerLost$;
   }
@@ -227,6 +250,7 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
 
   /** Closes the IPC server when the application closes, and completes `restructure$`. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.leaseWatch.stop();
     await this.server.close();
     this.restructures.complete();
   }
@@ -245,6 +269,8 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
       const released = this.applier === undefined ? new Map() : await this.applier(plan);
       if (handled) await this.registry.handle(data, { ...context, isRequest: true });
       this.server.updateShards(plan.shards, plan.totalShards);
+      // The manager has said which shards run here now.
+      this.suspended = false;
       this.logger.log(
         `Restructured: shards ${plan.previousShards.join(', ') || 'none'} → ${
           plan.shards.join(', ') || 'none'
@@ -271,9 +297,50 @@ export class ShardingInstance implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
+  /**
+   * With `coordination` only: closes this instance's shards resumably (as for a handover, never
+   * with 1000), because its manager may no longer hold their leases. Its context keeps them:
+   * they are the manager's to move. Once per suspension; nothing without an applier.
+   */
+  private suspendShards(why: string): Promise<void> {
+    const context = this.server.context;
+    const applier = this.applier;
+    if (
+      this.suspended ||
+      this.exiting ||
+      context?.leaseTtl === undefined ||
+      context.shards.length === 0
+    ) {
+      return Promise.resolve();
+    }
+    if (applier === undefined) {
+      this.logger.error(
+        `${why}, but nothing can close shard(s) ${context.shards.join(', ')} resumably: ` +
+          'attach the @discordjs/ws adapter so that another host can take them safely.',
+      );
+      return Promise.resolve();
+    }
+    this.suspended = true;
+    this.logger.warn(`${why}: closing shard(s) ${context.shards.join(', ')} resumably.`);
+    const run = this.restructuring.then(() =>
+      applier({
+        shards: [],
+        totalShards: context.totalShards,
+        previousShards: [...context.shards],
+        sessions: new Map(),
+      }),
+    );
+    this.restructuring = run.catch(() => undefined);
+    return run.then(
+      () => undefined,
+      (error: Error) => this.logger.error(`Closing the shards failed: ${error.message}`),
+    );
+  }
+
   private async exit(): Promise<void> {
     if (this.exiting) return;
     this.exiting = true;
+    this.leaseWatch.stop();
     try {
       if (this.application !== undefined) await this.application.close();
       else await this.server.close();

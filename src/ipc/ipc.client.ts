@@ -36,6 +36,8 @@ export interface IpcClientOptions extends LinkOptions {
   helloTimeout?: number;
   /** How often the instance must send HEARTBEAT, in ms (sent in HELLO). Default 5000. */
   heartbeatInterval?: number;
+  /** With `coordination`: the block lease TTL sent in HELLO, in ms. Default: none sent. */
+  leaseTtl?: number;
   /**
    * Whether the instance runs `shardId` now, to check the shard reports of its heartbeats (a
    * handover changes its shards during the link's life). Default: `shardId` is in `shards`.
@@ -81,6 +83,7 @@ export class IpcClient {
   private readonly helloInterval: number;
   private readonly helloTimeout: number;
   private readonly heartbeatInterval: number;
+  private readonly leaseTtl: number | undefined;
   private readonly ownsShard: (shardId: number) => boolean;
   private readonly watchdog: HeartbeatWatchdog;
   private readonly heartbeats = new Subject<InstanceHeartbeat>();
@@ -124,6 +127,7 @@ export class IpcClient {
     this.helloInterval = options.helloInterval ?? IPC_DEFAULTS.helloInterval;
     this.helloTimeout = options.helloTimeout ?? IPC_DEFAULTS.helloTimeout;
     this.heartbeatInterval = options.heartbeatInterval ?? IPC_DEFAULTS.heartbeatInterval;
+    this.leaseTtl = options.leaseTtl;
     this.ownsShard = options.ownsShard ?? ((shardId) => this.shards.includes(shardId));
     this.packets$ = this.link.channel.packets$;
     this.state$ = this.link.state$;
@@ -288,6 +292,7 @@ export class IpcClient {
           shards: this.shards,
           total_shards: this.totalShards,
           heartbeat_interval: this.heartbeatInterval,
+          ...(this.leaseTtl === undefined ? {} : { lease_ttl: this.leaseTtl }),
         },
       });
     } catch (error) {

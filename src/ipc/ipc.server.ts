@@ -58,6 +58,8 @@ export interface InstanceContext {
   totalShards: number;
   /** The heartbeat interval the manager asked for, in ms. */
   heartbeatInterval: number;
+  /** The manager's block lease TTL, in ms: set only when the manager runs with `coordination`. */
+  leaseTtl?: number;
 }
 
 /** One acknowledged heartbeat, seen from the instance. */
@@ -359,6 +361,7 @@ export class IpcServer {
     this.instanceContext.shards = [...hello.shards];
     this.instanceContext.totalShards = hello.total_shards;
     this.instanceContext.heartbeatInterval = hello.heartbeat_interval;
+    if (hello.lease_ttl !== undefined) this.instanceContext.leaseTtl = hello.lease_ttl;
     this.writeTo(socket, {
       op: IpcOpCode.IDENTIFY,
       d: {

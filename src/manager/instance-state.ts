@@ -90,6 +90,8 @@ export interface InstanceStatus {
   generation: number;
   /** The shard ids it runs. */
   shards: number[];
+  /** The host it runs on (`coordination.hostId`); absent without `coordination`. */
+  hostId?: string;
   /** Its pid (in worker mode, the manager's). */
   pid?: number;
   /** Its snowflake (socket name) in the current generation. */

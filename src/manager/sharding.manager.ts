@@ -13,6 +13,14 @@ import { first, merge, Subject, type Observable, type Subscription } from 'rxjs'
 import type { DispatchContext, DispatchHandler } from '../dispatch/dispatch-context.interface.js';
 import { DispatchRegistry } from '../dispatch/dispatch.registry.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../discord/gateway-bot.fetcher.js';
+import type { ClusterHost } from '../coordination/cluster-hosts.view.js';
+import type {
+  ClusterCallOptions,
+  ClusterLocation,
+  ClusterTarget,
+} from '../coordination/cluster-call.types.js';
+import type { ClusterInstanceResult, LocalMessaging } from '../coordination/cluster.messenger.js';
+import { NoClusterError } from '../coordination/coordination.errors.js';
 import type { PlacementFleet } from '../coordination/host-placement.js';
 import { IdentifyBroker } from '../discord/identify.broker.js';
 import type { IdentifyGrant, IdentifyQueueProgress } from '../discord/identify.queue.js';
@@ -140,6 +148,12 @@ export class ShardingManager
   readonly identify$: Observable<IdentifyGrant>;
   /** Every handover of shards between instances ({@link moveShards}), as it ends. */
   readonly restructure$: Observable<ShardMove>;
+  /**
+   * With `coordination`: the cluster's hosts and their blocks each time they change (a host
+   * joins or leaves, a block moves), as this host's surveys of the leases find them. Never
+   * emits without `coordination`.
+   */
+  readonly hosts$: Observable<ClusterHost[]>;
 
   constructor(
     @Inject(RESOLVED_SHARDING_OPTIONS) private readonly options: ResolvedShardingOptions,
@@ -150,6 +164,7 @@ export class ShardingManager
   ) {
     this.id = snowflakes.generate(MANAGER_SHARD_ID);
     this.identify$ = broker.identify$;
+    this.hosts$ = broker.clusterHosts.hosts$;
     this.handover = new ShardHandover({
       supervisor: (instance) => this.supervisor(instance),
       ownerOf: (shard) => this.instanceForShard(shard),
@@ -240,7 +255,18 @@ export class ShardingManager
 
   /** A snapshot of every instance. */
   status(): InstanceStatus[] {
-    return this.supervisors.map((supervisor) => supervisor.status());
+    const hostId = this.broker.clusterHosts.hostId;
+    if (hostId === undefined) return this.supervisors.map((supervisor) => supervisor.status());
+    return this.supervisors.map((supervisor) => ({ ...supervisor.status(), hostId }));
+  }
+
+  /**
+   * With `coordination`: the cluster's hosts (this one included) and the blocks and shards each
+   * holds, as of this host's latest survey of the leases (every third of the lease TTL). Empty
+   * without `coordination`.
+   */
+  hosts(): ClusterHost[] {
+    return this.broker.clusterHosts.current();
   }
 
   /**
@@ -277,7 +303,20 @@ export class ShardingManager
   }
 
   /** The instance that runs the shard of `guildId` (`(guild_id >> 22) % totalShards`). */
-  instanceForGuild(guildId: string | bigint): number {
+  instanceForGuild(guildId: string | bigint): number;
+  /**
+   * With `coordination`: the host that runs the shard of `guildId` now (the holder of its
+   * block's lease in Redis). Rejects with `NoClusterError` outside a cluster, and with
+   * `ClusterTargetGoneError` while no host holds the block.
+   */
+  instanceForGuild(guildId: string | bigint, options: ClusterCallOptions): Promise<ClusterLocation>;
+  instanceForGuild(
+    guildId: string | bigint,
+    options?: ClusterCallOptions,
+  ): number | Promise<ClusterLocation> {
+    if (options?.scope === 'cluster') {
+      return this.inCluster(() => this.broker.messenger!.locate(this.shardOfGuild(guildId)));
+    }
     if (this.totalShardCount === undefined)
       throw new UnknownInstanceError(`guild ${guildId} (not spawned yet)`);
     return this.instanceForShard(this.snowflakes.shardForGuild(guildId, this.totalShardCount));
@@ -314,8 +353,39 @@ export class ShardingManager
     instance: number,
     event: string,
     data?: unknown,
-    options: ManagerCallOptions = {},
+    options?: ManagerCallOptions,
+  ): Promise<T>;
+  /**
+   * With `{ scope: 'cluster' }`: asks the instance that runs a shard or guild on whichever host
+   * holds it, through Redis. Settles always: with the answer; on timeout; at once with
+   * `ClusterTargetGoneError` when no host holds the shard, its host is not listening or leaves
+   * the cluster, or it lost the shard's lease before answering (no answer from a fenced
+   * generation); with `RemoteHandlerError` when the handler failed.
+   */
+  request<T = unknown>(
+    to: ClusterTarget,
+    event: string,
+    data: unknown,
+    options: ClusterCallOptions,
+  ): Promise<T>;
+  request<T = unknown>(
+    target: number | ClusterTarget,
+    event: string,
+    data?: unknown,
+    callOptions: ManagerCallOptions | ClusterCallOptions = {},
   ): Promise<T> {
+    if (typeof target !== 'number') {
+      return this.inCluster(() =>
+        this.broker.messenger!.request<T>(
+          'shard' in target ? target.shard : this.shardOfGuild(target.guild),
+          event,
+          data,
+          callOptions.timeout ?? this.options.requestTimeout,
+        ),
+      );
+    }
+    const instance = target;
+    const options = callOptions as ManagerCallOptions;
     if (!this.requestOutcomes.observed) return this.requestOnce<T>(instance, event, data, options);
     const started = performance.now();
     const ended = (outcome: RequestOutcome['outcome']) =>
@@ -358,12 +428,59 @@ export class ShardingManager
    * Sends a request to every instance and settles per instance: partial results are normal.
    * With `whenNotReady: 'skip'`, instances that are not ready are left out.
    */
+  broadcastRequest<T = unknown>(
+    event: string,
+    data?: unknown,
+    options?: ManagerCallOptions,
+  ): Promise<InstanceResult<T>[]>;
+  /**
+   * With `{ scope: 'cluster' }`: asks every instance of every host of the cluster, through Redis;
+   * settles per instance, each result naming its host. A host that does not answer within the
+   * timeout adds one rejected result (`instance: -1`, `RequestTimeoutError`).
+   */
+  broadcastRequest<T = unknown>(
+    event: string,
+    data: unknown,
+    options: ClusterCallOptions,
+  ): Promise<ClusterInstanceResult<T>[]>;
   async broadcastRequest<T = unknown>(
     event: string,
     data?: unknown,
-    options: ManagerCallOptions = {},
-  ): Promise<InstanceResult<T>[]> {
-    return this.requestMany<T>(this.instances, event, data, options);
+    options: ManagerCallOptions | ClusterCallOptions = {},
+  ): Promise<InstanceResult<T>[] | ClusterInstanceResult<T>[]> {
+    if ('scope' in options && options.scope === 'cluster') {
+      return this.inCluster(() =>
+        this.broker.messenger!.broadcast<T>(
+          event,
+          data,
+          options.timeout ?? this.options.requestTimeout,
+        ),
+      );
+    }
+    return this.requestMany<T>(this.instances, event, data, options as ManagerCallOptions);
+  }
+
+  /** Runs a cluster-wide call, or rejects with `NoClusterError` outside a cluster. */
+  private inCluster<T>(call: () => Promise<T>): Promise<T> {
+    if (this.broker.messenger === undefined) return Promise.reject(new NoClusterError());
+    try {
+      return call();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private shardOfGuild(guildId: string | bigint): number {
+    return this.snowflakes.shardForGuild(guildId, this.totalShardCount!);
+  }
+
+  /** What other hosts of the cluster may ask of this host's instances (with `coordination`). */
+  private localMessaging(): LocalMessaging {
+    return {
+      requestShard: async (shard, event, data, timeout) =>
+        this.request(this.instanceForShard(shard), event, data, { timeout }),
+      broadcast: (event, data, timeout) => this.broadcastRequest(event, data, { timeout }),
+    };
   }
 
   /**
@@ -732,7 +849,13 @@ export class ShardingManager
     if (options.coordination !== undefined) {
       await this.broker.joinCluster(options.coordination);
       await this.broker
-        .place(this.placementFleet(), plan.flat(), total, this.stopSpawning.signal)
+        .place(
+          this.placementFleet(),
+          plan.flat(),
+          total,
+          this.stopSpawning.signal,
+          this.localMessaging(),
+        )
         .catch((error: unknown) => {
           throw this.shuttingDown === undefined ? error : new ManagerShutDownError();
         });

@@ -49,6 +49,12 @@ export interface HelloPayload {
   total_shards: number;
   /** How often the instance sends HEARTBEAT, in ms. */
   heartbeat_interval: number;
+  /**
+   * With `coordination` only: the manager's block lease TTL, in ms. An instance that then has
+   * no acknowledgement of the heartbeats it sent in the last third of it closes its shards
+   * resumably, before another host can take them.
+   */
+  lease_ttl?: number;
 }
 
 /** The error carried by an ERROR packet. */

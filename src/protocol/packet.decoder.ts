@@ -75,6 +75,7 @@ const PAYLOAD_SCHEMAS: Partial<Record<IpcOpCode, Record<string, [FieldCheck, boo
     shards: [isShardList, true],
     total_shards: [isInteger, true],
     heartbeat_interval: [isInteger, true],
+    lease_ttl: [isOptionalNumber, false],
   },
   [IpcOpCode.ERROR]: { event_id: [isString, true], error: [isSerializedError, true] },
   [IpcOpCode.INVALID_SESSION]: { id: [isString, true] },

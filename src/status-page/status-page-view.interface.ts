@@ -63,6 +63,20 @@ export interface StatusPageIdentify {
   timeLeft: number;
 }
 
+/** One host of the cluster on the page (with `coordination` only). */
+export interface StatusPageHost {
+  /** Its `coordination.hostId`. */
+  hostId: string;
+  /** Whether it is the host of this page's manager. */
+  self: boolean;
+  /** The blocks whose leases it holds. */
+  blocks: number[];
+  /** The shards of those blocks. */
+  shards: number[];
+  /** The blocks it asked to be handed over (a joining host). */
+  requested: number[];
+}
+
 /** What `/status.json` returns and the first event of `/events` carries. */
 export interface StatusPageSnapshot {
   /** When it was taken, in ms since the Unix epoch. */
@@ -75,6 +89,10 @@ export interface StatusPageSnapshot {
   identify?: StatusPageIdentify;
   /** Newest first, bounded. */
   failures: StatusPageFailure[];
+  /** This manager's host (`coordination.hostId`); absent without `coordination`. */
+  hostId?: string;
+  /** The cluster's hosts and their blocks; absent without `coordination`. */
+  hosts?: StatusPageHost[];
 }
 
 /** An update event of `/events`: only what changed since the previous one. */
@@ -86,4 +104,6 @@ export interface StatusPageUpdate {
   identify?: StatusPageIdentify;
   /** Failures added, newest first. */
   failures: StatusPageFailure[];
+  /** The cluster's hosts, whole, when they changed (with `coordination` only). */
+  hosts?: StatusPageHost[];
 }

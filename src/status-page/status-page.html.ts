@@ -86,6 +86,18 @@ export const STATUS_PAGE_HTML = `<!doctype html>
       <div class="bar" aria-hidden="true"><div id="q-bar"></div></div>
     </div>
   </section>
+  <section class="wide hidden" id="hosts-section" aria-labelledby="h-hosts">
+    <h2 id="h-hosts">Hosts</h2>
+    <div class="scroll">
+    <table class="log">
+      <thead><tr>
+        <th scope="col">Host</th><th scope="col" class="num">Blocks</th>
+        <th scope="col">Shards</th><th scope="col">Asked for</th>
+      </tr></thead>
+      <tbody id="host-rows"></tbody>
+    </table>
+    </div>
+  </section>
   <section class="wide" aria-labelledby="h-failures">
     <h2 id="h-failures">Last restarts and failures</h2>
     <div class="scroll">

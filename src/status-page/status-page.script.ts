@@ -190,6 +190,20 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     $('failures-empty').classList.toggle('hidden', model.failures.length > 0);
   }
 
+  function renderHosts() {
+    var hosts = model.hosts || [];
+    $('hosts-section').classList.toggle('hidden', hosts.length === 0);
+    var body = $('host-rows');
+    body.replaceChildren.apply(body, hosts.map(function (host) {
+      return h('tr', {}, [
+        h('td', { text: host.hostId + (host.self ? ' (this one)' : '') }),
+        h('td', { cls: 'num', text: host.blocks.length }),
+        h('td', { cls: 'wrap', text: host.shards.length ? host.shards.join(', ') : '\u2013' }),
+        h('td', { text: host.requested.length ? 'block ' + host.requested.join(', ') : '\u2013' }),
+      ]);
+    }));
+  }
+
   function renderSummary(list) {
     var ready = 0, shards = 0, shardsReady = 0, reported = 0;
     list.forEach(function (i) {
@@ -216,6 +230,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     renderInstances(list);
     renderShards(list);
     renderIdentify();
+    renderHosts();
     renderFailures();
   }
   function schedule() {
@@ -230,6 +245,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     model.managerId = s.managerId;
     model.totalShards = s.totalShards;
     model.actions = s.actions;
+    model.hosts = s.hosts;
     setIdentify(s.identify);
     model.at = s.at;
   }
@@ -252,6 +268,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     var added = u.failures.filter(function (f) { return f.seq > top; });
     model.failures = added.concat(model.failures).slice(0, MAX_FAILURES);
     if (u.totalShards !== undefined) model.totalShards = u.totalShards;
+    if (u.hosts !== undefined) model.hosts = u.hosts;
     setIdentify(u.identify);
     model.at = u.at;
   }

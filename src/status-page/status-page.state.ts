@@ -53,6 +53,7 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
   private failureSeq = 0;
   private readonly changedInstances = new Set<number>();
   private identifyChanged = false;
+  private hostsChanged = false;
   private readonly changes = new Subject<void>();
   private subscription: Subscription | undefined;
 
@@ -70,6 +71,12 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
     this.subscription = this.manager.heartbeat$.subscribe((beat) => this.onHeartbeat(beat));
     this.subscription.add(this.manager.status$.subscribe((change) => this.onStatus(change)));
     this.subscription.add(this.manager.restart$.subscribe((restart) => this.onRestart(restart)));
+    this.subscription.add(
+      this.manager.hosts$.subscribe(() => {
+        this.hostsChanged = true;
+        this.changes.next();
+      }),
+    );
     this.subscription.add(
       this.manager.identify$.subscribe(() => {
         this.identifyChanged = true;
@@ -94,12 +101,18 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
       instances: this.manager.status().map((status) => this.instanceView(status, undefined)),
       identify: this.identifyView(),
       failures: this.failures.toArray().toReversed(),
+      ...this.hostsView(),
     };
   }
 
   /** What changed since the previous call, or `undefined` when nothing did. */
   takeUpdate(): StatusPageUpdate | undefined {
-    if (this.changedInstances.size === 0 && !this.identifyChanged && this.failuresAdded === 0) {
+    if (
+      this.changedInstances.size === 0 &&
+      !this.identifyChanged &&
+      !this.hostsChanged &&
+      this.failuresAdded === 0
+    ) {
       return undefined;
     }
     const changed = this.manager
@@ -117,11 +130,20 @@ export class StatusPageState implements OnModuleInit, OnApplicationShutdown {
       instances: changed,
       identify: this.identifyChanged ? this.identifyView() : undefined,
       failures: this.failures.latest(this.failuresAdded).toReversed(),
+      hosts: this.hostsChanged ? this.hostsView().hosts : undefined,
     };
     this.changedInstances.clear();
     this.identifyChanged = false;
+    this.hostsChanged = false;
     this.failuresAdded = 0;
     return update;
+  }
+
+  /** This host and the cluster's hosts, with `coordination` only (nothing without it). */
+  private hostsView(): Pick<StatusPageSnapshot, 'hostId' | 'hosts'> {
+    const hosts = this.manager.hosts();
+    const self = hosts.find((host) => host.self);
+    return self === undefined ? {} : { hostId: self.hostId, hosts };
   }
 
   private track(instance: number): InstanceTrack {

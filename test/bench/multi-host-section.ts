@@ -3,18 +3,22 @@
 // private redis-server on a Unix socket:
 // - the cluster identify gate's grant (one Lua script: bucket free, budget counted);
 // - its IDENTIFY-sent report (one Lua script);
-// - one renewal of 64 block leases (one Lua script).
-// Environment (optional): BENCH_MULTI_HOST_ROUNDS (500).
+// - one renewal of 64 block leases (one Lua script);
+// - failover: a SIGKILLed host's shards back on another host, against the lease TTL
+//   (host-failover.ts).
+// Environment (optional): BENCH_MULTI_HOST_ROUNDS (500), BENCH_FAILOVER_TTLS (2000,4000).
 import { Logger } from '@nestjs/common';
 import { ClusterCoordination } from '../../src/coordination/cluster.coordination.js';
 import { BlockLeaseStore, type HeldLease } from '../../src/coordination/block-lease.store.js';
 import { resolveCoordination } from '../../src/coordination/coordination.defaults.js';
 import { launchRedis, missingRedis } from '../support/redis-server.js';
+import { measureHostFailover, type HostFailoverResult } from './host-failover.js';
 import { envInteger, fixed, markdown, ratio, round2 } from './report-format.js';
 import { percentile } from './stats.js';
 
 const rounds = envInteger('BENCH_MULTI_HOST_ROUNDS', 500);
 const BLOCKS = 64;
+const failoverTtls = (process.env.BENCH_FAILOVER_TTLS ?? '2000,4000').split(',').map(Number);
 
 /** A quiet logger. */
 class QuietLogger extends Logger {
@@ -37,6 +41,8 @@ export interface MultiHostResult {
   gateGrant: StepResult;
   gateSent: StepResult;
   renew64Leases: StepResult;
+  /** A killed host's shards back on another host, per lease TTL. */
+  failover: HostFailoverResult[];
 }
 
 /** Times `step` `rounds` times in a row; sorted ms. */
@@ -90,12 +96,15 @@ export async function runMultiHostSection(): Promise<MultiHostResult | undefined
         p99Ms: round2(percentile(samples, 99) * 1000) / 1000,
         vsPing: round2(percentile(samples, 50) / percentile(ping, 50)),
       });
+      const failover: HostFailoverResult[] = [];
+      for (const ttl of failoverTtls) failover.push(await measureHostFailover(redis.socket, ttl));
       const result: MultiHostResult = {
         rounds,
         ping: step(ping),
         gateGrant: step(grant),
         gateSent: step(sent),
         renew64Leases: step(renew),
+        failover,
       };
       const row = (name: string, value: StepResult): string[] => [
         name,
@@ -113,6 +122,18 @@ export async function runMultiHostSection(): Promise<MultiHostResult | undefined
               row('identify gate: IDENTIFY sent', result.gateSent),
               row(`renew ${BLOCKS} block leases`, result.renew64Leases),
             ],
+          ) +
+          '\n\nFailover: two hosts, 4 shards (one per block, max_concurrency 1); the first host and ' +
+          'its instances SIGKILLed; the second host has 2 warm spares. From the kill to the last ' +
+          'of its shards back (the bound: TTL + TTL / 3 for the survey + one RESUME).\n\n' +
+          markdown(
+            ['lease TTL ms', 'failover ms', 'failover / TTL', 'back by RESUME'],
+            failover.map((run) => [
+              String(run.leaseTtlMs),
+              String(run.failoverMs),
+              ratio(run.vsLeaseTtl),
+              `${run.resumed}/${run.shards}`,
+            ]),
           ),
       );
       return result;

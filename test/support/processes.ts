@@ -52,14 +52,18 @@ export interface FixtureMessage {
   [key: string]: unknown;
 }
 
-/** Resolves with the next message of `type` from a child; rejects if the child exits first. */
+/**
+ * Resolves with the next message of `type` from a child that `accept` takes (default: any);
+ * rejects if the child exits first.
+ */
 export function nextMessage<T extends FixtureMessage = FixtureMessage>(
   child: ChildProcess,
   type: string,
+  accept: (message: T) => boolean = () => true,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: FixtureMessage) => {
-      if (message?.type !== type) return;
+      if (message?.type !== type || !accept(message as T)) return;
       cleanup();
       resolve(message as T);
     };

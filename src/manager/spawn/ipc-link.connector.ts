@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import { instanceLeaseSettings } from '../../coordination/instance-lease.rule.js';
 import { IpcClient } from '../../ipc/ipc.client.js';
 import type { ResolvedShardingOptions } from '../../options/resolve-options.js';
 import type { LinkConnector } from './supervised-link.interface.js';
@@ -6,7 +7,12 @@ import type { LinkConnector } from './supervised-link.interface.js';
 /** The link settings a connector takes from the module options. */
 export type IpcLinkSettings = Pick<
   ResolvedShardingOptions,
-  'helloInterval' | 'helloTimeout' | 'heartbeatInterval' | 'missedHeartbeats' | 'requestTimeout'
+  | 'helloInterval'
+  | 'helloTimeout'
+  | 'heartbeatInterval'
+  | 'missedHeartbeats'
+  | 'requestTimeout'
+  | 'coordination'
 >;
 
 /** The real connector: an `IpcClient` (node-ipc, HELLO until IDENTIFY, heartbeats) per generation. */
@@ -14,6 +20,8 @@ export function ipcLinkConnector(
   settings: IpcLinkSettings,
   logger: Logger,
 ): LinkConnector<IpcClient> {
+  // With coordination, instances learn the lease TTL and beat often enough to keep to it.
+  const lease = instanceLeaseSettings(settings.heartbeatInterval, settings.coordination);
   return (launch) => {
     return new IpcClient({
       managerId: launch.managerId,
@@ -25,7 +33,8 @@ export function ipcLinkConnector(
       socketRoot: launch.socketRoot,
       helloInterval: settings.helloInterval,
       helloTimeout: settings.helloTimeout,
-      heartbeatInterval: settings.heartbeatInterval,
+      heartbeatInterval: lease.heartbeatInterval,
+      leaseTtl: lease.leaseTtl,
       missedHeartbeats: settings.missedHeartbeats,
       requestTimeout: settings.requestTimeout,
       logger,
