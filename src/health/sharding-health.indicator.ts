@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import type { InstanceState, InstanceStatus } from '../manager/instance-state.js';
 import { ShardingManager } from '../manager/sharding.manager.js';
+import { shardReportsOf } from '../manager/shard-reports.js';
 import type { ShardGatewayState } from '../protocol/ipc-packet.types.js';
 import { checkReadinessRule, meetsReadiness, type ReadinessRule } from './readiness-rule.js';
 import { terminus } from './terminus.loader.js';
@@ -42,8 +43,6 @@ export interface FleetReadiness extends Record<string, unknown> {
 }
 
 /** The instance states in which its latest shard reports still hold. */
-const LIVE_STATES = new Set<InstanceState>(['identified', 'ready']);
-
 /** The default readiness rule: every instance ready. */
 const ALL_READY: ReadinessRule = { minReadyRatio: 1 };
 
@@ -121,16 +120,14 @@ export class ShardingHealthIndicator {
 }
 
 function instanceHealth(status: InstanceStatus): InstanceHealth {
-  const live = LIVE_STATES.has(status.state);
-  const reports = new Map((status.lastHeartbeat?.shards ?? []).map((shard) => [shard.id, shard]));
+  const reports = shardReportsOf(status);
   return {
     instance: status.instance,
     state: status.state,
     generation: status.generation,
     restarts: status.restarts,
-    shards: status.shards.map((id): ShardHealth => {
-      if (!live) return { id, state: 'disconnected' };
-      const report = reports.get(id);
+    shards: status.shards.map((id, position): ShardHealth => {
+      const report = reports[position];
       if (report === undefined) return { id };
       return report.ping === undefined
         ? { id, state: report.state }

@@ -1,5 +1,5 @@
 import type * as PromClient from 'prom-client';
-import { requirePeer } from '../common/require-peer.js';
+import { requirePeer } from '../runtime/require-peer.js';
 
 /** The `prom-client` module (an optional peer; the main entry never loads it). */
 export const promClient = requirePeer<typeof PromClient>('prom-client', 'nestjs-sharding/metrics');

@@ -7,6 +7,7 @@ import { IdentifyBroker } from '../discord/identify.broker.js';
 import { INSTANCE_TRANSITIONS, type InstanceStatus } from '../manager/instance-state.js';
 import { REQUEST_OUTCOMES } from '../manager/request-outcome.js';
 import { ShardingManager } from '../manager/sharding.manager.js';
+import { shardReportsOf } from '../manager/shard-reports.js';
 import type { ShardReport } from '../protocol/ipc-packet.types.js';
 import { promClient } from './prom-client.loader.js';
 import { restartReason } from './restart-reason.js';
@@ -19,8 +20,6 @@ import {
 const INSTANCE_STATES = Object.keys(INSTANCE_TRANSITIONS);
 
 /** The instance states in which an instance's latest shard reports still hold. */
-const LIVE_STATES = new Set(['identified', 'ready']);
-
 /** Round trips over a local socket: well under a millisecond, up to a stalled second. */
 const ROUND_TRIP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -212,15 +211,7 @@ export class ShardingMetrics implements OnModuleInit, OnApplicationShutdown {
 
   private registerShards(): void {
     const manager = this.manager!;
-    const reports = (): Array<ShardReport | undefined> =>
-      manager.status().flatMap((status) => {
-        const live = LIVE_STATES.has(status.state);
-        const byShard = new Map((status.lastHeartbeat?.shards ?? []).map((r) => [r.id, r]));
-        // A shard whose instance is down is down, whatever it said last.
-        return status.shards.map((id): ShardReport | undefined =>
-          live ? byShard.get(id) : { id, state: 'disconnected' },
-        );
-      });
+    const reports = (): Array<ShardReport | undefined> => manager.status().flatMap(shardReportsOf);
     this.gauge(
       'shard_state',
       "Each shard's gateway state, as its instance reports it (1 for its current state).",

@@ -1,5 +1,5 @@
 import { MissingPeerDependencyError } from '../errors/missing-peer.error.js';
-import { packageRequire } from './package-require.cjs';
+import { packageRequire } from '../common/package-require.cjs';
 
 /**
  * Loads `packageName`, an optional peer dependency that only `entry` needs, when that entry is
