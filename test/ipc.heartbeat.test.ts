@@ -47,6 +47,24 @@ describe('heartbeats', () => {
     assert.equal(typeof client.roundTrip, 'number');
   });
 
+  it("reports the instance's event-loop lag: a blocked loop shows by how long it was blocked", async () => {
+    // The instance must not take its own block for a lost manager either.
+    const { client } = await startLink(
+      { heartbeatInterval: 50, missedHeartbeats: 40 },
+      { FIXTURE_MISSED_HEARTBEATS: '40' },
+    );
+    const blockMs = 400;
+    const before = await firstValueFrom(client.heartbeat$.pipe(take(3), toArray()));
+    // Every heartbeat from the request on: the late one may come before or after the reply.
+    const after = firstValueFrom(client.heartbeat$.pipe(take(6), toArray()));
+    assert.equal(await client.request('block', { ms: blockMs }), 'unblocked');
+    const lags = (await after).map((heartbeat) => heartbeat.eventLoopLag!);
+    const blocked = Math.max(...lags);
+    // The heartbeat due during the block went out late by most of it; the idle ones were not.
+    assert.ok(blocked >= blockMs / 2, `lags after the block: ${lags.join(', ')} ms`);
+    for (const heartbeat of before) assert.ok(heartbeat.eventLoopLag! < blocked);
+  });
+
   it('reports the instance dead at once when it is killed with SIGKILL', async () => {
     const { child, client } = await startLink({ heartbeatInterval: 60_000 });
     const lost = firstValueFrom(client.lost$);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodePacket, IpcOpCode, type PacketRejectionCode } from '../src/ipc/index.js';
+import { isWellFormedHeartbeat } from '../src/protocol/packet.decoder.js';
 
 const hello = {
   id: '1',
@@ -85,6 +86,35 @@ describe('decodePacket', () => {
       assert.equal(rejection.code, code, JSON.stringify(value));
       assert.equal(rejection.field, field, JSON.stringify(value));
     }
+  });
+
+  it('takes a heartbeat on its fast path only when the general path accepts it', () => {
+    const heartbeats: unknown[] = [
+      { op: 7, d: { seq: 1, ts: 1.5 } },
+      { op: 7, t: null, d: { seq: 0, ts: 1, rss: 1, heapUsed: 2, eventLoopLag: 0, rtt: 0.2 } },
+      { op: 7, d: { seq: 1, ts: 1, shards: [{ id: 0, state: 'ready' }], extra: 'x' } },
+      { op: 7, t: 'X', d: { seq: 1, ts: 1 } },
+      { op: 7 },
+      { op: 7, d: [] },
+      { op: 7, d: { ts: 1 } },
+      { op: 7, d: { seq: -1, ts: 1 } },
+      { op: 7, d: { seq: 1.5, ts: 1 } },
+      { op: 7, d: { seq: 1, ts: Infinity } },
+      { op: 7, d: { seq: 1, ts: '1' } },
+      { op: 7, d: { seq: 1, ts: 1, rss: '1' } },
+      { op: 7, d: { seq: 1, ts: 1, heapUsed: NaN } },
+      { op: 7, d: { seq: 1, ts: 1, eventLoopLag: null } },
+      { op: 7, d: { seq: 1, ts: 1, rtt: {} } },
+      [7],
+      null,
+    ];
+    for (const value of heartbeats) {
+      const fast = isWellFormedHeartbeat(value);
+      assert.equal(fast, decodePacket(value).ok, JSON.stringify(value));
+    }
+    assert.equal(heartbeats.filter(isWellFormedHeartbeat).length, 3);
+    // Other ops, valid or not, take the general path.
+    assert.equal(isWellFormedHeartbeat({ op: 8, d: { seq: 1, ts: 1 } }), false);
   });
 
   it('does not inspect application data or trip on prototype keys', () => {

@@ -370,15 +370,20 @@ export class IpcClient {
       // A failed write closes the socket, which reports the loss.
     }
     this.link.roundTrip = heartbeat.rtt;
-    this.heartbeats.next({
+    // Bad shard reports are counted even when nobody listens.
+    const shards = heartbeat.shards === undefined ? undefined : this.readShards(heartbeat.shards);
+    if (!this.heartbeats.observed) return;
+    // One literal, `shards` assigned after it: no spread of a temporary object per heartbeat.
+    const event: InstanceHeartbeat = {
       instance: this.link.settings.instance,
       seq: heartbeat.seq,
       roundTrip: heartbeat.rtt,
       rss: heartbeat.rss,
       heapUsed: heartbeat.heapUsed,
       eventLoopLag: heartbeat.eventLoopLag,
-      ...(heartbeat.shards === undefined ? {} : { shards: this.readShards(heartbeat.shards) }),
-    });
+    };
+    if (shards !== undefined) event.shards = shards;
+    this.heartbeats.next(event);
   }
 
   /** The valid shard reports of a heartbeat; each bad one is dropped, counted and logged once. */

@@ -267,7 +267,6 @@ export class IpcServer {
     // A listen() under way finishes first, so that what it starts is stopped here.
     await this.listening?.catch(() => undefined);
     this.stopHeartbeats();
-    this.stats.stop();
     process.off('disconnect', this.onParentDisconnect);
     this.link.setState('closed');
     // What this turn wrote goes out before the sockets are destroyed.
@@ -406,7 +405,6 @@ export class IpcServer {
 
   private startHeartbeats(interval: number): void {
     this.stopHeartbeats();
-    this.stats.start();
     this.watchdog = new HeartbeatWatchdog(interval * this.link.settings.missedHeartbeats, () =>
       this.loseManager('heartbeat-timeout'),
     );
@@ -414,11 +412,16 @@ export class IpcServer {
     this.sendHeartbeat();
     // Then on this instance's phase of the fleet's grid (see HEARTBEAT_PHASES).
     const instance = this.link.settings.instance;
+    const schedule = () => {
+      const delay = nextHeartbeatDelay(instance, interval);
+      this.stats.expect(delay);
+      this.heartbeatTimer = setTimeout(beat, delay);
+    };
     const beat = () => {
       this.sendHeartbeat();
-      this.heartbeatTimer = setTimeout(beat, nextHeartbeatDelay(instance, interval));
+      schedule();
     };
-    this.heartbeatTimer = setTimeout(beat, nextHeartbeatDelay(instance, interval));
+    schedule();
   }
 
   private sendHeartbeat(): void {
@@ -441,6 +444,7 @@ export class IpcServer {
   private stopHeartbeats(): void {
     clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    this.stats.stop();
     this.watchdog?.stop();
     this.watchdog = undefined;
   }

@@ -88,6 +88,7 @@ export class LinkEndpoint<State extends string> {
   roundTrip: number | undefined;
 
   private readonly stateSubject: BehaviorSubject<State>;
+  private current: State;
   private readonly snowflakes = new SnowflakeService();
 
   constructor(options: LinkOptions, role: LinkRole<State>) {
@@ -100,6 +101,7 @@ export class LinkEndpoint<State extends string> {
     };
     this.logger = options.logger ?? new Logger(role.name);
     this.rejections = new RejectionLog(this.logger);
+    this.current = role.initialState;
     this.stateSubject = new BehaviorSubject(role.initialState);
     this.state$ = this.stateSubject.asObservable();
     const idShard = role.self === MANAGER_SENDER ? MANAGER_SHARD_ID : role.self;
@@ -119,7 +121,8 @@ export class LinkEndpoint<State extends string> {
 
   /** The current state. */
   get state(): State {
-    return this.stateSubject.value;
+    // A plain field, not the subject's value: read on every packet and heartbeat.
+    return this.current;
   }
 
   /** The socket path of the instance (throws `SocketPathTooLongError` when it cannot fit). */
@@ -137,7 +140,9 @@ export class LinkEndpoint<State extends string> {
   }
 
   setState(state: State): void {
-    if (this.stateSubject.value !== state) this.stateSubject.next(state);
+    if (this.current === state) return;
+    this.current = state;
+    this.stateSubject.next(state);
   }
 
   /** Completes the state stream; the link is over. */

@@ -13,6 +13,7 @@ import { IpcOpCode } from '../protocol/op-code.enum.js';
 import {
   decodePacket,
   isWellFormedDispatch,
+  isWellFormedHeartbeat,
   type DecodeResult,
 } from '../protocol/packet.decoder.js';
 import { isPromiseLike } from '../common/is-promise-like.js';
@@ -120,6 +121,12 @@ export class PacketChannel {
     // The common case, a well-formed DISPATCH on an authenticated link, in one pass.
     if (this.authenticated && isWellFormedDispatch(value)) {
       this.receiveDispatch(value);
+      return;
+    }
+    // Then a heartbeat, with no decode result allocated for it.
+    if (this.authenticated && isWellFormedHeartbeat(value)) {
+      if (this.packets.observed) this.packets.next(value);
+      this.options.onControl(value);
       return;
     }
     const decoded = decodeReceived(value);

@@ -24,6 +24,11 @@ const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as num
 const isDuration = (value: unknown) =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
+/** Returned when nothing was dropped (frozen: the caller only reads it). */
+const NO_REJECTIONS = Object.freeze([]) as unknown as PacketRejection[];
+/** Up to this many reports, a shard seen twice is found by a scan of the kept ones; then a set. */
+const SCAN_LIMIT = 32;
+
 /**
  * Checks the `shards` of a HEARTBEAT from an instance: each report must name a shard the
  * instance runs (`owns`), once, with a known state and finite, non-negative numbers. What passes
@@ -35,36 +40,47 @@ export function readShardReports(
   owns: (shardId: number) => boolean,
 ): ShardReportsRead {
   const reports: ShardReport[] = [];
-  const rejections: PacketRejection[] = [];
   if (!Array.isArray(value)) {
-    rejections.push(bad('d.shards', `"d.shards" must be an array, got ${describeValue(value)}`));
-    return { reports, rejections };
+    const rejection = bad('d.shards', `"d.shards" must be an array, got ${describeValue(value)}`);
+    return { reports, rejections: [rejection] };
   }
-  const seen = new Set<number>();
-  for (const [index, item] of value.entries()) {
-    const field = `d.shards[${index}]`;
+  // Read with every heartbeat of every instance: nothing is allocated for what passes but the
+  // copies (no field name per report, and no set for a few reports).
+  let rejections: PacketRejection[] | undefined;
+  const seen = value.length > SCAN_LIMIT ? new Set<number>() : undefined;
+  for (let index = 0; index < value.length; index++) {
+    const item: unknown = value[index];
     const problem = checkReport(item);
     if (problem !== undefined) {
-      rejections.push(bad(field, `${field} ${problem}`));
+      const field = `d.shards[${index}]`;
+      (rejections ??= []).push(bad(field, `${field} ${problem}`));
       continue;
     }
     const report = item as ShardReport;
-    if (!owns(report.id) || seen.has(report.id)) {
-      rejections.push({
+    const twice = seen === undefined ? reported(reports, report.id) : seen.has(report.id);
+    if (twice || !owns(report.id)) {
+      const field = `d.shards[${index}]`;
+      (rejections ??= []).push({
         code: 'WRONG_SENDER',
         field,
-        message: `${field} reports shard ${report.id}, which this instance does not run${seen.has(report.id) ? ' twice' : ''}`,
+        message: `${field} reports shard ${report.id}, which this instance does not run${twice ? ' twice' : ''}`,
       });
       continue;
     }
-    seen.add(report.id);
+    seen?.add(report.id);
     const kept: ShardReport = { id: report.id, state: report.state };
     if (report.ping !== undefined) kept.ping = report.ping;
     if (report.guilds !== undefined) kept.guilds = report.guilds;
     if (report.events !== undefined) kept.events = report.events;
     reports.push(kept);
   }
-  return { reports, rejections };
+  return { reports, rejections: rejections ?? NO_REJECTIONS };
+}
+
+/** Whether `reports` has shard `id`. */
+function reported(reports: readonly ShardReport[], id: number): boolean {
+  for (let index = 0; index < reports.length; index++) if (reports[index]!.id === id) return true;
+  return false;
 }
 
 /** Why `item` is not a shard report, or undefined when it is one. */

@@ -83,7 +83,11 @@ export interface InstanceStats {
   rss: number;
   /** V8 heap used, in bytes. */
   heapUsed: number;
-  /** Event-loop delay (mean over the last interval), in ms. */
+  /**
+   * Event-loop delay, in ms: how late the instance's event loop ran the timer of this heartbeat
+   * (0 on the first). A loop that is blocked or saturated when the heartbeat is due shows here by
+   * how long it stayed busy; a short block between two heartbeats does not.
+   */
   eventLoopLag: number;
 }
 

@@ -120,6 +120,31 @@ export function isWellFormedDispatch(value: unknown): value is IpcPacketOf<IpcOp
   );
 }
 
+/**
+ * The fast path of {@link decodePacket} for the other frequent packet, HEARTBEAT (a manager reads
+ * one per instance per interval): whether `value` is one that needs no further check. `false`
+ * says nothing: decode it then.
+ */
+export function isWellFormedHeartbeat(value: unknown): value is IpcPacketOf<IpcOpCode.HEARTBEAT> {
+  const packet = value as { op?: unknown; t?: unknown; d?: Record<string, unknown> } | null;
+  if (typeof packet !== 'object' || packet === null || packet.op !== IpcOpCode.HEARTBEAT)
+    return false;
+  const { t, d } = packet;
+  if ((t !== undefined && t !== null) || typeof d !== 'object' || d === null) return false;
+  const { seq, ts, rss, heapUsed, eventLoopLag, rtt } = d;
+  return (
+    Number.isSafeInteger(seq) &&
+    (seq as number) >= 0 &&
+    isFiniteNumber(ts) &&
+    (rss === undefined || isFiniteNumber(rss)) &&
+    (heapUsed === undefined || isFiniteNumber(heapUsed)) &&
+    (eventLoopLag === undefined || isFiniteNumber(eventLoopLag)) &&
+    (rtt === undefined || isFiniteNumber(rtt)) &&
+    !Array.isArray(d) &&
+    !Array.isArray(packet)
+  );
+}
+
 const RESERVED_OPS = new Set<number>([IpcOpCode.CACHE_OPERATE, IpcOpCode.EMERGENCY]);
 
 function reject(code: PacketRejectionCode, message: string, field?: string): DecodeResult {
