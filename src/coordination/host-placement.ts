@@ -130,21 +130,28 @@ export class HostPlacement {
   private async survey(): Promise<void> {
     if (this.scanning) return;
     this.scanning = true;
-    const me = this.shape.hostId;
     try {
       const states = await this.leases.survey(this.blockCount());
       this.view?.update(states, this.shape);
       const handedOff = new Set<number>();
       for (const state of states) {
-        if (state.holder !== me || state.requestedBy === undefined || state.requestedBy === me) {
+        if (
+          !state.mine ||
+          state.requestedBy === undefined ||
+          state.requestNonce === undefined ||
+          state.requestNonce === this.leases.nonce
+        ) {
           continue;
         }
-        if (await this.handOff(state.block, state.requestedBy)) handedOff.add(state.block);
+        const to = { host: state.requestedBy, nonce: state.requestNonce };
+        if (await this.handOff(state.block, to)) handedOff.add(state.block);
       }
       for (const state of states) {
         if (!this.fleet.hasSpare()) break;
+        // `mine`, not the host id: a block still held by this host's predecessor (a restart
+        // with the same id) is not this process's, and becomes an orphan when its lease expires.
         const handedToMe =
-          state.holder === me &&
+          state.mine &&
           !handedOff.has(state.block) &&
           this.keeper.epochOf(state.block) === undefined;
         const orphan = state.holder === undefined && state.everHeld;
@@ -182,14 +189,14 @@ export class HostPlacement {
    * Hands `block` to host `to`: its shards stop here first (resumably), their last sessions go
    * to Redis under this host's lease, and only then does the lease pass to `to`.
    */
-  private async handOff(block: number, to: string): Promise<boolean> {
+  private async handOff(block: number, to: { host: string; nonce: string }): Promise<boolean> {
     const lease = this.keeper.leases().find((held) => held.block === block);
     if (lease === undefined) return false;
     const shards = this.shardsOf(block);
-    this.logger.log(`Handing block ${block} (shard(s) ${shards.join(', ')}) to host "${to}".`);
+    this.logger.log(`Handing block ${block} (shard(s) ${shards.join(', ')}) to host "${to.host}".`);
     await this.fleet.drop(shards);
     await this.sessions.flushNow();
-    if (!(await this.leases.transfer(lease, to, this.shape.leaseTtl))) return false;
+    if (!(await this.leases.transfer(lease, to.host, to.nonce, this.shape.leaseTtl))) return false;
     this.keeper.forget(block);
     return true;
   }
@@ -197,7 +204,7 @@ export class HostPlacement {
   /** Holding fewer blocks than a fair share, asks the busiest host for one of its blocks. */
   private async askForBlock(states: readonly BlockState[]): Promise<void> {
     const me = this.shape.hostId;
-    if (states.some((state) => state.requestedBy === me)) return;
+    if (states.some((state) => state.requestNonce === this.leases.nonce)) return;
     const counts = new Map<string, number>();
     for (const state of states) {
       if (state.holder !== undefined) counts.set(state.holder, (counts.get(state.holder) ?? 0) + 1);
