@@ -6,14 +6,27 @@ import type { ClusterSessionStore } from './cluster-session.store.js';
 import { LeaseKeeper } from './lease.keeper.js';
 import type { RedisConnection } from './redis.connection.js';
 
+/**
+ * How long the shards of a lost lease may take to stop, in ms. The lease is given up `ttl / 2`
+ * after its last renewal was sent, noticed up to `ttl / 10` later (the keeper's watchdog), and
+ * Redis hands it to another host `ttl` after that renewal at the earliest: a quarter leaves
+ * `0.15 × ttl` for the SIGKILL of an instance that did not let go in time, and for its exit.
+ */
+export function dropDeadline(ttl: number): number {
+  return ttl / 4;
+}
+
 /** What placement needs from this host's manager. */
 export interface PlacementFleet {
   /** Whether a ready warm spare could take shards now. */
   hasSpare(): boolean;
   /** Gives `shards` to a ready spare, to RESUME with `sessions`; false when there is none. */
   adopt(shards: number[], sessions: Record<number, ShardSession | null>): Promise<boolean>;
-  /** Stops running `shards` at once, resumably. */
-  drop(shards: number[]): Promise<void>;
+  /**
+   * Stops running `shards` at once, resumably; with `within` (ms), by then for sure (an
+   * instance that has not let them go by then is SIGKILLed).
+   */
+  drop(shards: number[], within?: number): Promise<void>;
 }
 
 /** The fleet's shape, for cutting it into blocks. */
@@ -61,7 +74,7 @@ export class HostPlacement {
       this.logger.warn(
         `Lost the lease of block ${lost.block} (${lost.reason}): stopping shard(s) ${shards.join(', ')}.`,
       );
-      void this.fleet.drop(shards);
+      void this.fleet.drop(shards, dropDeadline(this.shape.leaseTtl));
     });
     sessions.fenceWith(this.leases, (shardId) =>
       this.keeper.leases().find((lease) => lease.block === this.blockOf(shardId)),
