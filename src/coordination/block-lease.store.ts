@@ -9,6 +9,13 @@ export interface HeldLease {
   epoch: number;
 }
 
+/** One write of a hash field under a lease (`value` null deletes the field). */
+export interface FencedWrite {
+  lease: HeldLease;
+  field: string | number;
+  value: string | null;
+}
+
 /** The answer to a claim: held (with its epoch), or held by another host for `ms` more. */
 export type ClaimResult = { held: true; epoch: number } | { held: false; ms: number };
 
@@ -66,20 +73,27 @@ end
 return 0
 `;
 
-// KEYS: the lease, a hash. ARGV: host, nonce, epoch, field, value ('' deletes the field). Writes
-// only for the lease's holder at its epoch: a host that lost the block (paused past its lease) is
-// refused, whatever it believes.
+// KEYS: a hash, then the lease of each write. ARGV: host, nonce, then per write its lease's
+// epoch, field and value ('' deletes the field). Each write is made only for its lease's holder
+// at its epoch: a host that lost the block (paused past its lease) is refused, whatever it
+// believes. One script per batch, so a batch lands whole and in order.
 const FENCED_HSET = `
-local lease = redis.call('HMGET', KEYS[1], 'host', 'nonce', 'epoch')
-if lease[1] ~= ARGV[1] or lease[2] ~= ARGV[2] or lease[3] ~= ARGV[3] then
-  return 0
+local result = {}
+for i = 1, #KEYS - 1 do
+  local lease = redis.call('HMGET', KEYS[i + 1], 'host', 'nonce', 'epoch')
+  local at = 3 * i
+  if lease[1] == ARGV[1] and lease[2] == ARGV[2] and lease[3] == ARGV[at] then
+    if ARGV[at + 2] == '' then
+      redis.call('HDEL', KEYS[1], ARGV[at + 1])
+    else
+      redis.call('HSET', KEYS[1], ARGV[at + 1], ARGV[at + 2])
+    end
+    result[i] = 1
+  else
+    result[i] = 0
+  end
 end
-if ARGV[5] == '' then
-  redis.call('HDEL', KEYS[2], ARGV[4])
-else
-  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
-end
-return 1
+return result
 `;
 
 // KEYS: the lease, the block's epoch counter, the block's handover request. ARGV: host, nonce,
@@ -199,12 +213,26 @@ export class BlockLeaseStore {
     field: string | number,
     value: string | null,
   ): Promise<boolean> {
-    const written = await this.connection.eval(
+    const [written] = await this.fencedHashWrites(key, [{ lease, field, value }]);
+    return written === true;
+  }
+
+  /**
+   * {@link fencedHashSet} for a batch, in one script: the writes land in their order, and
+   * nothing else runs between them. Returns, per write, whether it was made.
+   */
+  async fencedHashWrites(key: string, writes: readonly FencedWrite[]): Promise<boolean[]> {
+    if (writes.length === 0) return [];
+    const written = (await this.connection.eval(
       FENCED_HSET,
-      [this.leaseKey(lease.block), key],
-      [this.hostId, this.nonce, lease.epoch, field, value ?? ''],
-    );
-    return written === 1;
+      [key, ...writes.map((write) => this.leaseKey(write.lease.block))],
+      [
+        this.hostId,
+        this.nonce,
+        ...writes.flatMap((write) => [write.lease.epoch, write.field, write.value ?? '']),
+      ],
+    )) as number[];
+    return written.map((made) => made === 1);
   }
 
   /**
