@@ -131,10 +131,15 @@ export class HostPlacement {
     return this.leases.holder(this.blockOf(shardId));
   }
 
-  /** Stops placement and frees this host's leases at once (a graceful stop). */
+  /**
+   * Stops placement and frees this host's leases at once (a graceful stop), once the sessions
+   * recorded so far are written under them: freed first, they would be refused, and the next
+   * holder would IDENTIFY rather than RESUME.
+   */
   async close(): Promise<void> {
     clearInterval(this.scanTimer);
     this.closing.abort();
+    await this.sessions.flushNow();
     const held = this.keeper.leases();
     this.keeper.close();
     await Promise.all(held.map((lease) => this.leases.release(lease).catch(() => false)));

@@ -1,0 +1,61 @@
+// Placement's own steps against a real redis-server (one host, a fake fleet): a graceful stop
+// writes the sessions recorded so far under its leases before it frees them.
+import assert from 'node:assert/strict';
+import { Logger } from '@nestjs/common';
+import { afterEach, describe, it } from 'node:test';
+import { ClusterSessionStore } from '../src/coordination/cluster-session.store.js';
+import { resolveCoordination } from '../src/coordination/coordination.defaults.js';
+import { HostPlacement, type PlacementFleet } from '../src/coordination/host-placement.js';
+import { RedisConnection } from '../src/coordination/redis.connection.js';
+import { cleanUp, defer } from './support/cleanup.js';
+import { startRedis } from './support/redis-server.js';
+
+afterEach(cleanUp);
+
+/** A quiet logger. */
+class QuietLogger extends Logger {
+  override warn() {}
+  override log() {}
+  override debug() {}
+}
+
+/** A fleet with no spare, that runs whatever it is given. */
+const fleet: PlacementFleet = {
+  hasSpare: () => false,
+  adopt: async () => false,
+  drop: async () => undefined,
+};
+
+describe('host placement', () => {
+  it('writes the sessions recorded so far before it frees its leases on a graceful stop', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const options = resolveCoordination({
+      redis: redis.socket,
+      cluster: 'placement-test',
+      hostId: 'host-a',
+    });
+    const logger = new QuietLogger();
+    const connection = await RedisConnection.open(options, logger);
+    defer(() => connection.close());
+    const sessions = new ClusterSessionStore(connection, logger);
+    const placement = new HostPlacement(
+      connection,
+      sessions,
+      { totalShards: 2, blockSize: 2, leaseTtl: 30_000, hostId: 'host-a' },
+      fleet,
+      logger,
+    );
+    defer(() => placement.close());
+    await placement.claim([0, 1], new AbortController().signal);
+
+    // The last session a stopping instance reported, in the same turn as the stop.
+    const last = { shardId: 0, shardCount: 2, sessionId: 'a', sequence: 9, resumeURL: 'wss://x' };
+    sessions.write(0, last);
+    await placement.close();
+
+    const stored = await connection.client.call('HGET', connection.key('sessions'), 0);
+    assert.equal(typeof stored, 'string', 'the last session was not written');
+    assert.equal(await connection.client.call('EXISTS', connection.key('lease', 0)), 0);
+  });
+});
