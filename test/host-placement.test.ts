@@ -26,7 +26,65 @@ const fleet: PlacementFleet = {
   drop: async () => undefined,
 };
 
+/** Resolves when `count` more calls of `hasSpare` were made (each survey makes one or more). */
+function spareChecks(fleetCalls: { onSpareCheck?: () => void }, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let left = count;
+    fleetCalls.onSpareCheck = () => {
+      if (--left === 0) resolve();
+    };
+  });
+}
+
 describe('host placement', () => {
+  it('does not take a block again while the shards it gave up are still being stopped', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const logger = new QuietLogger();
+    const connection = await RedisConnection.open(
+      resolveCoordination({ redis: redis.socket, cluster: 'placement-test', hostId: 'host-a' }),
+      logger,
+    );
+    defer(() => connection.close());
+    const adopted: number[][] = [];
+    let dropStarted!: () => void;
+    const dropping = new Promise<void>((resolve) => (dropStarted = resolve));
+    const calls: { onSpareCheck?: () => void } = {};
+    const slowFleet: PlacementFleet = {
+      hasSpare: () => {
+        calls.onSpareCheck?.();
+        return true;
+      },
+      adopt: async (shards) => {
+        adopted.push(shards);
+        return true;
+      },
+      // An instance slow to let go: the drop does not end during the test.
+      drop: () => {
+        dropStarted();
+        return new Promise(() => undefined);
+      },
+    };
+    const placement = new HostPlacement(
+      connection,
+      new ClusterSessionStore(connection, logger),
+      { totalShards: 2, blockSize: 2, leaseTtl: 1_200, hostId: 'host-a' },
+      slowFleet,
+      logger,
+    );
+    defer(() => placement.close());
+    await placement.claim([0, 1], new AbortController().signal);
+    placement.start();
+
+    // Another host holds the block now: the next renewal is refused, and the drop starts.
+    await connection.client.call('HSET', connection.key('lease', 0), 'host', 'host-b');
+    await dropping;
+    // That host is gone: the block is an orphan while this host's drop still runs.
+    await connection.client.call('DEL', connection.key('lease', 0));
+    await spareChecks(calls, 6);
+    assert.deepEqual(adopted, [], 'taken again before its shards were stopped');
+  });
+
   it('writes the sessions recorded so far before it frees its leases on a graceful stop', async (t) => {
     const redis = await startRedis(t);
     if (redis === undefined) return;

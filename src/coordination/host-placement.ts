@@ -56,6 +56,8 @@ export class HostPlacement {
   private readonly closing = new AbortController();
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning = false;
+  /** Blocks given up whose shards are still being stopped: not taken again until they are. */
+  private readonly dropping = new Set<number>();
   /** Set from a failed survey until one succeeds: one log line per outage. */
   private surveyFailing = false;
 
@@ -74,7 +76,11 @@ export class HostPlacement {
       this.logger.warn(
         `Lost the lease of block ${lost.block} (${lost.reason}): stopping shard(s) ${shards.join(', ')}.`,
       );
-      void this.fleet.drop(shards, dropDeadline(this.shape.leaseTtl));
+      this.dropping.add(lost.block);
+      void this.fleet
+        .drop(shards, dropDeadline(this.shape.leaseTtl))
+        .catch(() => undefined)
+        .finally(() => this.dropping.delete(lost.block));
     });
     sessions.fenceWith(this.leases, (shardId) =>
       this.keeper.leases().find((lease) => lease.block === this.blockOf(shardId)),
@@ -173,7 +179,10 @@ export class HostPlacement {
           !handedOff.has(state.block) &&
           this.keeper.epochOf(state.block) === undefined;
         const orphan = state.holder === undefined && state.everHeld;
-        if (handedToMe || orphan) await this.take(state.block, orphan);
+        // A block this host just gave up may expire before its old instance has let go of it.
+        if ((handedToMe || orphan) && !this.dropping.has(state.block)) {
+          await this.take(state.block, orphan);
+        }
       }
       if (this.fleet.hasSpare()) await this.askForBlock(states);
       this.surveyFailing = false;
