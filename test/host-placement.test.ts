@@ -9,6 +9,7 @@ import { HostPlacement, type PlacementFleet } from '../src/coordination/host-pla
 import { RedisConnection } from '../src/coordination/redis.connection.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { startRedis } from './support/redis-server.js';
+import { waitUntil } from './support/wait.js';
 
 afterEach(cleanUp);
 
@@ -36,7 +37,77 @@ function spareChecks(fleetCalls: { onSpareCheck?: () => void }, count: number): 
   });
 }
 
+/** Host `host-a`'s placement of 2 shards in one block, with `fleet`; closed after the test. */
+async function placeHostA(socket: string, placementFleet: PlacementFleet) {
+  const logger = new QuietLogger();
+  const connection = await RedisConnection.open(
+    resolveCoordination({ redis: socket, cluster: 'placement-test', hostId: 'host-a' }),
+    logger,
+  );
+  defer(() => connection.close());
+  const placement = new HostPlacement(
+    connection,
+    new ClusterSessionStore(connection, logger),
+    { totalShards: 2, blockSize: 2, leaseTtl: 1_200, hostId: 'host-a' },
+    placementFleet,
+    logger,
+  );
+  defer(() => placement.close());
+  return { connection, placement };
+}
+
 describe('host placement', () => {
+  it('frees an orphan it took when its spare could not take the shards', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    let attempts = 0;
+    const failing: PlacementFleet = {
+      hasSpare: () => true,
+      adopt: async () => {
+        attempts++;
+        throw new Error('the spare went away');
+      },
+      drop: async () => undefined,
+    };
+    const { connection, placement } = await placeHostA(redis.socket, failing);
+    // Block 0 was held once, by a host that is gone.
+    await connection.client.call('SET', connection.key('epoch', 0), 1);
+    placement.start();
+    await waitUntil(() => attempts > 0, 10_000, 'the orphan was never taken');
+    await waitUntil(
+      () => placement.held().length === 0,
+      5_000,
+      'the block stays leased with nothing running its shards',
+    );
+  });
+
+  it('frees a block whose handover failed after its shards were let go', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const dropped: number[][] = [];
+    const noSpare: PlacementFleet = {
+      hasSpare: () => false,
+      adopt: async () => false,
+      drop: async (shards) => {
+        dropped.push(shards);
+      },
+    };
+    const { connection, placement } = await placeHostA(redis.socket, noSpare);
+    await placement.claim([0, 1], new AbortController().signal);
+    // The last step of the handover fails (Redis went away at that moment, say).
+    const leases = (placement as unknown as { leases: { transfer: () => Promise<boolean> } })
+      .leases;
+    leases.transfer = () => Promise.reject(new Error('Redis is away'));
+    await connection.client.call('SET', connection.key('handover', 0), 'nonce-b host-b');
+    placement.start();
+    await waitUntil(() => dropped.length > 0, 10_000, 'the handover never started');
+    await waitUntil(
+      () => placement.held().length === 0,
+      5_000,
+      'the block stays leased with nothing running its shards',
+    );
+  });
+
   it('does not take a block again while the shards it gave up are still being stopped', async (t) => {
     const redis = await startRedis(t);
     if (redis === undefined) return;

@@ -203,13 +203,17 @@ export class HostPlacement {
     // Registered with the keeper (it renews it from now on) before anything runs.
     await this.keeper.claim(block, this.closing.signal);
     const shards = this.shardsOf(block);
-    const sessions: Record<number, ShardSession | null> = {};
-    for (const shard of shards) sessions[shard] = (await this.sessions.read(shard)) ?? null;
-    this.logger.log(
-      `Taking block ${block} (shard(s) ${shards.join(', ')}) ` +
-        (orphan ? 'over from a host that is gone.' : 'handed over to this host.'),
-    );
-    if (!(await this.fleet.adopt(shards, sessions))) await this.keeper.release(block);
+    try {
+      const sessions: Record<number, ShardSession | null> = {};
+      for (const shard of shards) sessions[shard] = (await this.sessions.read(shard)) ?? null;
+      this.logger.log(
+        `Taking block ${block} (shard(s) ${shards.join(', ')}) ` +
+          (orphan ? 'over from a host that is gone.' : 'handed over to this host.'),
+      );
+      if (!(await this.fleet.adopt(shards, sessions))) await this.keeper.release(block);
+    } catch (error) {
+      await this.letGo(block, `could not take it (${(error as Error).message})`);
+    }
   }
 
   /**
@@ -221,11 +225,32 @@ export class HostPlacement {
     if (lease === undefined) return false;
     const shards = this.shardsOf(block);
     this.logger.log(`Handing block ${block} (shard(s) ${shards.join(', ')}) to host "${to.host}".`);
-    await this.fleet.drop(shards);
-    await this.sessions.flushNow();
-    if (!(await this.leases.transfer(lease, to.host, to.nonce, this.shape.leaseTtl))) return false;
-    this.keeper.forget(block);
-    return true;
+    try {
+      await this.fleet.drop(shards);
+      await this.sessions.flushNow();
+      if (await this.leases.transfer(lease, to.host, to.nonce, this.shape.leaseTtl)) {
+        this.keeper.forget(block);
+        return true;
+      }
+      await this.letGo(block, "it was no longer this host's to hand over");
+    } catch (error) {
+      await this.letGo(block, `could not hand it over (${(error as Error).message})`);
+    }
+    return false;
+  }
+
+  /**
+   * After a failed take or handover: makes sure the shards of `block` no longer run here (a
+   * drop by the lease's deadline; nothing to do if they were already stopped), then frees its
+   * lease. Kept instead, it would be renewed with nothing running its shards, and no other host
+   * would ever take them; freed, it is an orphan that a host with a spare takes at its survey.
+   */
+  private async letGo(block: number, why: string): Promise<void> {
+    this.logger.warn(`Block ${block}: ${why}; stopping its shards here and freeing it.`);
+    await this.fleet.drop(this.shardsOf(block), dropDeadline(this.shape.leaseTtl)).catch(() => {
+      // The instance is replaced without them either way.
+    });
+    await this.keeper.release(block);
   }
 
   /** Holding fewer blocks than a fair share, asks the busiest host for one of its blocks. */
