@@ -136,11 +136,13 @@ export class IdentifyBroker implements OnApplicationShutdown {
         // The cluster's count starts from this host's own count, as it stands now, when Redis
         // has none (the first host to IDENTIFY, or Redis lost it mid-day): Discord's answer at
         // start-up less the IDENTIFYs this host granted since; after its reset, the whole budget.
+        // The local grants still waiting at the cluster's gate (this one among them) are added
+        // back: the cluster counts them as they pass.
         budgetSeed: () => {
           const { total, remaining, resetAfter } = queue.budget;
           if (remaining === undefined || resetAfter === undefined) return undefined;
           return resetAfter > 0
-            ? { remaining, resetAfter }
+            ? { remaining: remaining + this.clusterWaits.size, resetAfter }
             : { remaining: total ?? remaining, resetAfter: DAY };
         },
       },
