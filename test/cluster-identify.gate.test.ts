@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, it } from 'node:test';
 import { filter, firstValueFrom, Subject } from 'rxjs';
+import type { BudgetSeed } from '../src/coordination/cluster-identify.gate.js';
 import { ClusterCoordination } from '../src/coordination/cluster.coordination.js';
+import { IdentifyBroker } from '../src/discord/identify.broker.js';
+import { LibraryEvent } from '../src/protocol/protocol.constants.js';
 import { resolveCoordination } from '../src/coordination/coordination.defaults.js';
 import { cleanUp, defer } from './support/cleanup.js';
 import { startRedis } from './support/redis-server.js';
@@ -25,17 +28,80 @@ class WatchedLogger extends Logger {
 }
 
 /** Joins cluster `gate-test` at `socket` as host `hostId`, left after the test. */
-async function join(socket: string, hostId: string, logger = new WatchedLogger()) {
+async function join(
+  socket: string,
+  hostId: string,
+  logger = new WatchedLogger(),
+  pacing: { maxConcurrency: number; budgetSeed: () => BudgetSeed | undefined } = {
+    maxConcurrency: 1,
+    budgetSeed: () => undefined,
+  },
+) {
   const coordination = await ClusterCoordination.open(
     resolveCoordination({ redis: socket, cluster: 'gate-test', hostId }),
-    { maxConcurrency: 1, window: WINDOW, budgetSeed: () => undefined },
+    { ...pacing, window: WINDOW },
     logger,
   );
   defer(() => coordination.close());
-  return { gate: coordination.gate, logger };
+  return { gate: coordination.gate, logger, connection: coordination.connection };
 }
 
 describe("the cluster's identify gate", () => {
+  it('counts the IDENTIFYs of a host that knows no budget against the one another host seeded', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const seeded = { remaining: 10, resetAfter: 3_600_000 };
+    const a = await join(redis.socket, 'host-a', undefined, {
+      maxConcurrency: 2,
+      budgetSeed: () => seeded,
+    });
+    const b = await join(redis.socket, 'host-b', undefined, {
+      maxConcurrency: 2,
+      budgetSeed: () => undefined,
+    });
+    await a.gate.acquire(0, new AbortController().signal);
+    await b.gate.acquire(1, new AbortController().signal);
+    assert.equal(await a.connection.client.call('GET', a.connection.key('budget')), '8');
+  });
+
+  it("seeds a budget Redis lost mid-day from the host's count as it stands, not at its start", async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const broker = new IdentifyBroker();
+    defer(() => broker.onApplicationShutdown());
+    broker.start({
+      totalShards: 2,
+      window: WINDOW,
+      api: 'http://unused',
+      token: undefined,
+      gateway: {
+        url: 'wss://unused',
+        shards: 2,
+        session_start_limit: {
+          total: 1000,
+          remaining: 10,
+          reset_after: 3_600_000,
+          max_concurrency: 2,
+        },
+      },
+    });
+    await broker.joinCluster({ redis: redis.socket, cluster: 'gate-test', hostId: 'host-a' });
+    const budget = await join(redis.socket, 'reader');
+    const left = async () =>
+      Number(await budget.connection.client.call('GET', budget.connection.key('budget')));
+    await broker.handle(LibraryEvent.IDENTIFY_SLOT, { shardId: 0 }, () => 0);
+    const afterFirst = await left();
+    // Redis restarted without its data (or the key was evicted) later that day.
+    await budget.connection.client.call('DEL', budget.connection.key('budget'));
+    await broker.handle(LibraryEvent.IDENTIFY_SLOT, { shardId: 1 }, () => 1);
+    assert.equal(afterFirst, 9);
+    assert.equal(
+      await left(),
+      8,
+      'the second IDENTIFY was counted from the budget this host had when it joined',
+    );
+  });
+
   it('lets one host at a time through a bucket, the next a window after the IDENTIFY sent', async (t) => {
     const redis = await startRedis(t);
     if (redis === undefined) return;

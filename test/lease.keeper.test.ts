@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { Logger } from '@nestjs/common';
 import { afterEach, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { BlockLeaseStore } from '../src/coordination/block-lease.store.js';
 import { resolveCoordination } from '../src/coordination/coordination.defaults.js';
 import { LeaseKeeper } from '../src/coordination/lease.keeper.js';
@@ -54,6 +55,38 @@ async function remoteHolder(socket: string) {
 }
 
 describe('block leases', () => {
+  it('sends nothing after close(): a pending retry does not take a released lease again', async (t) => {
+    const redis = await startRedis(t);
+    if (redis === undefined) return;
+    const a = await localHost(redis.socket, 'host-a');
+    const lease = await a.keeper.claim(0, new AbortController().signal);
+    // The next renewal fails, as when Redis is away for a moment: a quick retry is pending.
+    const renew = a.store.renew.bind(a.store);
+    let closed = false;
+    let sentAfterClose = 0;
+    const failed = new Promise<void>((resolve) => {
+      let failures = 0;
+      a.store.renew = async (leases, ttl) => {
+        if (closed) sentAfterClose++;
+        if (failures++ === 0) {
+          resolve();
+          throw new Error('Redis is away');
+        }
+        return renew(leases, ttl);
+      };
+    });
+    await failed;
+    // The keeper has handled the failure (and set its retry) before it is closed.
+    await new Promise((resolve) => setImmediate(resolve));
+    a.keeper.close();
+    closed = true;
+    assert.equal(await a.store.release(lease), true);
+    // Nothing to await: the retry (250 ms) and a renewal period (TTL / 6) both fit in this.
+    await delay(TTL / 3);
+    assert.equal(sentAfterClose, 0, 'a renewal was sent after close()');
+    assert.equal(await a.connection.client.call('EXISTS', a.connection.key('lease', 0)), 0);
+  });
+
   it('a host cut off from Redis gives its block up before another host can take it', async (t) => {
     const redis = await startRedis(t);
     if (redis === undefined) return;

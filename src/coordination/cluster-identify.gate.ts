@@ -28,9 +28,10 @@ export interface ClusterIdentifyGateOptions {
   retryDelay: number;
 }
 
-// KEYS: the bucket's gate, the daily budget. ARGV: token, hold ms, seed remaining (-1: no
-// budget), seed ms to reset. Returns {1, 0} granted, {0, ms} the bucket is busy for ms,
-// {2, ms} the budget is spent and resets in ms.
+// KEYS: the bucket's gate, the daily budget. ARGV: token, hold ms, seed remaining (-1: this
+// host knows no budget), seed ms to reset. Returns {1, 0} granted, {0, ms} the bucket is busy
+// for ms, {2, ms} the budget is spent and resets in ms. A host without a seed still counts
+// against a budget another host seeded: every IDENTIFY of the bot spends it.
 const ACQUIRE = `
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl ~= -2 then
@@ -42,7 +43,10 @@ if ttl ~= -2 then
 end
 if tonumber(ARGV[3]) >= 0 then
   redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4], 'NX')
-  if tonumber(redis.call('GET', KEYS[2])) <= 0 then
+end
+local left = redis.call('GET', KEYS[2])
+if left then
+  if tonumber(left) <= 0 then
     return {2, redis.call('PTTL', KEYS[2])}
   end
   redis.call('DECR', KEYS[2])

@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { ShardSession } from '../protocol/session-info.interface.js';
-import type { BlockLeaseStore, HeldLease } from './block-lease.store.js';
+import type { BlockLeaseStore, FencedWrite, HeldLease } from './block-lease.store.js';
 import type { RedisConnection } from './redis.connection.js';
 
 /** Placement's fence: the lease a shard's session writes must hold (undefined: none held). */
@@ -12,13 +12,16 @@ interface SessionFence {
 /**
  * The gateway sessions of the whole cluster, in one Redis hash (field: shard id, value: the
  * session as JSON), so that whichever host runs a shard next can RESUME it. Writes are coalesced
- * per event-loop turn (instances report a session per dispatch); a failed write or read is
+ * per event-loop turn (instances report a session per dispatch) and flushed one batch at a time,
+ * so a later session never lands before an earlier one of the same shard; a failed write or read is
  * logged, and the host's own copy stands in (a RESUME of a stale session is refused by Discord,
  * and the shard IDENTIFYs instead).
  */
 export class ClusterSessionStore {
   private readonly pending = new Map<number, ShardSession | null>();
   private flushScheduled = false;
+  /** The flush under way, which also writes what is recorded while it runs. */
+  private flushing: Promise<void> | undefined;
   private failing = false;
   private fence: SessionFence | undefined;
 
@@ -44,9 +47,12 @@ export class ClusterSessionStore {
     setImmediate(() => void this.flush());
   }
 
-  /** Writes the sessions recorded so far now, rather than on the next turn. */
+  /**
+   * Writes the sessions recorded so far now, rather than on the next turn; resolves once they
+   * (and any flush under way) are written or refused.
+   */
   async flushNow(): Promise<void> {
-    if (this.pending.size > 0) await this.flush();
+    if (this.pending.size > 0 || this.flushing !== undefined) await this.flush();
   }
 
   /** The session of `shardId` the cluster knows; undefined when Redis could not be asked. */
@@ -61,11 +67,27 @@ export class ClusterSessionStore {
     }
   }
 
-  private async flush(): Promise<void> {
+  private flush(): Promise<void> {
     this.flushScheduled = false;
-    const updates = [...this.pending];
-    this.pending.clear();
-    if (this.fence !== undefined) return this.flushFenced(this.fence, updates);
+    // One flush at a time: batches sent side by side could land out of order (a script retried
+    // after NOSCRIPT, or one batch's writes interleaved with the next's).
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.size > 0) {
+      const updates = [...this.pending];
+      this.pending.clear();
+      await (this.fence === undefined
+        ? this.flushPlain(updates)
+        : this.flushFenced(this.fence, updates));
+    }
+  }
+
+  private async flushPlain(updates: Array<[number, ShardSession | null]>): Promise<void> {
     const set: Array<string | number> = [];
     const ended: number[] = [];
     for (const [shardId, session] of updates) {
@@ -85,20 +107,24 @@ export class ClusterSessionStore {
     fence: SessionFence,
     updates: Array<[number, ShardSession | null]>,
   ): Promise<void> {
+    const writes: FencedWrite[] = [];
+    const refused: number[] = [];
+    for (const [shardId, session] of updates) {
+      const lease = fence.leaseOf(shardId);
+      if (lease === undefined) refused.push(shardId);
+      else writes.push({ lease, field: shardId, value: session && JSON.stringify(session) });
+    }
     try {
-      for (const [shardId, session] of updates) {
-        const lease = fence.leaseOf(shardId);
-        const value = session === null ? null : JSON.stringify(session);
-        if (
-          lease === undefined ||
-          !(await fence.leases.fencedHashSet(lease, this.key(), shardId, value))
-        ) {
-          this.logger.warn(
-            `The session of shard ${shardId} was not written: this host does not hold its block.`,
-          );
-        }
+      const written = await fence.leases.fencedHashWrites(this.key(), writes);
+      for (const [index, made] of written.entries()) {
+        if (!made) refused.push(writes[index]!.field as number);
       }
       this.recovered();
+      for (const shardId of refused) {
+        this.logger.warn(
+          `The session of shard ${shardId} was not written: this host does not hold its block.`,
+        );
+      }
     } catch (error) {
       this.failed('write', error as Error);
     }

@@ -6,14 +6,27 @@ import type { ClusterSessionStore } from './cluster-session.store.js';
 import { LeaseKeeper } from './lease.keeper.js';
 import type { RedisConnection } from './redis.connection.js';
 
+/**
+ * How long the shards of a lost lease may take to stop, in ms. The lease is given up `ttl / 2`
+ * after its last renewal was sent, noticed up to `ttl / 10` later (the keeper's watchdog), and
+ * Redis hands it to another host `ttl` after that renewal at the earliest: a quarter leaves
+ * `0.15 × ttl` for the SIGKILL of an instance that did not let go in time, and for its exit.
+ */
+export function dropDeadline(ttl: number): number {
+  return ttl / 4;
+}
+
 /** What placement needs from this host's manager. */
 export interface PlacementFleet {
   /** Whether a ready warm spare could take shards now. */
   hasSpare(): boolean;
   /** Gives `shards` to a ready spare, to RESUME with `sessions`; false when there is none. */
   adopt(shards: number[], sessions: Record<number, ShardSession | null>): Promise<boolean>;
-  /** Stops running `shards` at once, resumably. */
-  drop(shards: number[]): Promise<void>;
+  /**
+   * Stops running `shards` at once, resumably; with `within` (ms), by then for sure (an
+   * instance that has not let them go by then is SIGKILLed).
+   */
+  drop(shards: number[], within?: number): Promise<void>;
 }
 
 /** The fleet's shape, for cutting it into blocks. */
@@ -43,6 +56,8 @@ export class HostPlacement {
   private readonly closing = new AbortController();
   private scanTimer: NodeJS.Timeout | undefined;
   private scanning = false;
+  /** Blocks given up whose shards are still being stopped: not taken again until they are. */
+  private readonly dropping = new Set<number>();
   /** Set from a failed survey until one succeeds: one log line per outage. */
   private surveyFailing = false;
 
@@ -61,7 +76,11 @@ export class HostPlacement {
       this.logger.warn(
         `Lost the lease of block ${lost.block} (${lost.reason}): stopping shard(s) ${shards.join(', ')}.`,
       );
-      void this.fleet.drop(shards);
+      this.dropping.add(lost.block);
+      void this.fleet
+        .drop(shards, dropDeadline(this.shape.leaseTtl))
+        .catch(() => undefined)
+        .finally(() => this.dropping.delete(lost.block));
     });
     sessions.fenceWith(this.leases, (shardId) =>
       this.keeper.leases().find((lease) => lease.block === this.blockOf(shardId)),
@@ -118,10 +137,15 @@ export class HostPlacement {
     return this.leases.holder(this.blockOf(shardId));
   }
 
-  /** Stops placement and frees this host's leases at once (a graceful stop). */
+  /**
+   * Stops placement and frees this host's leases at once (a graceful stop), once the sessions
+   * recorded so far are written under them: freed first, they would be refused, and the next
+   * holder would IDENTIFY rather than RESUME.
+   */
   async close(): Promise<void> {
     clearInterval(this.scanTimer);
     this.closing.abort();
+    await this.sessions.flushNow();
     const held = this.keeper.leases();
     this.keeper.close();
     await Promise.all(held.map((lease) => this.leases.release(lease).catch(() => false)));
@@ -130,25 +154,35 @@ export class HostPlacement {
   private async survey(): Promise<void> {
     if (this.scanning) return;
     this.scanning = true;
-    const me = this.shape.hostId;
     try {
       const states = await this.leases.survey(this.blockCount());
       this.view?.update(states, this.shape);
       const handedOff = new Set<number>();
       for (const state of states) {
-        if (state.holder !== me || state.requestedBy === undefined || state.requestedBy === me) {
+        if (
+          !state.mine ||
+          state.requestedBy === undefined ||
+          state.requestNonce === undefined ||
+          state.requestNonce === this.leases.nonce
+        ) {
           continue;
         }
-        if (await this.handOff(state.block, state.requestedBy)) handedOff.add(state.block);
+        const to = { host: state.requestedBy, nonce: state.requestNonce };
+        if (await this.handOff(state.block, to)) handedOff.add(state.block);
       }
       for (const state of states) {
         if (!this.fleet.hasSpare()) break;
+        // `mine`, not the host id: a block still held by this host's predecessor (a restart
+        // with the same id) is not this process's, and becomes an orphan when its lease expires.
         const handedToMe =
-          state.holder === me &&
+          state.mine &&
           !handedOff.has(state.block) &&
           this.keeper.epochOf(state.block) === undefined;
         const orphan = state.holder === undefined && state.everHeld;
-        if (handedToMe || orphan) await this.take(state.block, orphan);
+        // A block this host just gave up may expire before its old instance has let go of it.
+        if ((handedToMe || orphan) && !this.dropping.has(state.block)) {
+          await this.take(state.block, orphan);
+        }
       }
       if (this.fleet.hasSpare()) await this.askForBlock(states);
       this.surveyFailing = false;
@@ -169,35 +203,60 @@ export class HostPlacement {
     // Registered with the keeper (it renews it from now on) before anything runs.
     await this.keeper.claim(block, this.closing.signal);
     const shards = this.shardsOf(block);
-    const sessions: Record<number, ShardSession | null> = {};
-    for (const shard of shards) sessions[shard] = (await this.sessions.read(shard)) ?? null;
-    this.logger.log(
-      `Taking block ${block} (shard(s) ${shards.join(', ')}) ` +
-        (orphan ? 'over from a host that is gone.' : 'handed over to this host.'),
-    );
-    if (!(await this.fleet.adopt(shards, sessions))) await this.keeper.release(block);
+    try {
+      const sessions: Record<number, ShardSession | null> = {};
+      for (const shard of shards) sessions[shard] = (await this.sessions.read(shard)) ?? null;
+      this.logger.log(
+        `Taking block ${block} (shard(s) ${shards.join(', ')}) ` +
+          (orphan ? 'over from a host that is gone.' : 'handed over to this host.'),
+      );
+      if (!(await this.fleet.adopt(shards, sessions))) await this.keeper.release(block);
+    } catch (error) {
+      await this.letGo(block, `could not take it (${(error as Error).message})`);
+    }
   }
 
   /**
    * Hands `block` to host `to`: its shards stop here first (resumably), their last sessions go
    * to Redis under this host's lease, and only then does the lease pass to `to`.
    */
-  private async handOff(block: number, to: string): Promise<boolean> {
+  private async handOff(block: number, to: { host: string; nonce: string }): Promise<boolean> {
     const lease = this.keeper.leases().find((held) => held.block === block);
     if (lease === undefined) return false;
     const shards = this.shardsOf(block);
-    this.logger.log(`Handing block ${block} (shard(s) ${shards.join(', ')}) to host "${to}".`);
-    await this.fleet.drop(shards);
-    await this.sessions.flushNow();
-    if (!(await this.leases.transfer(lease, to, this.shape.leaseTtl))) return false;
-    this.keeper.forget(block);
-    return true;
+    this.logger.log(`Handing block ${block} (shard(s) ${shards.join(', ')}) to host "${to.host}".`);
+    try {
+      await this.fleet.drop(shards);
+      await this.sessions.flushNow();
+      if (await this.leases.transfer(lease, to.host, to.nonce, this.shape.leaseTtl)) {
+        this.keeper.forget(block);
+        return true;
+      }
+      await this.letGo(block, "it was no longer this host's to hand over");
+    } catch (error) {
+      await this.letGo(block, `could not hand it over (${(error as Error).message})`);
+    }
+    return false;
+  }
+
+  /**
+   * After a failed take or handover: makes sure the shards of `block` no longer run here (a
+   * drop by the lease's deadline; nothing to do if they were already stopped), then frees its
+   * lease. Kept instead, it would be renewed with nothing running its shards, and no other host
+   * would ever take them; freed, it is an orphan that a host with a spare takes at its survey.
+   */
+  private async letGo(block: number, why: string): Promise<void> {
+    this.logger.warn(`Block ${block}: ${why}; stopping its shards here and freeing it.`);
+    await this.fleet.drop(this.shardsOf(block), dropDeadline(this.shape.leaseTtl)).catch(() => {
+      // The instance is replaced without them either way.
+    });
+    await this.keeper.release(block);
   }
 
   /** Holding fewer blocks than a fair share, asks the busiest host for one of its blocks. */
   private async askForBlock(states: readonly BlockState[]): Promise<void> {
     const me = this.shape.hostId;
-    if (states.some((state) => state.requestedBy === me)) return;
+    if (states.some((state) => state.requestNonce === this.leases.nonce)) return;
     const counts = new Map<string, number>();
     for (const state of states) {
       if (state.holder !== undefined) counts.set(state.holder, (counts.get(state.holder) ?? 0) + 1);

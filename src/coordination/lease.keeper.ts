@@ -30,6 +30,8 @@ export class LeaseKeeper {
   private renewedAt = 0;
   private renewTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
+  /** The quick retry after a failed renewal: cleared on close, so nothing renews after it. */
+  private retryTimer: NodeJS.Timeout | undefined;
   private renewing = false;
   private renewFailing = false;
   private closed = false;
@@ -55,10 +57,11 @@ export class LeaseKeeper {
 
   /**
    * Resolves once this host holds `block` (at once if it does), waiting while another host
-   * holds it and retrying while Redis cannot be reached. Rejects when `signal` aborts.
+   * holds it and retrying while Redis cannot be reached. Rejects when `signal` aborts or the
+   * keeper is closed.
    */
   async claim(block: number, signal: AbortSignal): Promise<HeldLease> {
-    for (;;) {
+    while (!this.closed) {
       signal.throwIfAborted();
       const existing = this.held.get(block);
       if (existing !== undefined) return existing;
@@ -68,6 +71,11 @@ export class LeaseKeeper {
         const result = await this.store.claim(block, this.ttl);
         if (result.held) {
           const lease = { block, epoch: result.epoch };
+          if (this.closed || signal.aborted) {
+            // Taken as the keeper closed: nobody would renew it, so it is freed, not kept.
+            await this.store.release(lease).catch(() => false);
+            break;
+          }
           this.held.set(block, lease);
           // A claim is a renewal of this lease: its TTL runs from after `sentAt`.
           if (this.held.size === 1) this.renewedAt = sentAt;
@@ -81,6 +89,8 @@ export class LeaseKeeper {
       }
       await delay(wait, undefined, { signal });
     }
+    signal.throwIfAborted();
+    throw new Error('The lease keeper is closed.');
   }
 
   /** Gives `block` up at once (a graceful stop, or a handover), freeing it in Redis. */
@@ -100,11 +110,16 @@ export class LeaseKeeper {
     this.held.delete(block);
   }
 
-  /** Stops renewing (the leases then expire in Redis, or were released). */
+  /**
+   * Stops renewing (the leases then expire in Redis, or were released). Nothing is sent after
+   * it: a renewal of a lease the caller then releases would find it free and take it again.
+   */
   close(): void {
     this.closed = true;
     clearInterval(this.renewTimer);
     clearInterval(this.watchdog);
+    clearTimeout(this.retryTimer);
+    this.held.clear();
     this.lost.complete();
   }
 
@@ -131,7 +146,7 @@ export class LeaseKeeper {
 
   private async renew(): Promise<void> {
     this.check();
-    if (this.renewing || this.held.size === 0) return;
+    if (this.closed || this.renewing || this.held.size === 0) return;
     this.renewing = true;
     const leases = [...this.held.values()];
     const sentAt = performance.now();
@@ -159,7 +174,11 @@ export class LeaseKeeper {
       this.renewFailing = true;
       // Soon, not in a sixth of the TTL: a short Redis outage (a restart) must not cost the
       // leases, and half the TTL is all the time there is.
-      if (!this.closed) setTimeout(() => void this.renew(), Math.min(250, this.ttl / 10)).unref();
+      if (!this.closed) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => void this.renew(), Math.min(250, this.ttl / 10));
+        this.retryTimer.unref();
+      }
     } finally {
       this.renewing = false;
     }

@@ -126,22 +126,24 @@ export class IdentifyBroker implements OnApplicationShutdown {
    */
   async joinCluster(coordination: CoordinationOptions): Promise<void> {
     if (this.cluster !== undefined || this.queue === undefined) return;
-    const progress = this.queue.progress;
-    const limits = this.fleet?.gateway?.session_start_limit;
-    // What Discord said when this host asked: the cluster's count starts from it when Redis has
-    // none (the first host to IDENTIFY, or Redis lost it); after its reset, the whole budget.
-    const resetAt = limits === undefined ? 0 : Date.now() + limits.reset_after;
+    const queue = this.queue;
+    const progress = queue.progress;
     this.cluster = await ClusterCoordination.open(
       resolveCoordination(coordination),
       {
         maxConcurrency: progress.maxConcurrency,
         window: progress.window,
+        // The cluster's count starts from this host's own count, as it stands now, when Redis
+        // has none (the first host to IDENTIFY, or Redis lost it mid-day): Discord's answer at
+        // start-up less the IDENTIFYs this host granted since; after its reset, the whole budget.
+        // The local grants still waiting at the cluster's gate (this one among them) are added
+        // back: the cluster counts them as they pass.
         budgetSeed: () => {
-          if (limits === undefined) return undefined;
-          const left = resetAt - Date.now();
-          return left > 0
-            ? { remaining: limits.remaining, resetAfter: left }
-            : { remaining: limits.total, resetAfter: DAY };
+          const { total, remaining, resetAfter } = queue.budget;
+          if (remaining === undefined || resetAfter === undefined) return undefined;
+          return resetAfter > 0
+            ? { remaining: remaining + this.clusterWaits.size, resetAfter }
+            : { remaining: total ?? remaining, resetAfter: DAY };
         },
       },
       // Its own context: the cluster's lines (gate, leases, handovers) are not the queue's.

@@ -214,6 +214,21 @@ export class InstanceSupervisor<Link extends SupervisedLink = IpcClient> {
     return this.cycle;
   }
 
+  /**
+   * Like {@link restart}, but ends the current generation with SIGKILL at once, even one whose
+   * staged kill is already under way: for shards that must stop by a deadline (a lost lease),
+   * where waiting out `killGrace` could let them run past it.
+   */
+  kill(cause: string): Promise<void> {
+    const generation = this.current;
+    if (generation !== undefined && generation.ending === undefined) {
+      void this.endGeneration(generation, cause, 'kill', 'restart');
+    } else {
+      generation?.handle.kill('SIGKILL');
+    }
+    return this.restart(cause);
+  }
+
   /** Stops the instance for good (staged kill); no restart follows. Completes the streams. */
   async stop(cause = 'shutdown'): Promise<void> {
     this.stopped = true;

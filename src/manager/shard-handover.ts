@@ -59,8 +59,16 @@ export interface HandoverFleet {
   /** Forgets the owner of each shard: no instance of this manager runs it any more. */
   unroute(shards: readonly number[]): void;
   totalShards(): number;
-  /** A request to the current generation of `supervisor`, once it is ready. */
-  request<T>(supervisor: InstanceSupervisor, event: string, data: unknown): Promise<T>;
+  /**
+   * A request to the current generation of `supervisor`, once it is ready, within `timeout` ms
+   * (default: the time an instance has to become ready).
+   */
+  request<T>(
+    supervisor: InstanceSupervisor,
+    event: string,
+    data: unknown,
+    timeout?: number,
+  ): Promise<T>;
   broker: IdentifyBroker;
   logger: Pick<Logger, 'log' | 'warn'>;
 }
@@ -184,9 +192,11 @@ export class ShardHandover {
   /**
    * Stops running `shards` at once, resumably: each instance that runs some of them releases
    * them (RESTRUCTURING without them); one that cannot is restarted without them. Not
-   * serialized behind other handovers: this is the step that must not wait.
+   * serialized behind other handovers: this is the step that must not wait. With `within` (ms),
+   * the shards must be stopped by then (a lost lease): an instance that has not released them
+   * by then, or is not ready, is SIGKILLed at once rather than asked to stop in stages.
    */
-  async drop(shards: readonly number[]): Promise<void> {
+  async drop(shards: readonly number[], within?: number): Promise<void> {
     const owners = new Set<InstanceSupervisor>();
     for (const shard of shards) {
       try {
@@ -196,12 +206,15 @@ export class ShardHandover {
       }
     }
     this.fleet.unroute(shards);
+    const cause = 'its shards were taken away';
+    const replace = (owner: InstanceSupervisor) =>
+      (within === undefined ? owner.restart(cause) : owner.kill(cause)).catch(() => undefined);
     await Promise.all(
       [...owners].map(async (owner) => {
         const keeps = owner.shards.filter((shard) => !shards.includes(shard));
         owner.assignShards(keeps);
         if (owner.state !== 'ready') {
-          await owner.restart('its shards were taken away').catch(() => undefined);
+          await replace(owner);
           return;
         }
         try {
@@ -209,12 +222,13 @@ export class ShardHandover {
             owner,
             LibraryEvent.RESTRUCTURING,
             this.payload(keeps, {}),
+            within,
           );
           for (const [shard, session] of Object.entries(reply?.released ?? {})) {
             this.fleet.broker.keepSession(Number(shard), session);
           }
         } catch {
-          await owner.restart('its shards were taken away').catch(() => undefined);
+          await replace(owner);
         }
       }),
     );

@@ -173,8 +173,7 @@ export class ShardingManager
       totalShards: () => this.totalShardCount!,
       // A handover closes and opens gateway connections: it gets the time an instance has to
       // become ready, not a request's.
-      request: async (supervisor, event, data) => {
-        const timeout = this.options.readyTimeout;
+      request: async (supervisor, event, data, timeout = this.options.readyTimeout) => {
         await supervisor.whenReady(timeout);
         return supervisor.client!.request(event, data, { timeout });
       },
@@ -656,7 +655,7 @@ export class ShardingManager
         await this.handover.adopt(spare, shards, sessions);
         return true;
       },
-      drop: (shards) => this.handover.drop(shards),
+      drop: (shards, within) => this.handover.drop(shards, within),
     };
   }
 
