@@ -142,6 +142,7 @@ describe('resolveShardingOptions', () => {
     ['empty shards', { totalShards: 2, shards: [] }, 'shards', '[]'],
     ['shardsPerInstance 0', { shardsPerInstance: 0 }, 'shardsPerInstance', ' 0;'],
     ['heartbeatInterval -1', { heartbeatInterval: -1 }, 'heartbeatInterval', '-1'],
+    ['missedHeartbeats 1', { missedHeartbeats: 1 }, 'missedHeartbeats', ' 1;'],
     ['restart.jitter 1.5', { restart: { jitter: 1.5 } }, 'restart.jitter', '1.5'],
     [
       'restart.maxDelay below initialDelay',

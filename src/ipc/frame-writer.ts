@@ -71,11 +71,14 @@ export class FrameWriter {
     if (this.waiting.length >= COALESCE_LIMIT) this.flush();
   }
 
-  /** Writes what waits now; what waits for a socket already destroyed is dropped. */
+  /**
+   * Writes what waits now; what waits for a socket that can no longer be written (destroyed, or
+   * ended: a write after `end()` would only raise an error) is dropped.
+   */
   flush(): void {
     const text = this.waiting;
     if (text === '') return;
     this.waiting = '';
-    if (!this.socket.destroyed) this.socket.write(text);
+    if (this.socket.writable) this.socket.write(text);
   }
 }

@@ -98,6 +98,8 @@ export class IpcServer {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private watchdog: HeartbeatWatchdog | undefined;
   private heartbeatSeq = 0;
+  /** Why the last heartbeat could not be sent (logged once until one goes out again). */
+  private heartbeatFailure: string | undefined;
   private listening: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -436,8 +438,16 @@ export class IpcServer {
           ...shardsOf(this.shardStatus.sample(this.instanceContext?.shards ?? [])),
         },
       });
-    } catch {
+      this.heartbeatFailure = undefined;
+    } catch (error) {
       // No manager socket: its close reports the loss.
+      if (error instanceof NotConnectedError) return;
+      // Anything else (the manager not reading, a heartbeat too large for a frame) costs this
+      // heartbeat, and if it lasts the manager takes this instance for dead: say why, once.
+      const failure = (error as Error).message;
+      if (failure === this.heartbeatFailure) return;
+      this.heartbeatFailure = failure;
+      this.link.logger.warn(`A heartbeat could not be sent: ${failure}`);
     }
   }
 

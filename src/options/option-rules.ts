@@ -238,7 +238,16 @@ export const OPTION_RULES: OptionRules<ShardingModuleOptions> = {
     ],
   },
   heartbeatInterval: positiveInteger,
-  missedHeartbeats: positiveInteger,
+  // One missed interval is no margin: heartbeats on the fleet's phase grid may be up to one and a
+  // half intervals apart after the first, and any late timer would take a live peer for dead.
+  missedHeartbeats: {
+    checks: [
+      check(
+        (value) => isPositiveInteger(value) && (value as number) >= 2,
+        'an integer of at least 2',
+      ),
+    ],
+  },
   helloInterval: positiveInteger,
   helloTimeout: positiveInteger,
   readyTimeout: positiveInteger,
