@@ -1,5 +1,6 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
 import { SHARDING_ROLE, type ShardingRole } from './common/sharding-role.js';
+import { ClusterMembership } from './coordination/cluster.membership.js';
 import { IdentifyBroker } from './discord/identify.broker.js';
 import { WrongRoleError } from './errors/role.error.js';
 import { ShardingInstance } from './instance/sharding.instance.js';
@@ -66,6 +67,8 @@ export function roleProviders(role: ShardingRole): Provider[] {
       ...own,
       ShardingManager,
       IdentifyBroker,
+      // Idle unless the coordination option is set.
+      ClusterMembership,
       // Idle unless the statusPage option is set.
       StatusPageState,
       StatusPageServer,

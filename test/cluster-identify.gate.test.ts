@@ -7,6 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import { filter, firstValueFrom, Subject } from 'rxjs';
 import type { BudgetSeed } from '../src/coordination/cluster-identify.gate.js';
 import { ClusterCoordination } from '../src/coordination/cluster.coordination.js';
+import { ClusterMembership } from '../src/coordination/cluster.membership.js';
 import { IdentifyBroker } from '../src/discord/identify.broker.js';
 import { LibraryEvent } from '../src/protocol/protocol.constants.js';
 import { resolveCoordination } from '../src/coordination/coordination.defaults.js';
@@ -68,7 +69,9 @@ describe("the cluster's identify gate", () => {
     const redis = await startRedis(t);
     if (redis === undefined) return;
     const broker = new IdentifyBroker();
+    const membership = new ClusterMembership(broker);
     defer(() => broker.onApplicationShutdown());
+    defer(() => membership.onApplicationShutdown());
     broker.start({
       totalShards: 2,
       window: WINDOW,
@@ -85,7 +88,7 @@ describe("the cluster's identify gate", () => {
         },
       },
     });
-    await broker.joinCluster({ redis: redis.socket, cluster: 'gate-test', hostId: 'host-a' });
+    await membership.join({ redis: redis.socket, cluster: 'gate-test', hostId: 'host-a' });
     const budget = await join(redis.socket, 'reader');
     const left = async () =>
       Number(await budget.connection.client.call('GET', budget.connection.key('budget')));

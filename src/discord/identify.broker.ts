@@ -1,15 +1,11 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
-import { ClusterCoordination } from '../coordination/cluster.coordination.js';
-import { ClusterHostsView } from '../coordination/cluster-hosts.view.js';
-import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
-import type { PlacementFleet } from '../coordination/host-placement.js';
-import type { ClusterMessenger, LocalMessaging } from '../coordination/cluster.messenger.js';
-import { resolveCoordination } from '../coordination/coordination.defaults.js';
+import type { ClusterPacing } from '../coordination/cluster.coordination.js';
 import { LibraryEvent } from '../protocol/protocol.constants.js';
 import type { ShardSession } from '../protocol/session-info.interface.js';
 import { GatewayUnavailableError, InvalidSessionUpdateError } from './discord.errors.js';
 import { fetchGatewayBot, type GatewayBotInfo } from './gateway-bot.fetcher.js';
+import type { IdentifyCluster } from './identify-cluster.interface.js';
 import { IdentifyProgressReporter } from './identify-progress.reporter.js';
 import { IdentifyQueue, type IdentifyGrant, type IdentifyQueueProgress } from './identify.queue.js';
 import { IdentifyCancelledError } from '../errors/identify.errors.js';
@@ -64,10 +60,8 @@ export class IdentifyBroker implements OnApplicationShutdown {
   private readonly handedOut = new Map<number, string>();
   /** Ends a `/gateway/bot` call still under way when the fleet shuts down. */
   private readonly closing = new AbortController();
-  /** The cluster of hosts this manager belongs to (`coordination`), once joined. */
-  private cluster: ClusterCoordination | undefined;
-  /** The cluster's hosts and their blocks, once joined (empty without `coordination`). */
-  readonly clusterHosts = new ClusterHostsView();
+  /** The gate and sessions of the cluster this manager joined (`coordination`), once joined. */
+  private cluster: IdentifyCluster | undefined;
   /** The waits at the cluster's identify gate, by shard. */
   private readonly clusterWaits = new Map<number, AbortController>();
 
@@ -120,56 +114,37 @@ export class IdentifyBroker implements OnApplicationShutdown {
   }
 
   /**
-   * Joins the cluster of hosts that `coordination` names (after {@link start}): from then on a
-   * shard IDENTIFYs only once the cluster's gate for its bucket lets it too, and sessions are
-   * kept in Redis for every host. Loads ioredis; runs once.
+   * This host's pacing, for joining a cluster (`ClusterMembership`); undefined before
+   * {@link start}.
    */
-  async joinCluster(coordination: CoordinationOptions): Promise<void> {
-    if (this.cluster !== undefined || this.queue === undefined) return;
+  clusterPacing(): ClusterPacing | undefined {
     const queue = this.queue;
+    if (queue === undefined) return undefined;
     const progress = queue.progress;
-    this.cluster = await ClusterCoordination.open(
-      resolveCoordination(coordination),
-      {
-        maxConcurrency: progress.maxConcurrency,
-        window: progress.window,
-        // The cluster's count starts from this host's own count, as it stands now, when Redis
-        // has none (the first host to IDENTIFY, or Redis lost it mid-day): Discord's answer at
-        // start-up less the IDENTIFYs this host granted since; after its reset, the whole budget.
-        // The local grants still waiting at the cluster's gate (this one among them) are added
-        // back: the cluster counts them as they pass.
-        budgetSeed: () => {
-          const { total, remaining, resetAfter } = queue.budget;
-          if (remaining === undefined || resetAfter === undefined) return undefined;
-          return resetAfter > 0
-            ? { remaining: remaining + this.clusterWaits.size, resetAfter }
-            : { remaining: total ?? remaining, resetAfter: DAY };
-        },
+    return {
+      maxConcurrency: progress.maxConcurrency,
+      window: progress.window,
+      // The cluster's count starts from this host's own count, as it stands now, when Redis
+      // has none (the first host to IDENTIFY, or Redis lost it mid-day): Discord's answer at
+      // start-up less the IDENTIFYs this host granted since; after its reset, the whole budget.
+      // The local grants still waiting at the cluster's gate (this one among them) are added
+      // back: the cluster counts them as they pass.
+      budgetSeed: () => {
+        const { total, remaining, resetAfter } = queue.budget;
+        if (remaining === undefined || resetAfter === undefined) return undefined;
+        return resetAfter > 0
+          ? { remaining: remaining + this.clusterWaits.size, resetAfter }
+          : { remaining: total ?? remaining, resetAfter: DAY };
       },
-      // Its own context: the cluster's lines (gate, leases, handovers) are not the queue's.
-      new Logger('ShardingCluster'),
-      this.clusterHosts,
-    );
+    };
   }
 
   /**
-   * Once in a cluster: resolves when this host holds the blocks of `shards` (its planned ones),
-   * and from then on places its shards by block leases (see `ClusterCoordination.place`);
-   * `signal` ends the wait. Nothing to do outside a cluster.
+   * From now on, a shard IDENTIFYs only once `cluster`'s gate for its bucket lets it too, and
+   * sessions are kept in `cluster`'s store as well; undefined: this host left the cluster.
    */
-  async place(
-    fleet: PlacementFleet,
-    shards: readonly number[],
-    totalShards: number,
-    signal: AbortSignal,
-    local?: LocalMessaging,
-  ): Promise<void> {
-    await this.cluster?.place(fleet, shards, totalShards, signal, local);
-  }
-
-  /** Requests to the other hosts of the cluster, once placed (undefined outside a cluster). */
-  get messenger(): ClusterMessenger | undefined {
-    return this.cluster?.messenger;
+  useCluster(cluster: IdentifyCluster | undefined): void {
+    this.cluster = cluster;
   }
 
   /** IDENTIFYs granted so far, waiting now, and the pacing in force (once started). */
@@ -238,18 +213,10 @@ export class IdentifyBroker implements OnApplicationShutdown {
     for (const wait of this.clusterWaits.values()) wait.abort();
   }
 
-  /**
-   * Closes the queue, completes `identify$` and leaves the cluster: after the manager stopped
-   * its instances (`beforeApplicationShutdown`), so that its leases are freed only once their
-   * shards no longer run here.
-   */
-  async onApplicationShutdown(): Promise<void> {
+  /** Closes the queue and completes `identify$`. */
+  onApplicationShutdown(): void {
     this.close();
     this.grants.complete();
-    const cluster = this.cluster;
-    this.cluster = undefined;
-    await cluster?.close();
-    this.clusterHosts.close();
   }
 
   private keptSession(shardId: number): ShardSession | null {

@@ -20,6 +20,7 @@ import type {
   ClusterTarget,
 } from '../coordination/cluster-call.types.js';
 import type { ClusterInstanceResult, LocalMessaging } from '../coordination/cluster.messenger.js';
+import { ClusterMembership } from '../coordination/cluster.membership.js';
 import { NoClusterError } from '../coordination/coordination.errors.js';
 import type { PlacementFleet } from '../coordination/host-placement.js';
 import { IdentifyBroker } from '../discord/identify.broker.js';
@@ -161,10 +162,11 @@ export class ShardingManager
     private readonly snowflakes: SnowflakeService,
     private readonly discovery: DiscoveryService,
     private readonly broker: IdentifyBroker,
+    private readonly membership: ClusterMembership,
   ) {
     this.id = snowflakes.generate(MANAGER_SHARD_ID);
     this.identify$ = broker.identify$;
-    this.hosts$ = broker.clusterHosts.hosts$;
+    this.hosts$ = membership.hosts.hosts$;
     this.handover = new ShardHandover({
       supervisor: (instance) => this.supervisor(instance),
       ownerOf: (shard) => this.instanceForShard(shard),
@@ -254,7 +256,7 @@ export class ShardingManager
 
   /** A snapshot of every instance. */
   status(): InstanceStatus[] {
-    const hostId = this.broker.clusterHosts.hostId;
+    const hostId = this.membership.hosts.hostId;
     if (hostId === undefined) return this.supervisors.map((supervisor) => supervisor.status());
     return this.supervisors.map((supervisor) => ({ ...supervisor.status(), hostId }));
   }
@@ -265,7 +267,7 @@ export class ShardingManager
    * without `coordination`.
    */
   hosts(): ClusterHost[] {
-    return this.broker.clusterHosts.current();
+    return this.membership.hosts.current();
   }
 
   /**
@@ -314,7 +316,7 @@ export class ShardingManager
     options?: ClusterCallOptions,
   ): number | Promise<ClusterLocation> {
     if (options?.scope === 'cluster') {
-      return this.inCluster(() => this.broker.messenger!.locate(this.shardOfGuild(guildId)));
+      return this.inCluster(() => this.membership.messenger!.locate(this.shardOfGuild(guildId)));
     }
     if (this.totalShardCount === undefined)
       throw new UnknownInstanceError(`guild ${guildId} (not spawned yet)`);
@@ -375,7 +377,7 @@ export class ShardingManager
   ): Promise<T> {
     if (typeof target !== 'number') {
       return this.inCluster(() =>
-        this.broker.messenger!.request<T>(
+        this.membership.messenger!.request<T>(
           'shard' in target ? target.shard : this.shardOfGuild(target.guild),
           event,
           data,
@@ -449,7 +451,7 @@ export class ShardingManager
   ): Promise<InstanceResult<T>[] | ClusterInstanceResult<T>[]> {
     if ('scope' in options && options.scope === 'cluster') {
       return this.inCluster(() =>
-        this.broker.messenger!.broadcast<T>(
+        this.membership.messenger!.broadcast<T>(
           event,
           data,
           options.timeout ?? this.options.requestTimeout,
@@ -461,7 +463,7 @@ export class ShardingManager
 
   /** Runs a cluster-wide call, or rejects with `NoClusterError` outside a cluster. */
   private inCluster<T>(call: () => Promise<T>): Promise<T> {
-    if (this.broker.messenger === undefined) return Promise.reject(new NoClusterError());
+    if (this.membership.messenger === undefined) return Promise.reject(new NoClusterError());
     try {
       return call();
     } catch (error) {
@@ -846,8 +848,8 @@ export class ShardingManager
     // Several hosts: IDENTIFY also waits for the cluster's gate, sessions go to Redis, and this
     // host's blocks of shards are leased before they start.
     if (options.coordination !== undefined) {
-      await this.broker.joinCluster(options.coordination);
-      await this.broker
+      await this.membership.join(options.coordination);
+      await this.membership
         .place(
           this.placementFleet(),
           plan.flat(),
