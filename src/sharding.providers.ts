@@ -1,6 +1,6 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
 import { SHARDING_ROLE, type ShardingRole } from './common/sharding-role.js';
-import { ClusterMembership } from './coordination/cluster.membership.js';
+import { ClusterMembership } from './manager/cluster.membership.js';
 import { IdentifyBroker } from './discord/identify.broker.js';
 import { WrongRoleError } from './errors/role.error.js';
 import { ShardingInstance } from './instance/sharding.instance.js';

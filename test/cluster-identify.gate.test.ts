@@ -7,7 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import { filter, firstValueFrom, Subject } from 'rxjs';
 import type { BudgetSeed } from '../src/coordination/cluster-identify.gate.js';
 import { ClusterCoordination } from '../src/coordination/cluster.coordination.js';
-import { ClusterMembership } from '../src/coordination/cluster.membership.js';
+import { ClusterMembership } from '../src/manager/cluster.membership.js';
 import { IdentifyBroker } from '../src/discord/identify.broker.js';
 import { LibraryEvent } from '../src/protocol/protocol.constants.js';
 import { resolveCoordination } from '../src/coordination/coordination.defaults.js';

@@ -20,7 +20,7 @@ import type {
   ClusterTarget,
 } from '../coordination/cluster-call.types.js';
 import type { ClusterInstanceResult, LocalMessaging } from '../coordination/cluster.messenger.js';
-import { ClusterMembership } from '../coordination/cluster.membership.js';
+import { ClusterMembership } from './cluster.membership.js';
 import { NoClusterError } from '../coordination/coordination.errors.js';
 import type { PlacementFleet } from '../coordination/host-placement.js';
 import { IdentifyBroker } from '../discord/identify.broker.js';

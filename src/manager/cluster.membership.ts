@@ -1,11 +1,11 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { IdentifyBroker } from '../discord/identify.broker.js';
-import { ClusterCoordination } from './cluster.coordination.js';
-import { ClusterHostsView } from './cluster-hosts.view.js';
-import type { ClusterMessenger, LocalMessaging } from './cluster.messenger.js';
-import type { CoordinationOptions } from './coordination-options.interface.js';
-import { resolveCoordination } from './coordination.defaults.js';
-import type { PlacementFleet } from './host-placement.js';
+import { ClusterCoordination } from '../coordination/cluster.coordination.js';
+import { ClusterHostsView } from '../coordination/cluster-hosts.view.js';
+import type { ClusterMessenger, LocalMessaging } from '../coordination/cluster.messenger.js';
+import type { CoordinationOptions } from '../coordination/coordination-options.interface.js';
+import { resolveCoordination } from '../coordination/coordination.defaults.js';
+import type { PlacementFleet } from '../coordination/host-placement.js';
 
 /**
  * The manager's membership of the cluster of hosts that `coordination` names: joining it (the
